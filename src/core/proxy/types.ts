@@ -1,0 +1,65 @@
+// The contract of the local proxy, as the CLI, the extension, /health and the bench use it.
+
+export interface ProxyOptions {
+  /** Default 127.0.0.1. Anything else only when the user asks for it in settings. */
+  host: string;
+  /** Default 5100; 0 picks a free port (tests). */
+  port: number;
+  /** Gateway base including /v1, e.g. https://api.daidaibird.top/v1. `/v1/x` is sent to `${upstreamBaseUrl}/x`. */
+  upstreamBaseUrl: string;
+  /** Retries on another key after the first attempt (default 3). */
+  maxRetries: number;
+  /** When set, clients must send it (Authorization Bearer, or x-api-key). Empty: any key is accepted. */
+  accessToken?: string;
+  /** Browser origins allowed to call the proxy (CORS). Empty: no browser origin is allowed. */
+  allowedOrigins: string[];
+  /** Largest request body buffered for replay (default 32 MiB); 413 past it. */
+  bodyLimitBytes: number;
+  /** Upstream time to response headers (default 120 s), then the next key. */
+  headersTimeoutMs: number;
+  /** Upstream silence between body chunks (default 300 s). */
+  bodyTimeoutMs: number;
+}
+
+export const defaultProxyOptions: ProxyOptions = {
+  host: '127.0.0.1',
+  port: 5100,
+  upstreamBaseUrl: 'https://api.daidaibird.top/v1',
+  maxRetries: 3,
+  accessToken: '',
+  allowedOrigins: [],
+  bodyLimitBytes: 32 * 1024 * 1024,
+  headersTimeoutMs: 120_000,
+  bodyTimeoutMs: 300_000,
+};
+
+export type ProxyStateName = 'stopped' | 'starting' | 'running' | 'stopping';
+
+export interface ProxyStatus {
+  state: ProxyStateName;
+  host?: string;
+  port?: number;
+  /** `http://127.0.0.1:PORT/v1` while running. */
+  url?: string;
+  startedAt?: number;
+  /** Last start failure, phrased for a person. */
+  error?: string;
+}
+
+/** One finished proxied request, for logs and views. Holds no secret. */
+export interface RequestRecord {
+  id: string;
+  method: string;
+  path: string;
+  model?: string;
+  stream: boolean;
+  status: number;
+  /** Masked id of the key that served (or last tried). */
+  keyId?: string;
+  attempts: number;
+  durationMs: number;
+  /** Client went away before the end. */
+  aborted: boolean;
+  /** Short reason when the request failed. */
+  error?: string;
+}
