@@ -1,0 +1,5 @@
+export * from './format';
+export * from './status';
+export * from './keys';
+export * from './requests';
+export * from './clients';

@@ -1,0 +1,196 @@
+// Rows of the "Keys" tree as pure functions of the account and pool snapshots.
+import type { AccountKey } from '../platform/types';
+import type { KeySnapshot, KeyState, PoolSnapshot } from '../pool/types';
+import { formatAgo, formatIn, formatYuan } from './format';
+
+/** What the views need of the account (the shape of `Account.snapshot`). Holds keys in clear: never rendered as such. */
+export interface AccountView {
+  signedIn: boolean;
+  email?: string;
+  keys: readonly AccountKey[];
+  totalBalance?: number;
+  refreshedAt?: number;
+  error?: string;
+}
+
+export interface RowIcon {
+  /** Codicon id. */
+  id: string;
+  /** Theme color id, when the icon is colored. */
+  color?: string;
+}
+
+export interface TreeRow {
+  /** Stable tree item id (keeps selection and expansion across re-renders). */
+  id: string;
+  kind: 'account' | 'key' | 'info';
+  /** Pool id (masked key) of a key row: what key commands receive. */
+  keyId?: string;
+  label: string;
+  description?: string;
+  tooltip: string;
+  /** `account`, `account:demo`, `info`, `key:<state>` or `key:<state>:manual`. */
+  contextValue: string;
+  icon: RowIcon;
+}
+
+export interface RowOptions {
+  now: number;
+  demo?: boolean;
+  /** Balances below this (¥) are flagged. */
+  lowBalance?: number;
+}
+
+const stateIcon: Record<KeyState, RowIcon> = {
+  healthy: { id: 'pass', color: 'charts.green' },
+  cooling: { id: 'watch', color: 'charts.yellow' },
+  disabled: { id: 'circle-slash', color: 'charts.red' },
+  exhausted: { id: 'error', color: 'charts.red' },
+};
+
+export function keyContextValue(key: Pick<KeySnapshot, 'state' | 'manuallyDisabled'>): string {
+  return `key:${key.state}${key.manuallyDisabled ? ':manual' : ''}`;
+}
+
+export function keyIcon(key: Pick<KeySnapshot, 'state' | 'manuallyDisabled'>): RowIcon {
+  if (key.manuallyDisabled) return { id: 'debug-pause', color: 'disabledForeground' };
+  return stateIcon[key.state];
+}
+
+function stateText(key: KeySnapshot, now: number): string {
+  if (key.manuallyDisabled) return 'out of rotation';
+  switch (key.state) {
+    case 'healthy':
+      return 'healthy';
+    case 'cooling':
+      return key.coolingUntil ? `cooling, back ${formatIn(key.coolingUntil, now)}` : 'cooling';
+    case 'disabled':
+      return 'disabled';
+    case 'exhausted':
+      return 'balance used up';
+  }
+}
+
+export function keyRow(key: KeySnapshot, opts: RowOptions): TreeRow {
+  const { now } = opts;
+  const low = opts.lowBalance !== undefined && key.balance !== undefined && key.balance < opts.lowBalance;
+  const parts: string[] = [];
+  if (key.name) parts.push(key.name);
+  parts.push(`${formatYuan(key.balance)} left${low ? ' (low)' : ''}`);
+  if (key.used !== undefined) parts.push(`${formatYuan(key.used)} used`);
+  if (key.state !== 'healthy' || key.manuallyDisabled) parts.push(stateText(key, now));
+
+  const s = key.stats;
+  const tip = [
+    `${key.masked}${key.name ? ` — ${key.name}` : ''}`,
+    `State: ${stateText(key, now)}${key.reason && !key.manuallyDisabled ? ` (${key.reason})` : ''}`,
+    `Balance: ${formatYuan(key.balance)}${key.used !== undefined ? `, used: ${formatYuan(key.used)}` : ''}${low ? ' — low' : ''}`,
+    `Requests: ${s.requests} (${s.successes} ok, ${s.failures} failed)`,
+  ];
+  if (s.lastError) tip.push(`Last error: ${s.lastError}`);
+  tip.push(`Last used: ${formatAgo(s.lastUsedAt, now)}`);
+  if (s.avgLatencyMs !== undefined) tip.push(`Average latency: ${Math.round(s.avgLatencyMs)} ms`);
+  if (key.manuallyDisabled) tip.push('Taken out of rotation by you: right-click to put it back.');
+
+  return {
+    id: `key/${key.id}`,
+    kind: 'key',
+    keyId: key.id,
+    label: key.masked,
+    description: parts.join(' · '),
+    tooltip: tip.join('\n'),
+    contextValue: keyContextValue(key),
+    icon: keyIcon(key),
+  };
+}
+
+export function accountRow(account: AccountView, pool: PoolSnapshot | undefined, opts: RowOptions): TreeRow {
+  const total = pool?.counts.total ?? account.keys.length;
+  const usable = pool?.counts.usable ?? total;
+  const balance = account.totalBalance ?? sumBalances(account.keys);
+  const email = account.email ?? '(signed in)';
+  const tip = [
+    `${opts.demo ? 'Demo account' : 'DaiDai account'}: ${email}`,
+    `Total balance: ${formatYuan(balance)}`,
+    `Keys: ${usable} of ${total} usable`,
+    `Refreshed: ${formatAgo(account.refreshedAt, opts.now)}`,
+  ];
+  if (opts.demo) tip.push('This is the built-in demo platform: its keys only work through this proxy.');
+  if (account.error) tip.push(`Last refresh failed: ${account.error}`);
+  return {
+    id: 'account',
+    kind: 'account',
+    label: opts.demo ? `${email} (demo)` : email,
+    description: `${formatYuan(balance)} · ${usable}/${total} keys usable`,
+    tooltip: tip.join('\n'),
+    contextValue: opts.demo ? 'account:demo' : 'account',
+    icon: account.error ? { id: 'warning', color: 'charts.yellow' } : { id: 'account' },
+  };
+}
+
+/** One row per key of the pool, in pool order. */
+export function keyRows(account: AccountView, pool: PoolSnapshot | undefined, opts: RowOptions): TreeRow[] {
+  if (!account.signedIn) return [];
+  return (pool?.keys ?? []).map((k) => keyRow(k, opts));
+}
+
+/** The whole tree: empty while signed out (the welcome view shows instead). */
+export function treeRows(account: AccountView, pool: PoolSnapshot | undefined, opts: RowOptions): TreeRow[] {
+  if (!account.signedIn) return [];
+  const rows = [accountRow(account, pool, opts), ...keyRows(account, pool, opts)];
+  if (rows.length === 1) {
+    rows.push({
+      id: 'info/no-keys',
+      kind: 'info',
+      label: 'No usable keys on this account',
+      description: 'buy a package, then refresh',
+      tooltip: 'Only paid orders with a key and no error are used. Buy a package on the DaiDai site, then run "DaiDai: Refresh Keys and Balances".',
+      contextValue: 'info',
+      icon: { id: 'info' },
+    });
+  }
+  return rows;
+}
+
+function sumBalances(keys: readonly AccountKey[]): number | undefined {
+  let sum = 0;
+  let any = false;
+  for (const k of keys) {
+    if (k.balance !== undefined && Number.isFinite(k.balance)) {
+      sum += k.balance;
+      any = true;
+    }
+  }
+  return any ? sum : undefined;
+}
+
+/** Keys whose balance is known and below the threshold (¥). A threshold of 0 or less turns this off. */
+export function lowBalanceKeys(pool: PoolSnapshot | undefined, threshold: number): KeySnapshot[] {
+  if (!(threshold > 0) || !pool) return [];
+  return pool.keys.filter((k) => k.balance !== undefined && k.balance < threshold);
+}
+
+/** Log lines for keys whose pool state changed between two snapshots. */
+export function poolChanges(prev: PoolSnapshot | undefined, next: PoolSnapshot): string[] {
+  const before = new Map((prev?.keys ?? []).map((k) => [k.id, k]));
+  const lines: string[] = [];
+  for (const k of next.keys) {
+    const old = before.get(k.id);
+    if (!old) continue;
+    const from = describeState(old);
+    const to = describeState(k);
+    if (from !== to) lines.push(`Key ${k.masked}: ${from} → ${to}${k.reason && k.state !== 'healthy' && !k.manuallyDisabled ? ` (${k.reason})` : ''}`);
+  }
+  if (prev) {
+    const added = next.keys.filter((k) => !before.has(k.id)).length;
+    const nextIds = new Set(next.keys.map((k) => k.id));
+    const removed = prev.keys.filter((k) => !nextIds.has(k.id)).length;
+    if (added || removed) lines.push(`Key pool now has ${next.counts.total} keys (${added} added, ${removed} removed)`);
+  }
+  if (prev && next.resets > prev.resets) lines.push('Every key was out of rotation: the pool reset itself to try them again');
+  return lines;
+}
+
+function describeState(k: KeySnapshot): string {
+  return k.manuallyDisabled ? 'out of rotation (by you)' : k.state;
+}
