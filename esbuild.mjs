@@ -3,6 +3,9 @@
 import * as esbuild from 'esbuild';
 import { readdirSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -58,6 +61,7 @@ async function main() {
     target: 'node20',
     outdir: 'dist',
     external: ['vscode'],
+    define: { __VERSION__: JSON.stringify(pkg.version) },
     logLevel: 'warning',
     plugins: watch ? [problemMatcherPlugin] : [],
   });

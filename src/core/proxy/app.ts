@@ -1,0 +1,150 @@
+// The Koa application: error handling first, then local-safety guards, then the few routes of
+// our own (/health, /), then the pass-through for every API path.
+import Router from '@koa/router';
+import Koa from 'koa';
+import type { Dispatcher } from 'undici';
+import type { FailureDecision, FailureInput, PoolSnapshot } from '../pool/types';
+import type { Logger } from '../util/log';
+import { redactSecrets } from '../util/mask';
+import { ProxyHttpError, sendError, type ApiFlavor } from './errors';
+import { forwardWithFailover, type PoolPort } from './forward';
+import { healthReport } from './health';
+import { upstreamRoute, type UpstreamRoute } from './routes';
+import { isLoopbackAddress, isLoopbackHost, originAllowed, presentedToken, tokenMatches } from './safety';
+import type { ProxyOptions, ProxyStatus, RequestRecord } from './types';
+
+export interface AppDeps {
+  pool: PoolPort & { snapshot(): PoolSnapshot };
+  dispatcher: Dispatcher;
+  upstream: { origin: string; basePath: string };
+  /** Read on every request, so option changes apply live. */
+  options: () => ProxyOptions;
+  status: () => ProxyStatus;
+  classify: (input: FailureInput) => FailureDecision;
+  logger: Logger;
+  onRecord?: (record: RequestRecord) => void;
+  version?: string;
+}
+
+interface State {
+  route?: UpstreamRoute;
+  flavor: ApiFlavor;
+}
+
+export function createApp(deps: AppDeps): Koa<State> {
+  const app = new Koa<State>();
+  app.silent = true; // errorMiddleware reports; Koa's default would print stacks to stderr
+  const router = new Router<State>();
+
+  router.get('/health', (ctx) => {
+    ctx.set('cache-control', 'no-store');
+    ctx.body = healthReport(deps.pool.snapshot(), deps.status());
+  });
+  // Claude Code probes the base URL with `HEAD /` before its first call.
+  router.head('/', (ctx) => {
+    ctx.status = 200;
+  });
+  router.get('/', (ctx) => {
+    ctx.body = {
+      name: 'DaiDai Aggregator proxy',
+      version: deps.version,
+      openaiBaseUrl: `${ctx.origin}/v1`,
+      anthropicBaseUrl: ctx.origin,
+      health: `${ctx.origin}/health`,
+    };
+  });
+
+  const forwardDeps = {
+    pool: deps.pool,
+    dispatcher: deps.dispatcher,
+    upstream: deps.upstream,
+    options: deps.options,
+    classify: deps.classify,
+    logger: deps.logger,
+    onRecord: deps.onRecord,
+  };
+
+  app.use(errorMiddleware(deps.logger));
+  app.use(guardMiddleware(deps.options));
+  app.use(router.routes());
+  app.use(async (ctx, next) => {
+    if (ctx.state.route === undefined) return next();
+    ctx.respond = false; // we write the response ourselves, as it streams
+    await forwardWithFailover(ctx.req, ctx.res, ctx.state.route, forwardDeps);
+  });
+  app.use((ctx) => {
+    throw new ProxyHttpError(404, `Unknown path ${ctx.path}. The API is under /v1 (for example /v1/chat/completions).`, 'not_found');
+  });
+  return app;
+}
+
+/** Turns any error into the client's own error format; logs without secrets. */
+function errorMiddleware(logger: Logger): Koa.Middleware<State> {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      const flavor = ctx.state.flavor ?? 'openai';
+      if (err instanceof ProxyHttpError) {
+        sendError(ctx.res, flavor, err.status, err.message, err.code, err.headers);
+      } else {
+        logger.error(`proxy error on ${ctx.method} ${ctx.path}: ${redactSecrets((err as Error)?.message ?? String(err))}`);
+        sendError(ctx.res, flavor, 500, 'The DaiDai proxy hit an internal error; see its log.', 'internal_error');
+      }
+      ctx.respond = false;
+    }
+  };
+}
+
+/** Host (DNS rebinding), Origin (cross-site pages), CORS preflight and the optional access token. */
+function guardMiddleware(options: () => ProxyOptions): Koa.Middleware<State> {
+  return async (ctx, next) => {
+    const opts = options();
+    const route = upstreamRoute(ctx.url);
+    ctx.state.route = route;
+    ctx.state.flavor = route?.flavor ?? 'openai';
+    const headers = ctx.req.headers;
+
+    if (isLoopbackAddress(opts.host) && !isLoopbackHost(headers.host)) {
+      throw new ProxyHttpError(403, 'This proxy only answers requests addressed to localhost or 127.0.0.1.', 'forbidden_host');
+    }
+
+    const origin = headers.origin;
+    if (origin !== undefined) {
+      if (!originAllowed(origin, opts.allowedOrigins)) {
+        throw new ProxyHttpError(
+          403,
+          `Browser requests from ${origin.slice(0, 100)} are not allowed. Add the origin to daidai.proxy.allowedOrigins to allow it.`,
+          'forbidden_origin',
+        );
+      }
+      ctx.set('access-control-allow-origin', origin);
+      ctx.set('vary', 'Origin');
+      if (ctx.method === 'OPTIONS') {
+        ctx.set('access-control-allow-methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS');
+        ctx.set('access-control-allow-headers', headers['access-control-request-headers'] ?? 'authorization, content-type, x-api-key, anthropic-version');
+        ctx.set('access-control-max-age', '600');
+        ctx.status = 204;
+        return;
+      }
+      // With respond = false Koa will not write these; copy them onto the raw response.
+      ctx.res.setHeader('access-control-allow-origin', origin);
+      ctx.res.setHeader('access-control-expose-headers', 'x-daidai-key, x-daidai-attempts');
+      ctx.res.setHeader('vary', 'Origin');
+    } else {
+      const site = headers['sec-fetch-site'];
+      if (site === 'cross-site' || site === 'same-site') {
+        throw new ProxyHttpError(403, 'Cross-site browser requests are not allowed.', 'forbidden_origin');
+      }
+    }
+
+    if (opts.accessToken && route !== undefined && !tokenMatches(presentedToken(headers), opts.accessToken)) {
+      throw new ProxyHttpError(
+        401,
+        'This proxy requires its access token (daidai.proxy.accessToken) as the API key.',
+        'invalid_access_token',
+      );
+    }
+    await next();
+  };
+}

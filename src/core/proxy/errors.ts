@@ -1,0 +1,84 @@
+// Errors the proxy itself makes, in the calling client's own API format, so that an OpenAI
+// SDK, SillyTavern or Claude Code shows the message instead of a parse failure.
+import type { ServerResponse } from 'node:http';
+
+export type ApiFlavor = 'openai' | 'anthropic';
+
+/** Anthropic's Messages API lives under /v1/messages; everything else speaks OpenAI. */
+export function flavorOf(upstreamPath: string): ApiFlavor {
+  return upstreamPath.startsWith('/messages') ? 'anthropic' : 'openai';
+}
+
+const anthropicTypes: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  500: 'api_error',
+  502: 'api_error',
+  503: 'overloaded_error',
+  504: 'api_error',
+};
+
+export function errorBody(flavor: ApiFlavor, status: number, message: string, code: string): string {
+  if (flavor === 'anthropic') {
+    return JSON.stringify({ type: 'error', error: { type: anthropicTypes[status] ?? 'api_error', message } });
+  }
+  const type = status === 401 || status === 403 ? 'authentication_error' : status >= 500 ? 'proxy_error' : 'invalid_request_error';
+  return JSON.stringify({ error: { message, type, param: null, code } });
+}
+
+/** The HTTP reason phrase must be a single line of printable ASCII. */
+function reasonPhrase(message: string): string {
+  const ascii = message.replace(/[^\x20-\x7e]/g, '').trim();
+  return ascii.length > 200 ? ascii.slice(0, 197) + '...' : ascii;
+}
+
+/**
+ * Writes a proxy-made error. The explanation goes both in the body and in the reason phrase:
+ * SillyTavern 1.19 shows only the reason phrase of a non-streamed error (../shared/clients.md).
+ */
+export function sendError(
+  res: ServerResponse,
+  flavor: ApiFlavor,
+  status: number,
+  message: string,
+  code: string,
+  extraHeaders?: Record<string, string>,
+): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = errorBody(flavor, status, message, code);
+  const phrase = reasonPhrase(`DaiDai proxy: ${message}`);
+  res.statusCode = status;
+  if (phrase) res.statusMessage = phrase;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  if (extraHeaders) for (const [k, v] of Object.entries(extraHeaders)) res.setHeader(k, v);
+  res.end(body);
+}
+
+/** The event that ends a stream the upstream broke mid-way: an error the client can show, never a fake [DONE]. */
+export function streamErrorEvent(flavor: ApiFlavor, message: string): string {
+  if (flavor === 'anthropic') {
+    return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`;
+  }
+  return `data: ${JSON.stringify({ error: { message, type: 'proxy_error', param: null, code: 'stream_interrupted' } })}\n\n`;
+}
+
+/** An error whose message is fit for the client (no secret) and that carries its HTTP status. */
+export class ProxyHttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code: string,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = 'ProxyHttpError';
+  }
+}

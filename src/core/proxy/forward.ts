@@ -1,0 +1,408 @@
+// forwardWithFailover: one client request → up to 1 + maxRetries upstream attempts, each on a
+// different key, until one answers. Failover happens only before the first byte reaches the
+// client; after that the response is streamed through as it comes, chunk by chunk.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Dispatcher } from 'undici';
+import type { FailureDecision, FailureInput, PoolLease } from '../pool/types';
+import type { Logger } from '../util/log';
+import { redactSecrets } from '../util/mask';
+import { ProxyHttpError, sendError, streamErrorEvent, type ApiFlavor } from './errors';
+import { clientHeaders, upstreamHeaders } from './headers';
+import type { UpstreamRoute } from './routes';
+import type { ProxyOptions, RequestRecord } from './types';
+
+/** What the forwarder needs of the key pool. */
+export interface PoolPort {
+  acquire(exclude?: ReadonlySet<string>): PoolLease | undefined;
+  reportSuccess(lease: PoolLease, latencyMs: number): void;
+  reportFailure(lease: PoolLease, decision: FailureDecision, latencyMs?: number): void;
+  reportNeutral(lease: PoolLease): void;
+}
+
+export interface ForwardDeps {
+  pool: PoolPort;
+  dispatcher: Dispatcher;
+  upstream: { origin: string; basePath: string };
+  options: () => ProxyOptions;
+  classify: (input: FailureInput) => FailureDecision;
+  logger: Logger;
+  onRecord?: (record: RequestRecord) => void;
+}
+
+/** Most error bodies are a few hundred bytes; we keep enough to classify and replay them. */
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+let requestSeq = 0;
+
+interface Attempted {
+  keyId: string;
+  reason: string;
+  decision: FailureDecision;
+  /** The upstream's own answer when it gave one. */
+  status?: number;
+  headers?: Record<string, string | string[] | undefined>;
+  body?: Buffer;
+  errorCode?: string;
+}
+
+export async function forwardWithFailover(
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: UpstreamRoute,
+  deps: ForwardDeps,
+): Promise<void> {
+  const started = performance.now();
+  const opts = deps.options();
+  const flavor = route.flavor;
+  const record: RequestRecord = {
+    id: String(++requestSeq),
+    method: req.method ?? 'GET',
+    path: route.path,
+    stream: false,
+    status: 0,
+    attempts: 0,
+    durationMs: 0,
+    aborted: false,
+  };
+  const finish = (status: number, error?: string) => {
+    record.status = status;
+    record.durationMs = Math.round((performance.now() - started) * 10) / 10;
+    if (error) record.error = error;
+    deps.onRecord?.(record);
+  };
+
+  // A client that hangs up stops the upstream request at once: it costs the user money.
+  const abort = new AbortController();
+  let clientGone = false;
+  res.once('close', () => {
+    if (!res.writableFinished) {
+      clientGone = true;
+      record.aborted = true;
+      abort.abort();
+    }
+  });
+
+  let body: Buffer;
+  try {
+    body = await readBody(req, opts.bodyLimitBytes);
+  } catch (err) {
+    if (err instanceof ProxyHttpError) {
+      res.setHeader('connection', 'close'); // the rest of an oversized body stays unread
+      sendError(res, flavor, err.status, err.message, err.code);
+      finish(err.status, err.message);
+      return;
+    }
+    finish(499, 'client went away while sending the body');
+    return;
+  }
+
+  if (body.length > 0 && looksLikeJson(req.headers['content-type'], body)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      const message = `The request body is not valid JSON (${(err as Error).message}).`;
+      sendError(res, flavor, 400, message, 'invalid_json');
+      finish(400, 'malformed JSON');
+      return;
+    }
+    if (parsed && typeof parsed === 'object') {
+      const p = parsed as { model?: unknown; stream?: unknown };
+      if (typeof p.model === 'string') record.model = p.model;
+      record.stream = p.stream === true;
+    }
+  }
+
+  const method = (req.method ?? 'GET') as Dispatcher.HttpMethod;
+  const path = deps.upstream.basePath + route.path;
+  const anthropic = flavor === 'anthropic';
+  const tried = new Set<string>();
+  const failures: Attempted[] = [];
+  const maxAttempts = 1 + Math.max(0, opts.maxRetries);
+
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    if (clientGone) break;
+    const lease = deps.pool.acquire(tried);
+    if (!lease) break;
+    tried.add(lease.id);
+    record.attempts = attempt;
+    record.keyId = lease.id;
+    const t0 = performance.now();
+
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await deps.dispatcher.request({
+        origin: deps.upstream.origin,
+        path,
+        method,
+        headers: upstreamHeaders(req.headers, lease.key, anthropic, body.length),
+        body: body.length > 0 ? body : method === 'GET' || method === 'HEAD' ? undefined : body,
+        signal: abort.signal,
+        headersTimeout: opts.headersTimeoutMs,
+        bodyTimeout: opts.bodyTimeoutMs,
+      });
+    } catch (err) {
+      if (clientGone) {
+        deps.pool.reportNeutral(lease);
+        break;
+      }
+      const errorCode = errorCodeOf(err);
+      const decision = deps.classify({ errorCode });
+      deps.pool.reportFailure(lease, decision, performance.now() - t0);
+      failures.push({ keyId: lease.id, reason: decision.reason, decision, errorCode });
+      deps.logger.debug(`attempt ${attempt} on ${lease.id} failed: ${decision.reason}`);
+      continue;
+    }
+
+    const status = response.statusCode;
+    if (status >= 400) {
+      let errorBody: Buffer;
+      try {
+        errorBody = await readLimited(response.body, ERROR_BODY_LIMIT);
+      } catch (err) {
+        if (clientGone) {
+          deps.pool.reportNeutral(lease);
+          break;
+        }
+        const decision = deps.classify({ errorCode: errorCodeOf(err) });
+        deps.pool.reportFailure(lease, decision, performance.now() - t0);
+        failures.push({ keyId: lease.id, reason: decision.reason, decision });
+        continue;
+      }
+      const decision = deps.classify({
+        status,
+        body: errorBody.toString('utf8', 0, Math.min(errorBody.length, 4096)),
+        retryAfter: headerValue(response.headers['retry-after']),
+        now: Date.now(),
+      });
+      if (!decision.retry) {
+        // The client's own mistake (400, 404, 422…): back to it untouched, no key penalised.
+        deps.pool.reportNeutral(lease);
+        res.writeHead(status, clientHeaders(response.headers, lease.id, attempt));
+        res.end(errorBody);
+        finish(status, decision.reason);
+        return;
+      }
+      deps.pool.reportFailure(lease, decision, performance.now() - t0);
+      failures.push({ keyId: lease.id, reason: decision.reason, decision, status, headers: response.headers, body: errorBody });
+      deps.logger.debug(`attempt ${attempt} on ${lease.id} failed: ${decision.reason}`);
+      continue;
+    }
+
+    // Success: from here on the client owns the answer, no more failover.
+    const latency = performance.now() - t0;
+    const outcome = await pipeThrough(response, res, clientHeaders(response.headers, lease.id, attempt), () => clientGone);
+    if (outcome.ok) {
+      deps.pool.reportSuccess(lease, latency);
+      finish(status);
+    } else if (clientGone) {
+      deps.pool.reportNeutral(lease);
+      finish(499, 'client went away');
+    } else {
+      const decision = deps.classify({ errorCode: outcome.errorCode });
+      deps.pool.reportFailure(lease, decision, latency);
+      const message = `The upstream broke off the answer mid-way (${decision.reason}). Please retry.`;
+      if (outcome.sse) res.end(streamErrorEvent(flavor, message));
+      else res.destroy();
+      finish(status, `cut mid-stream: ${decision.reason}`);
+    }
+    return;
+  }
+
+  if (clientGone) {
+    finish(499, 'client went away');
+    return;
+  }
+  giveUp(res, flavor, failures, tried.size, record.attempts);
+  finish(res.statusCode, failures.length ? failures[failures.length - 1].reason : 'no usable key');
+}
+
+/** Every attempt failed (or there was no key): tell the client why, in its own format. */
+function giveUp(res: ServerResponse, flavor: ApiFlavor, failures: Attempted[], keysTried: number, attempts: number): void {
+  const extra = { 'x-daidai-attempts': String(attempts) };
+  if (failures.length === 0) {
+    sendError(
+      res,
+      flavor,
+      503,
+      'No usable API key. Log in to DaiDai (or set DAIDAI_KEYS) and check that your keys have balance.',
+      'no_keys',
+      extra,
+    );
+    return;
+  }
+  const last = failures[failures.length - 1];
+  const summary = failures.map((f) => `${f.keyId}: ${f.reason}`).join('; ');
+  // Rate limits and gateway errors are the upstream's own answer: pass the last one on as it
+  // came (Retry-After included), so the client's own backoff works.
+  if (last.status !== undefined && (last.status === 429 || last.status >= 500) && last.decision.action !== 'exhausted') {
+    const headers = clientHeaders(last.headers ?? {}, last.keyId, attempts);
+    res.writeHead(last.status, headers);
+    res.end(last.body);
+    return;
+  }
+  if (last.decision.action === 'exhausted' || last.decision.action === 'disable-key') {
+    sendError(
+      res,
+      flavor,
+      503,
+      `Every key tried was refused by the gateway (${summary}). Check the keys' balances in DaiDai.`,
+      'keys_refused',
+      extra,
+    );
+    return;
+  }
+  const timedOut = failures.every((f) => f.errorCode === 'UND_ERR_HEADERS_TIMEOUT');
+  sendError(
+    res,
+    flavor,
+    timedOut ? 504 : 502,
+    `The gateway could not be reached or did not answer after ${attempts} attempt(s) on ${keysTried} key(s) (${summary}).`,
+    timedOut ? 'upstream_timeout' : 'upstream_unreachable',
+    extra,
+  );
+}
+
+interface PipeOutcome {
+  ok: boolean;
+  sse: boolean;
+  errorCode?: string;
+}
+
+/** Streams the upstream body to the client as it arrives; honours backpressure; never buffers. */
+function pipeThrough(
+  response: Dispatcher.ResponseData,
+  res: ServerResponse,
+  headers: ReturnType<typeof clientHeaders>,
+  clientGone: () => boolean,
+): Promise<PipeOutcome> {
+  const contentType = headerValue(response.headers['content-type']) ?? '';
+  const sse = contentType.startsWith('text/event-stream');
+  res.writeHead(response.statusCode, headers);
+  if (sse) {
+    // Headers now, not with the first event: clients show "connected" and start their timers.
+    res.flushHeaders();
+    res.socket?.setNoDelay(true);
+  }
+  const body = response.body;
+  return new Promise<PipeOutcome>((resolve) => {
+    let settled = false;
+    const settle = (o: PipeOutcome) => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData);
+      res.off('drain', onDrain);
+      resolve(o);
+    };
+    const onDrain = () => body.resume();
+    const onData = (chunk: Buffer) => {
+      if (!res.write(chunk)) body.pause();
+    };
+    res.on('drain', onDrain);
+    body.on('data', onData);
+    body.once('end', () => {
+      res.end();
+      settle({ ok: true, sse });
+    });
+    body.once('error', (err) => {
+      settle({ ok: false, sse, errorCode: clientGone() ? 'ABORTED' : errorCodeOf(err) });
+    });
+    // The client left while the upstream was quiet: undici's abort makes the body error too,
+    // but settle here so nothing waits on it.
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        body.destroy();
+        settle({ ok: false, sse, errorCode: 'ABORTED' });
+      }
+    });
+  });
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined) {
+    const n = Number(declared);
+    if (n === 0) return Promise.resolve(EMPTY);
+    if (n > limit) return Promise.reject(tooLarge(limit));
+  } else if (req.headers['transfer-encoding'] === undefined) {
+    return Promise.resolve(EMPTY);
+  }
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        cleanup();
+        req.resume(); // drain without keeping
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(c);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = () => {
+      if (!req.complete) onError(new Error('client went away'));
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function tooLarge(limit: number): ProxyHttpError {
+  const mib = Math.round((limit / (1024 * 1024)) * 10) / 10;
+  return new ProxyHttpError(413, `The request body is larger than the proxy's limit of ${mib} MiB.`, 'request_too_large');
+}
+
+async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (size < limit) {
+      const take = chunk.length > limit - size ? chunk.subarray(0, limit - size) : chunk;
+      chunks.push(take);
+      size += take.length;
+    }
+    // Past the limit we keep reading (and dropping) so the connection can be reused.
+  }
+  return Buffer.concat(chunks, size);
+}
+
+function looksLikeJson(contentType: string | undefined, body: Buffer): boolean {
+  if (contentType !== undefined) return contentType.includes('json');
+  return body[0] === 0x7b /* { */ || body[0] === 0x5b /* [ */;
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function errorCodeOf(err: unknown): string {
+  const e = err as { code?: unknown; name?: unknown; cause?: { code?: unknown } } | undefined;
+  if (e && typeof e.code === 'string') return e.code;
+  if (e && e.cause && typeof e.cause.code === 'string') return e.cause.code;
+  if (e && e.name === 'AbortError') return 'ABORTED';
+  return 'UNKNOWN';
+}
+
+export function describeError(err: unknown): string {
+  return redactSecrets(err instanceof Error ? err.message : String(err));
+}

@@ -1,0 +1,98 @@
+// Header rewriting between client and upstream. Runs on every request: plain loops, no regex.
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) plus those we must not forward for other reasons. */
+const dropToUpstream = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'trailers',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+  'expect',
+  // The client's own credentials never reach the upstream: the pool's key replaces them.
+  'authorization',
+  'x-api-key',
+  'api-key',
+  // Browser and local context the gateway has no business seeing.
+  'cookie',
+  'origin',
+  'referer',
+  'accept-encoding',
+]);
+
+const dropToClient = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'trailers',
+  'transfer-encoding',
+  'upgrade',
+  'set-cookie',
+]);
+
+export function upstreamHeaders(
+  client: IncomingHttpHeaders,
+  key: string,
+  anthropic: boolean,
+  bodyLength: number,
+): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const connectionListed = listedInConnection(client.connection);
+  for (const name in client) {
+    if (dropToUpstream.has(name) || (connectionListed && connectionListed.has(name))) continue;
+    const v = client[name];
+    if (v !== undefined) out[name] = v;
+  }
+  // Compression between us and the gateway would only make us unable to read error bodies
+  // and would delay SSE chunks; the client-facing side is loopback anyway.
+  out['accept-encoding'] = 'identity';
+  if (anthropic) {
+    out['x-api-key'] = key;
+    // Claude Code with ANTHROPIC_AUTH_TOKEN sends only Authorization: Bearer; the gateway
+    // then expects the key there too.
+    if (client.authorization !== undefined) out['authorization'] = `Bearer ${key}`;
+  } else {
+    out['authorization'] = `Bearer ${key}`;
+  }
+  if (bodyLength > 0) out['content-length'] = String(bodyLength);
+  return out;
+}
+
+export function clientHeaders(upstream: IncomingHttpHeaders, keyId: string, attempts: number): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  const connectionListed = listedInConnection(upstream.connection);
+  for (const name in upstream) {
+    if (dropToClient.has(name) || (connectionListed && connectionListed.has(name))) continue;
+    const v = upstream[name];
+    if (v !== undefined) out[name] = v;
+  }
+  out['x-daidai-key'] = asciiKeyId(keyId);
+  out['x-daidai-attempts'] = String(attempts);
+  return out;
+}
+
+function listedInConnection(value: string | string[] | undefined): Set<string> | undefined {
+  if (!value) return undefined;
+  const text = Array.isArray(value) ? value.join(',') : value;
+  const names = text
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s && s !== 'close' && s !== 'keep-alive');
+  return names.length ? new Set(names) : undefined;
+}
+
+/** Header values must be ASCII: the masked id's ellipsis becomes three dots. */
+export function asciiKeyId(keyId: string): string {
+  return keyId.replace(/\u2026/g, '...').replace(/[^\x20-\x7e]/g, '');
+}

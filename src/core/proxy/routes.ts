@@ -1,0 +1,66 @@
+// Where a client's path goes upstream. Clients mistype the base URL (../shared/clients.md):
+// `…/v1/` makes them call `/v1//chat/completions`, and a base without `/v1` makes them call
+// `/chat/completions`. All three forms reach the same upstream path.
+import { flavorOf, type ApiFlavor } from './errors';
+
+/** First path segments of the OpenAI and Anthropic surfaces, accepted without the `/v1` prefix. */
+const knownResources = new Set([
+  'models',
+  'chat',
+  'completions',
+  'embeddings',
+  'messages',
+  'responses',
+  'moderations',
+  'images',
+  'audio',
+  'files',
+  'uploads',
+  'batches',
+  'fine_tuning',
+  'assistants',
+  'threads',
+  'vector_stores',
+  'rerank',
+  'realtime',
+]);
+
+export interface UpstreamRoute {
+  /** Path below the upstream base, with the query: `/chat/completions?x=1`. */
+  path: string;
+  flavor: ApiFlavor;
+}
+
+/** Maps a client URL to the upstream path, or undefined when it is not an API call. */
+export function upstreamRoute(url: string): UpstreamRoute | undefined {
+  const q = url.indexOf('?');
+  let path = q === -1 ? url : url.slice(0, q);
+  const query = q === -1 ? '' : url.slice(q);
+  if (path.includes('//')) path = path.replace(/\/{2,}/g, '/');
+  if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+  let rest: string;
+  if (path.startsWith('/v1/')) {
+    rest = path.slice(3);
+  } else {
+    const end = path.indexOf('/', 1);
+    const first = end === -1 ? path.slice(1) : path.slice(1, end);
+    if (!knownResources.has(first)) return undefined;
+    rest = path;
+  }
+  return { path: rest + query, flavor: flavorOf(rest) };
+}
+
+/** Splits `http://host:port/v1` into the undici origin and the base path. */
+export function parseUpstreamBase(base: string): { origin: string; basePath: string } {
+  let u: URL;
+  try {
+    u = new URL(base);
+  } catch {
+    throw new Error(`The upstream URL "${base}" is not a valid URL. Set it to the gateway's base, e.g. https://api.daidaibird.top/v1.`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new Error(`The upstream URL must start with http:// or https:// (got ${u.protocol}).`);
+  }
+  const basePath = u.pathname.replace(/\/+$/, '');
+  return { origin: u.origin, basePath };
+}
