@@ -10,6 +10,13 @@ export interface FakeKey {
   /** Order state; only "success" is usable. Default "success". */
   state?: string;
   hasError?: boolean;
+  /** Field the order listing uses for the key (the platform uses both). Default "key". */
+  keyField?: 'key' | 'api_key';
+  /** How the order listing writes balance/utilised. Default: alternating string/number by position. */
+  balanceAs?: 'string' | 'number' | 'missing';
+  createdAt?: string;
+  /** Account that owns the order; default: every account. */
+  userId?: number;
 }
 
 export interface FakeAccount {
@@ -69,4 +76,48 @@ export interface FakeDaiDaiOptions {
   tokenTtlMs?: number;
   /** Cost in ¥ taken from a key's balance per successful request (default 0.01). */
   costPerRequest?: number;
+  /** Clock for token expiry (default Date.now). */
+  clock?: () => number;
+  /** HTTP status for an expired or unknown platform token (default 401; the real platform also uses 403). */
+  expiredTokenStatus?: number;
+  /** Model ids of GET /v1/models (default DEMO_MODELS). */
+  models?: string[];
+  /** Length of /v1/embeddings vectors (default 16). */
+  embeddingDims?: number;
+  /** Newest gateway requests kept in `requests` (default 10000; older ones are dropped). */
+  requestLogLimit?: number;
+}
+
+/** The fake DaiDai platform (/api/*) and gateway (/v1/*) on one loopback server. */
+export interface FakeDaiDai {
+  /** Listens (port 0 = a free one) and resolves with the bound port. */
+  start(port?: number, host?: string): Promise<number>;
+  /** Closes the server and every socket (hung ones included) and clears timers. Idempotent. */
+  stop(): Promise<void>;
+  readonly port: number;
+  /** Platform base, `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** Gateway base, `${url}/v1`. */
+  readonly gatewayUrl: string;
+  /** Misbehaviour of the gateway for one key (undefined clears it). */
+  setFault(key: string, fault: Fault | undefined): void;
+  clearFaults(): void;
+  /** Misbehaviour of one platform path such as `/api/general/orders` (status, body, hang, resetConnection, times). */
+  setPlatformFault(path: string, fault: Fault | undefined): void;
+  /** Gateway requests, oldest first (entries are updated in place as requests finish or abort). */
+  readonly requests: readonly GatewayRequestLog[];
+  clearRequests(): void;
+  /** Resolves with the first log entry (present, new or updated) that matches; rejects after timeoutMs (default 5000). */
+  waitForRequest(pred: (r: GatewayRequestLog) => boolean, timeoutMs?: number): Promise<GatewayRequestLog>;
+  /** Platform calls by path (`/api/users/login` → 2), failures included. */
+  readonly platformCalls: Readonly<Record<string, number>>;
+  resetPlatformCalls(): void;
+  /** Invalidates every issued platform token (the next call gets 401/403). */
+  expireTokens(): void;
+  setBalance(key: string, balance: number): void;
+  balanceOf(key: string): number | undefined;
+  /** Current orders with live balances (a copy). */
+  keys(): FakeKey[];
+  /** Replaces the account's orders; balances of keys already known are reset to the given ones. */
+  setKeys(keys: readonly FakeKey[]): void;
 }
