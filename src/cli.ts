@@ -104,6 +104,7 @@ function urlFlag(flags: Map<string, string>, name: string, fallback: string): st
 }
 
 interface Running {
+  url: string;
   stop(): Promise<void>;
 }
 
@@ -175,6 +176,7 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
   const c = pool.snapshot().counts;
   out(`DaiDai proxy on ${status.url}  (${c.usable}/${c.total} keys usable)  health: ${status.url!.replace(/\/v1$/, '')}/health`);
   return {
+    url: status.url!,
     async stop() {
       if (timer) clearInterval(timer);
       await proxy.dispose();
@@ -201,8 +203,7 @@ async function demo(flags: Map<string, string>, log: Logger, out: (s: string) =>
     await fake.stop();
     throw err;
   }
-  const port = flags.get('port') ?? String(defaultProxyOptions.port);
-  const base = `http://127.0.0.1:${port}`;
+  const base = running.url.replace(/\/v1$/, '');
   out(`
 Point your client at it (any API key works):
   SillyTavern  Chat Completion → Custom (OpenAI-compatible), URL ${base}/v1
@@ -212,6 +213,7 @@ Point your client at it (any API key works):
   Claude Code  ANTHROPIC_BASE_URL=${base} ANTHROPIC_AUTH_TOKEN=anything claude
 Press Ctrl-C to stop.`);
   return {
+    url: running.url,
     async stop() {
       await running.stop();
       await fake.stop();
