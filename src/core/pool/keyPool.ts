@@ -51,7 +51,6 @@ interface Entry {
   stats: KeyStats;
 }
 
-const MANUAL_REASON = 'disabled by you';
 const NO_BALANCE_REASON = 'no balance left';
 
 export class KeyPool {
@@ -428,17 +427,20 @@ export class KeyPool {
     const totals = { requests: 0, successes: 0, failures: 0 };
     const keys: KeySnapshot[] = [];
     for (const e of this.entries) {
-      const state: KeyState = e.manuallyDisabled ? 'disabled' : e.state;
+      // Counts are effective (a key out by hand counts as disabled, so usable === healthy and the
+      // buckets add up to total); the key's own `state` stays its automatic state, so a view can
+      // say "out of rotation by you" and still show that it is, say, exhausted underneath.
+      const bucket: KeyState = e.manuallyDisabled ? 'disabled' : e.state;
       counts.total++;
-      counts[state]++;
-      if (state === 'healthy') counts.usable++;
+      counts[bucket]++;
+      if (bucket === 'healthy') counts.usable++;
       totals.requests += e.stats.requests;
       totals.successes += e.stats.successes;
       totals.failures += e.stats.failures;
       const k: KeySnapshot = {
         id: e.id,
         masked: maskKey(e.key),
-        state,
+        state: e.state,
         manuallyDisabled: e.manuallyDisabled,
         consecutiveFailures: e.consecutiveFailures,
         stats: { ...e.stats },
@@ -446,9 +448,8 @@ export class KeyPool {
       if (e.name !== undefined) k.name = redactSecrets(e.name);
       if (e.balance !== undefined) k.balance = e.balance;
       if (e.used !== undefined) k.used = e.used;
-      if (e.state === 'cooling' && !e.manuallyDisabled) k.coolingUntil = e.coolingUntil;
-      const reason = e.manuallyDisabled ? MANUAL_REASON : e.reason;
-      if (reason !== undefined) k.reason = reason;
+      if (e.state === 'cooling') k.coolingUntil = e.coolingUntil;
+      if (e.reason !== undefined) k.reason = e.reason;
       keys.push(Object.freeze(k));
     }
     return Object.freeze({
