@@ -78,6 +78,7 @@ export class PlatformClient {
   private currentUser?: PlatformUser;
   /** One login at a time: concurrent calls that find the token expired share the renewal. */
   private loginInFlight?: Promise<PlatformUser>;
+  private closed = false;
 
   constructor(opts: PlatformClientOptions) {
     let url: URL;
@@ -217,7 +218,9 @@ export class PlatformClient {
 
   /** Closes the connection pool when this client created it. */
   async close(): Promise<void> {
-    if (this.ownsDispatcher) await this.dispatcher.close();
+    if (!this.ownsDispatcher || this.closed) return;
+    this.closed = true;
+    await this.dispatcher.close();
   }
 
   // ---- internals ------------------------------------------------------------------------

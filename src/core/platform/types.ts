@@ -55,3 +55,20 @@ export type PlatformErrorKind =
   | 'network'
   /** An answer we could not understand. */
   | 'protocol';
+
+/** What views and the pool read of the signed-in account; swapped whole on every change. */
+export interface AccountSnapshot {
+  readonly signedIn: boolean;
+  readonly email?: string;
+  /** Usable keys, one per key, in the platform's order. Keys in clear: never render them as such. */
+  readonly keys: readonly AccountKey[];
+  /** Sum of the known balances (¥). */
+  readonly totalBalance: number;
+  /** Epoch ms of the last successful refresh. */
+  readonly refreshedAt?: number;
+  /** Last sign-in or refresh failure, phrased for a person and free of secrets. */
+  readonly error?: string;
+  readonly errorKind?: PlatformErrorKind;
+  /** A sign-in or refresh is in flight. */
+  readonly refreshing: boolean;
+}
