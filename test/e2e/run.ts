@@ -1,0 +1,165 @@
+// `npm run test:e2e`: the extension in a real VS Code (code-server) driven by headless Chromium.
+//   1. scripts/e2e-setup.sh: Chromium, Node 24 and code-server, cached under ~/.cache/daidai-e2e
+//   2. `npm run package`: dist/ and the .vsix
+//   3. a fake DaiDai platform, a fresh code-server with the .vsix and settings pointing at the fake
+//   4. the user scenario in the workbench (scenario.ts), screenshots in test-results/e2e/
+//   5. the extension's own integration suite inside code-server's extension host (suite.ts)
+// One retry of the whole run at most. Exit code 0 only if everything passed.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createFakeDaiDai } from '../../src/core/demo/fakeDaiDai';
+import { DEMO_KEYS } from '../../src/core/demo/fixtures';
+import { maskKey } from '../../src/core/util/mask';
+import { CodeServer, type CodeServerInstall } from './codeServer';
+import { runScenario, type StepResult } from './scenario';
+import { runSuiteInHost, type SuiteOutcome } from './suite';
+import { freePort, run } from './util';
+import { Workbench } from './workbench';
+
+const REPO = resolve(__dirname, '../../..');
+const RESULTS_DIR = join(REPO, 'test-results', 'e2e');
+const SECRETS = [...new Set(DEMO_KEYS.map((k) => k.key).filter((k) => k.length > 0))];
+
+function log(msg: string): void {
+  console.log(`[e2e] ${msg}`);
+}
+
+/** Runs the setup script; its last stdout line is the cache folder. */
+function setup(): CodeServerInstall {
+  const script = join(REPO, 'scripts', 'e2e-setup.sh');
+  const r = spawnSync('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${script} failed (exit ${r.status}); its messages are above`);
+  const dir = r.stdout.trim().split('\n').pop()!;
+  const install = {
+    node: join(dir, 'node24', 'bin', 'node'),
+    entry: join(dir, 'code-server', 'node_modules', 'code-server', 'out', 'node', 'entry.js'),
+  };
+  for (const p of Object.values(install)) if (!existsSync(p)) throw new Error(`setup reported ${dir} but ${p} is missing`);
+  return install;
+}
+
+/** `npm run package` (dist/ + .vsix); returns the .vsix it made. */
+async function packageExtension(): Promise<string> {
+  const started = Date.now() - 1000;
+  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts?: Record<string, string>; name: string; version: string };
+  let r;
+  if (pkg.scripts?.package) {
+    r = await run('npm', ['run', 'package'], { cwd: REPO, prefix: '  [package] ' });
+  } else {
+    // Until the extension has its own `package` script: build, then vsce without dependencies (esbuild bundled them).
+    const b = await run('npm', ['run', 'build'], { cwd: REPO, prefix: '  [build] ' });
+    if (b.code !== 0) throw new Error('npm run build failed (output above)');
+    r = await run('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', join(REPO, `${pkg.name}-${pkg.version}.vsix`)], { cwd: REPO, prefix: '  [vsce] ' });
+  }
+  if (r.code !== 0) throw new Error('packaging the extension failed (output above)');
+  const fresh = [REPO, join(REPO, 'dist')]
+    .filter((d) => existsSync(d))
+    .flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.vsix')).map((f) => join(d, f)))
+    .filter((f) => statSync(f).mtimeMs >= started)
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  if (!fresh.length) throw new Error('packaging succeeded but wrote no new .vsix in the repository root or dist/');
+  return fresh[0];
+}
+
+interface Attempt {
+  ok: boolean;
+  steps: StepResult[];
+  suite?: SuiteOutcome;
+}
+
+async function attempt(n: number, install: CodeServerInstall, vsix: string): Promise<Attempt> {
+  const root = mkdtempSync(join(tmpdir(), 'daidai-e2e-'));
+  const shotDir = n === 1 ? RESULTS_DIR : join(RESULTS_DIR, `attempt-${n}`);
+  const steps: StepResult[] = [];
+  const fake = createFakeDaiDai();
+  let cs: CodeServer | undefined;
+  let wb: Workbench | undefined;
+  let ok = false;
+  let suite: SuiteOutcome | undefined;
+  try {
+    await fake.start(0, '127.0.0.1');
+    const proxyPort = await freePort();
+    log(`attempt ${n}: fake DaiDai at ${fake.url}, proxy port ${proxyPort}, state in ${root}`);
+    cs = new CodeServer({
+      install,
+      root: join(root, 'scenario'),
+      vsix: [vsix],
+      settings: {
+        'daidai.platform.baseUrl': fake.url,
+        'daidai.upstream.baseUrl': fake.gatewayUrl,
+        'daidai.proxy.port': proxyPort,
+        'daidai.proxy.host': '127.0.0.1',
+      },
+    });
+    await cs.installExtensions();
+    await cs.start();
+    log(`code-server at ${cs.url}`);
+    wb = await Workbench.open(cs.workbenchUrl(), join(root, 'chromium'), shotDir);
+    await runScenario({ wb, fake, proxyPort, secrets: SECRETS }, steps);
+    assertLogsClean(cs);
+    ok = true;
+  } catch (e) {
+    log(`attempt ${n} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    if (cs) console.log(cs.diagnostics());
+    if (wb?.lastShot) log(`last screenshot: ${wb.lastShot}`);
+  } finally {
+    await wb?.close();
+    await cs?.stop();
+    await fake.stop();
+  }
+
+  if (ok && process.env.DAIDAI_E2E_SUITE !== '0') {
+    suite = await runSuiteInHost({ install, repo: REPO, root: join(root, 'suite'), shotDir });
+    if (!suite.ok && !suite.skipped) ok = false;
+  }
+  if (ok) rmSync(root, { recursive: true, force: true });
+  else log(`state of the failed attempt kept in ${root}`);
+  return { ok, steps, suite };
+}
+
+/** The extension's log files (and the whole server log folder) must hold no key in clear. */
+function assertLogsClean(cs: CodeServer): void {
+  for (const f of cs.logFiles()) {
+    const text = readFileSync(f, 'utf8');
+    for (const s of SECRETS) {
+      if (text.includes(s)) throw new Error(`A key appears in clear in the log file ${f} (${maskKey(s)})`);
+    }
+  }
+}
+
+async function main(): Promise<number> {
+  const t0 = Date.now();
+  rmSync(RESULTS_DIR, { recursive: true, force: true });
+  log('setup (cached after the first run)…');
+  const install = setup();
+  log(`setup done in ${Math.round((Date.now() - t0) / 1000)} s`);
+  const vsix = await packageExtension();
+  log(`extension packaged: ${vsix}`);
+
+  let result = await attempt(1, install, vsix);
+  if (!result.ok) {
+    log('retrying the whole run once');
+    result = await attempt(2, install, vsix);
+  }
+
+  console.log('\n[e2e] screenshots:');
+  for (const s of result.steps) console.log(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.name}: ${s.shot ?? '(none)'}`);
+  for (const s of result.suite?.shots ?? []) console.log(`  suite: ${s}`);
+  const passed = result.steps.filter((s) => s.ok).length + (result.suite?.passed ?? 0);
+  const failed = result.steps.filter((s) => !s.ok).length + (result.suite?.failed ?? 0) + (result.ok ? 0 : result.steps.every((s) => s.ok) && !result.suite?.failed ? 1 : 0);
+  if (result.suite?.skipped) log(`integration suite in the extension host skipped: ${result.suite.skipped}`);
+  log(`total time ${Math.round((Date.now() - t0) / 1000)} s`);
+  console.log(`e2e: ${passed} passed, ${failed} failed`);
+  return result.ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(`[e2e] FAILED before the run could start: ${e instanceof Error ? e.message : String(e)}`);
+    console.log('e2e: 0 passed, 1 failed');
+    process.exit(1);
+  },
+);

@@ -1,0 +1,116 @@
+// Runs the extension's integration suite (test/integration/vscode, a @vscode/test-electron style
+// module exporting run()) inside code-server's Node extension host.
+//
+// How: the web workbench reads `extensionDevelopmentPath`, `extensionTestsPath` and
+// `extensionEnvironment` from the URL's `payload` parameter (as @vscode/test-web passes them).
+// With `vscode-remote://` URIs the remote (Node) extension host loads the extension from the
+// working tree and then requires the test module and calls its run(). When run() settles, the
+// workbench calls `window.codeAutomationExit(code)` if the page defines it: we define it with
+// Playwright, and the suite also writes its results to the file named by DAIDAI_TEST_RESULTS.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createFakeDaiDai } from '../../src/core/demo/fakeDaiDai';
+import { CodeServer, type CodeServerInstall } from './codeServer';
+import { freePort, waitUntil } from './util';
+import { Workbench } from './workbench';
+
+export interface SuiteOutcome {
+  ok: boolean;
+  passed: number;
+  failed: number;
+  /** Why the suite did not run at all (no suite in the tree yet). */
+  skipped?: string;
+  shots: string[];
+}
+
+export interface SuiteOptions {
+  install: CodeServerInstall;
+  repo: string;
+  root: string;
+  shotDir: string;
+}
+
+/** Results as the suite writes them; only the counts are required. */
+interface SuiteResultsFile {
+  passed?: number;
+  failed?: number;
+  failures?: { title?: string; error?: string }[];
+  [k: string]: unknown;
+}
+
+/** Where the compiled suite lives (`node esbuild.mjs --tests` writes out/). */
+function suiteEntry(repo: string): string | undefined {
+  for (const p of ['out/test/integration/vscode/index.js', 'out/test/integration/vscode/suite/index.js']) {
+    if (existsSync(join(repo, p))) return join(repo, p);
+  }
+  return undefined;
+}
+
+export async function runSuiteInHost(opts: SuiteOptions): Promise<SuiteOutcome> {
+  const entry = suiteEntry(opts.repo);
+  if (!entry) return { ok: false, passed: 0, failed: 0, skipped: 'no compiled suite at out/test/integration/vscode/index.js', shots: [] };
+
+  console.log(`\n[e2e] integration suite in code-server's extension host: ${entry}`);
+  const resultsFile = join(opts.root, 'suite-results.json');
+  const env = { DAIDAI_TEST_RESULTS: resultsFile, DAIDAI_E2E: '1' };
+  // A fake of its own, so the suite may rely on it through settings as well as its own fakes.
+  const fake = createFakeDaiDai();
+  let cs: CodeServer | undefined;
+  let wb: Workbench | undefined;
+  const shots: string[] = [];
+  try {
+    await fake.start(0, '127.0.0.1');
+    cs = new CodeServer({
+      install: opts.install,
+      root: opts.root,
+      env,
+      settings: {
+        'daidai.platform.baseUrl': fake.url,
+        'daidai.upstream.baseUrl': fake.gatewayUrl,
+        'daidai.proxy.port': await freePort(),
+      },
+    });
+    await cs.start();
+    const remote = (p: string) => `vscode-remote://127.0.0.1:${cs!.port}${p}`;
+    const url = cs.workbenchUrl([
+      ['extensionDevelopmentPath', remote(opts.repo)],
+      ['extensionTestsPath', remote(entry)],
+      ['extensionEnvironment', JSON.stringify(env)],
+    ]);
+    let exitCode: number | undefined;
+    wb = await Workbench.open('about:blank', join(opts.root, 'chromium'), join(opts.shotDir, 'suite'));
+    await wb.page.exposeFunction('codeAutomationExit', (code: number) => {
+      exitCode = code;
+    });
+    await wb.page.goto(url);
+    await wb.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    const done = await waitUntil(
+      'the integration suite to finish (results file or codeAutomationExit)',
+      () => existsSync(resultsFile) || exitCode !== undefined,
+      240_000,
+      500,
+    ).catch((e: Error) => e);
+    shots.push(await wb.screenshot('suite-finished'));
+    if (done instanceof Error) throw done;
+    // The file is written before run() settles; give the exit code a moment to arrive too.
+    await waitUntil('codeAutomationExit after the results file', () => exitCode !== undefined, 15_000, 200).catch(() => undefined);
+
+    let results: SuiteResultsFile = {};
+    if (existsSync(resultsFile)) results = JSON.parse(readFileSync(resultsFile, 'utf8')) as SuiteResultsFile;
+    const passed = results.passed ?? 0;
+    const failed = results.failed ?? (exitCode ? 1 : 0);
+    console.log(`[e2e] suite: ${passed} passed, ${failed} failed, extension host exit code ${exitCode ?? '(none)'}`);
+    for (const f of results.failures ?? []) console.log(`  FAILED ${f.title ?? ''}: ${f.error ?? ''}`);
+    const ok = failed === 0 && passed > 0 && (exitCode === undefined || exitCode === 0);
+    if (!ok) console.log(cs.diagnostics());
+    return { ok, passed, failed, shots };
+  } catch (e) {
+    console.log(`[e2e] suite FAILED to run: ${e instanceof Error ? e.message : String(e)}`);
+    if (cs) console.log(cs.diagnostics());
+    return { ok: false, passed: 0, failed: 1, shots };
+  } finally {
+    await wb?.close();
+    await cs?.stop();
+    await fake.stop();
+  }
+}
