@@ -470,6 +470,89 @@ describe('KeyPool', () => {
       }
     });
 
+    it('reuses the part of an unchanged key and rebuilds the part of a changed one', () => {
+      make();
+      const a = pool.snapshot();
+      pool.reportSuccess(take(), 9); // K1 only
+      const b = pool.snapshot();
+      assert.notEqual(keyOf(b, K1), keyOf(a, K1));
+      assert.equal(keyOf(b, K2), keyOf(a, K2));
+      assert.equal(keyOf(b, K3), keyOf(a, K3));
+    });
+
+    it('a cached snapshot always equals one built from scratch (replayed random operations)', () => {
+      // Differential check of the per-key cache: pool A is read after every step; for each step a
+      // fresh pool B replays the same steps and is read once, so B builds everything anew.
+      let seed = 12345;
+      const rnd = (n: number) => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed % n;
+      };
+      type Op = { kind: number; arg: number };
+      const ops: Op[] = Array.from({ length: 80 }, () => ({ kind: rnd(9), arg: rnd(1000) }));
+      const decisions = [FAIL_503, RATE_10S, BAD_KEY, NO_MONEY, CLIENT_400];
+      const apply = (p: KeyPool, op: Op, clock: { t: number }, held: PoolLease[]) => {
+        switch (op.kind) {
+          case 0:
+          case 1: {
+            const l = p.acquire(op.arg % 3 === 0 && held[0] ? new Set([held[0].id]) : undefined);
+            if (l) held.push(l);
+            break;
+          }
+          case 2:
+            if (held.length) p.reportSuccess(held.shift()!, op.arg);
+            break;
+          case 3:
+          case 4:
+            if (held.length) p.reportFailure(held.shift()!, decisions[op.arg % decisions.length]);
+            break;
+          case 5:
+            if (held.length) p.reportNeutral(held.shift()!);
+            break;
+          case 6:
+            p.setManualDisabled(id(ALL[op.arg % 4]), op.arg % 2 === 0);
+            break;
+          case 7:
+            clock.t += op.arg * 20;
+            break;
+          case 8:
+            p.setKeys(ALL.slice(0, 2 + (op.arg % 3)).map((key, i) => ({ key, balance: (op.arg + i) % 4 === 0 ? 0 : 5 + (op.arg % 7) })));
+            break;
+        }
+      };
+      const run = (steps: number, readEach: boolean) => {
+        const clock = { t: now };
+        const p = new KeyPool({ clock: () => clock.t });
+        p.setKeys(ALL.map((key) => ({ key })));
+        const held: PoolLease[] = [];
+        const seen: string[] = [];
+        for (let i = 0; i < steps; i++) {
+          apply(p, ops[i], clock, held);
+          if (readEach) seen.push(JSON.stringify(p.snapshot()));
+        }
+        if (!readEach) seen.push(JSON.stringify(p.snapshot()));
+        p.dispose();
+        return seen;
+      };
+      const cached = run(ops.length, true);
+      // The walk must reach every state, a manual toggle and a reset, or it proves little.
+      const states = new Set<string>();
+      let sawManual = false;
+      for (const json of cached) {
+        const snap = JSON.parse(json) as PoolSnapshot;
+        for (const k of snap.keys) {
+          states.add(k.state);
+          sawManual ||= k.manuallyDisabled;
+        }
+      }
+      assert.deepEqual([...states].sort(), ['cooling', 'disabled', 'exhausted', 'healthy']);
+      assert.ok(sawManual, 'a key was disabled by hand');
+      assert.ok((JSON.parse(cached[cached.length - 1]) as PoolSnapshot).resets > 0, 'the pool reset');
+      for (let i = 1; i <= ops.length; i++) {
+        assert.equal(cached[i - 1], run(i, false)[0], `after step ${i} (${JSON.stringify(ops[i - 1])})`);
+      }
+    });
+
     it('is frozen so a reader cannot corrupt the cache', () => {
       make();
       const s = pool.snapshot();

@@ -49,6 +49,8 @@ interface Entry {
   manuallyDisabled: boolean;
   consecutiveFailures: number;
   stats: KeyStats;
+  /** This key's part of the snapshot, kept until the key changes: a rebuild copies only what moved. */
+  snap?: KeySnapshot;
 }
 
 const NO_BALANCE_REASON = 'no balance left';
@@ -179,6 +181,7 @@ export class KeyPool {
   reportSuccess(lease: PoolLease, latencyMs?: number): void {
     const e = this.entryOf(lease);
     if (!e) return;
+    e.snap = undefined;
     e.stats.requests++;
     e.stats.successes++;
     e.consecutiveFailures = 0;
@@ -194,6 +197,7 @@ export class KeyPool {
   reportNeutral(lease: PoolLease): void {
     const e = this.entryOf(lease);
     if (!e) return;
+    e.snap = undefined;
     e.stats.requests++;
     this.changed();
   }
@@ -211,6 +215,7 @@ export class KeyPool {
       return;
     }
     const reason = redactSecrets(decision.reason || decision.action);
+    e.snap = undefined;
     e.stats.requests++;
     e.stats.failures++;
     e.stats.lastError = reason;
@@ -250,6 +255,7 @@ export class KeyPool {
     if (!e) return false;
     if (e.manuallyDisabled === disabled) return true;
     e.manuallyDisabled = disabled;
+    e.snap = undefined;
     this.logger.info(`Key ${e.id} ${disabled ? 'disabled' : 'enabled'} by the user.`);
     this.changed();
     return true;
@@ -289,6 +295,7 @@ export class KeyPool {
   }
 
   private applyInput(e: Entry, input: PoolKeyInput): void {
+    e.snap = undefined;
     e.name = typeof input.name === 'string' && input.name ? input.name : e.name;
     e.used = finiteOr(input.used, e.used);
     const prevBalance = e.balance;
@@ -312,6 +319,7 @@ export class KeyPool {
 
   private setState(e: Entry, state: KeyState, reason: string | undefined): void {
     const was = e.state;
+    e.snap = undefined;
     e.state = state;
     e.reason = reason;
     if (state !== 'cooling') e.coolingUntil = undefined;
@@ -330,6 +338,7 @@ export class KeyPool {
   private handOut(idx: number, now: number): PoolLease {
     const e = this.entries[idx];
     this.cursor = (idx + 1) % this.entries.length;
+    e.snap = undefined;
     e.stats.lastUsedAt = now;
     this.lastKeyId = e.id;
     this.changed();
@@ -342,6 +351,7 @@ export class KeyPool {
     for (const e of this.entries) {
       if (e.manuallyDisabled) continue;
       any = true;
+      e.snap = undefined;
       e.state = 'healthy';
       e.reason = undefined;
       e.coolingUntil = undefined;
@@ -437,30 +447,34 @@ export class KeyPool {
       totals.requests += e.stats.requests;
       totals.successes += e.stats.successes;
       totals.failures += e.stats.failures;
-      const k: KeySnapshot = {
-        id: e.id,
-        masked: maskKey(e.key),
-        state: e.state,
-        manuallyDisabled: e.manuallyDisabled,
-        consecutiveFailures: e.consecutiveFailures,
-        stats: { ...e.stats },
-      };
-      if (e.name !== undefined) k.name = redactSecrets(e.name);
-      if (e.balance !== undefined) k.balance = e.balance;
-      if (e.used !== undefined) k.used = e.used;
-      if (e.state === 'cooling') k.coolingUntil = e.coolingUntil;
-      if (e.reason !== undefined) k.reason = e.reason;
-      keys.push(Object.freeze(k));
+      keys.push((e.snap ??= keySnapshot(e)));
     }
     return Object.freeze({
       keys: Object.freeze(keys),
-      counts,
+      counts: Object.freeze(counts),
       nextKeyId: this.peekNext(),
-      totals,
+      totals: Object.freeze(totals),
       resets: this.resets,
       lastKeyId: this.lastKeyId,
     });
   }
+}
+
+function keySnapshot(e: Entry): KeySnapshot {
+  const k: KeySnapshot = {
+    id: e.id,
+    masked: maskKey(e.key),
+    state: e.state,
+    manuallyDisabled: e.manuallyDisabled,
+    consecutiveFailures: e.consecutiveFailures,
+    stats: Object.freeze({ ...e.stats }),
+  };
+  if (e.name !== undefined) k.name = redactSecrets(e.name);
+  if (e.balance !== undefined) k.balance = e.balance;
+  if (e.used !== undefined) k.used = e.used;
+  if (e.state === 'cooling') k.coolingUntil = e.coolingUntil;
+  if (e.reason !== undefined) k.reason = e.reason;
+  return Object.freeze(k);
 }
 
 function finiteOr<T>(v: unknown, fallback: T): number | T {
