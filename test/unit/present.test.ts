@@ -9,7 +9,6 @@ import {
   formatYuan,
   keyRows,
   lowBalanceKeys,
-  poolChanges,
   requestLogLine,
   statusModel,
   treeRows,
@@ -180,30 +179,15 @@ describe('present: tree rows', () => {
     assert.deepEqual(treeRows({ signedIn: false, keys: [] }, p, { now: NOW }), []);
     const rows = treeRows({ signedIn: true, email: 'a@b', keys: [] }, pool([]), { now: NOW });
     assert.deepEqual(rows.map((r) => r.kind), ['account', 'info']);
+    assert.equal(rows[1].label, 'No usable keys on this account');
+    const loading = treeRows({ signedIn: true, email: 'a@b', keys: [], refreshing: true }, pool([]), { now: NOW });
+    assert.equal(loading[1].label, 'Loading keys…');
   });
 
   it('lists low balances only above a positive threshold', () => {
     assert.deepEqual(lowBalanceKeys(p, 1).map((k) => k.id), ['sk-eeee…8888']);
     assert.deepEqual(lowBalanceKeys(p, 0), []);
     assert.deepEqual(lowBalanceKeys(p, 20).map((k) => k.id), ['sk-aaaa…4444', 'sk-eeee…8888']);
-  });
-});
-
-describe('present: poolChanges', () => {
-  it('reports state changes, manual toggles, added keys and resets', () => {
-    const before = pool([key({ id: 'k1' }), key({ id: 'k2' })]);
-    const after = pool([key({ id: 'k1', state: 'cooling', reason: 'HTTP 429' }), key({ id: 'k2', state: 'disabled', manuallyDisabled: true }), key({ id: 'k3' })], { resets: 1 });
-    assert.deepEqual(poolChanges(before, after), [
-      'Key k1: healthy → cooling (HTTP 429)',
-      'Key k2: healthy → out of rotation (by you)',
-      'Key pool now has 3 keys (1 added, 0 removed)',
-      'Every key was out of rotation: the pool reset itself to try them again',
-    ]);
-  });
-  it('says nothing when nothing changed', () => {
-    const s = pool([key({ id: 'k1', stats: { requests: 1, successes: 1, failures: 0 } })]);
-    assert.deepEqual(poolChanges(s, pool([key({ id: 'k1', stats: { requests: 2, successes: 2, failures: 0 } })])), []);
-    assert.deepEqual(poolChanges(undefined, s), []);
   });
 });
 

@@ -10,6 +10,8 @@ export interface AccountView {
   keys: readonly AccountKey[];
   totalBalance?: number;
   refreshedAt?: number;
+  /** A key listing is under way. */
+  refreshing?: boolean;
   error?: string;
 }
 
@@ -138,7 +140,9 @@ export function keyRows(account: AccountView, pool: PoolSnapshot | undefined, op
 export function treeRows(account: AccountView, pool: PoolSnapshot | undefined, opts: RowOptions): TreeRow[] {
   if (!account.signedIn) return [];
   const rows = [accountRow(account, pool, opts), ...keyRows(account, pool, opts)];
-  if (rows.length === 1) {
+  if (rows.length === 1 && account.refreshing) {
+    rows.push({ id: 'info/loading', kind: 'info', label: 'Loading keys…', tooltip: 'Fetching the keys and balances of your account.', contextValue: 'info', icon: { id: 'loading~spin' } });
+  } else if (rows.length === 1) {
     rows.push({
       id: 'info/no-keys',
       kind: 'info',
@@ -168,29 +172,4 @@ function sumBalances(keys: readonly AccountKey[]): number | undefined {
 export function lowBalanceKeys(pool: PoolSnapshot | undefined, threshold: number): KeySnapshot[] {
   if (!(threshold > 0) || !pool) return [];
   return pool.keys.filter((k) => k.balance !== undefined && k.balance < threshold);
-}
-
-/** Log lines for keys whose pool state changed between two snapshots. */
-export function poolChanges(prev: PoolSnapshot | undefined, next: PoolSnapshot): string[] {
-  const before = new Map((prev?.keys ?? []).map((k) => [k.id, k]));
-  const lines: string[] = [];
-  for (const k of next.keys) {
-    const old = before.get(k.id);
-    if (!old) continue;
-    const from = describeState(old);
-    const to = describeState(k);
-    if (from !== to) lines.push(`Key ${k.masked}: ${from} → ${to}${k.reason && k.state !== 'healthy' && !k.manuallyDisabled ? ` (${k.reason})` : ''}`);
-  }
-  if (prev) {
-    const added = next.keys.filter((k) => !before.has(k.id)).length;
-    const nextIds = new Set(next.keys.map((k) => k.id));
-    const removed = prev.keys.filter((k) => !nextIds.has(k.id)).length;
-    if (added || removed) lines.push(`Key pool now has ${next.counts.total} keys (${added} added, ${removed} removed)`);
-  }
-  if (prev && next.resets > prev.resets) lines.push('Every key was out of rotation: the pool reset itself to try them again');
-  return lines;
-}
-
-function describeState(k: KeySnapshot): string {
-  return k.manuallyDisabled ? 'out of rotation (by you)' : k.state;
 }

@@ -1,0 +1,339 @@
+// What each DaiDai command does, written against the small `Ui` interface so plain-Node tests
+// can run them with sinon stubs. registerCommands.ts maps the command ids onto these methods.
+import { clients, clientSnippets, formatYuan, type ClientId, type TreeRow } from '../core/present';
+import type { KeySnapshot } from '../core/pool/types';
+import type { Logger } from '../core/util/log';
+import { errorMessage, type Session } from './session';
+import type { Ui } from './ui';
+
+export const COMMAND_IDS = {
+  login: 'daidai.login',
+  logout: 'daidai.logout',
+  refreshKeys: 'daidai.refreshKeys',
+  startProxy: 'daidai.startProxy',
+  stopProxy: 'daidai.stopProxy',
+  restartProxy: 'daidai.restartProxy',
+  copyProxyUrl: 'daidai.copyProxyUrl',
+  showLogs: 'daidai.showLogs',
+  tryDemo: 'daidai.tryDemo',
+  connectClient: 'daidai.connectClient',
+  disableKey: 'daidai.disableKey',
+  enableKey: 'daidai.enableKey',
+  copyKey: 'daidai.copyKey',
+  statusBarMenu: 'daidai.statusBarMenu',
+} as const;
+
+export type CommandName = keyof typeof COMMAND_IDS;
+
+/** A key command receives the tree row it was invoked on, its pool id, or nothing (then it asks). */
+export type KeyArg = TreeRow | string | undefined;
+
+const EMAIL_RE = /^[^\s@]+@[^\s@]+$/;
+
+export class CommandHandlers {
+  constructor(
+    private readonly session: Session,
+    private readonly ui: Ui,
+    private readonly logger: Logger,
+  ) {}
+
+  /** On activation: a silent login with the stored credentials, then the proxy if daidai.proxy.autoStart says so. */
+  async restoreOnStartup(): Promise<void> {
+    let hadCredentials: boolean;
+    try {
+      hadCredentials = await this.session.restore();
+    } catch (err) {
+      hadCredentials = true;
+      this.notify(this.ui.showWarningMessage(`DaiDai could not log in with your stored login: ${errorMessage(err)}`, 'Login', 'Show Logs'), {
+        Login: () => this.login(),
+        'Show Logs': () => this.showLogs(),
+      });
+    }
+    if (!hadCredentials || !this.session.settings.proxyAutoStart) return;
+    try {
+      await this.session.startProxy();
+    } catch (err) {
+      this.showStartError(err);
+    }
+  }
+
+  async login(): Promise<boolean> {
+    const email = await this.ui.showInputBox({
+      title: 'DaiDai: Login (1/2)',
+      prompt: 'Email address of your DaiDai account',
+      placeHolder: 'you@example.com',
+      value: this.session.mode === 'account' ? this.session.accountView.email : undefined,
+      ignoreFocusOut: true,
+      validateInput: (v) => (EMAIL_RE.test(v.trim()) ? undefined : 'Enter the email address you log in to DaiDai with.'),
+    });
+    if (!email?.trim()) return false;
+    const password = await this.ui.showInputBox({
+      title: 'DaiDai: Login (2/2)',
+      prompt: `Password for ${email.trim()}`,
+      password: true,
+      ignoreFocusOut: true,
+      validateInput: (v) => (v ? undefined : 'Enter your password.'),
+    });
+    if (!password) return false;
+    const creds = { email: email.trim(), password };
+    try {
+      await this.ui.withProgress('Logging in to DaiDai…', () => this.session.login(creds));
+    } catch (err) {
+      this.notify(this.ui.showErrorMessage(`DaiDai login failed: ${errorMessage(err)}`, 'Try Again', 'Show Logs'), {
+        'Try Again': () => this.login(),
+        'Show Logs': () => this.showLogs(),
+      });
+      return false;
+    }
+    this.afterSignIn(`Logged in as ${creds.email}`);
+    return true;
+  }
+
+  async tryDemo(): Promise<boolean> {
+    try {
+      await this.ui.withProgress('Starting the DaiDai demo account…', () => this.session.tryDemo());
+    } catch (err) {
+      this.notify(this.ui.showErrorMessage(`The demo account could not start: ${errorMessage(err)}`, 'Show Logs'), {
+        'Show Logs': () => this.showLogs(),
+      });
+      return false;
+    }
+    this.afterSignIn('Demo account ready (this session only; nothing is stored)');
+    return true;
+  }
+
+  async logout(): Promise<void> {
+    if (!this.session.signedIn && this.session.proxyStatus.state === 'stopped') {
+      this.notify(this.ui.showInformationMessage('You are not logged in to DaiDai.'));
+      return;
+    }
+    await this.session.logout();
+    this.notify(this.ui.showInformationMessage('Logged out of DaiDai: the proxy is stopped and your login, keys and balances are forgotten.'));
+  }
+
+  async refreshKeys(): Promise<boolean> {
+    if (!this.session.signedIn) {
+      this.offerLogin('Log in to DaiDai (or try the demo account) to see your keys.');
+      return false;
+    }
+    try {
+      await this.ui.withProgress('Refreshing DaiDai keys and balances…', () => this.session.refresh());
+      return true;
+    } catch (err) {
+      this.notify(this.ui.showErrorMessage(`Refreshing DaiDai keys failed: ${errorMessage(err)}`, 'Try Again', 'Show Logs'), {
+        'Try Again': () => this.refreshKeys(),
+        'Show Logs': () => this.showLogs(),
+      });
+      return false;
+    }
+  }
+
+  async startProxy(): Promise<boolean> {
+    if (this.session.proxyStatus.state === 'running') {
+      this.notify(this.ui.showInformationMessage(`The DaiDai proxy is already running at ${this.session.proxyUrl()}.`, 'Copy URL'), {
+        'Copy URL': () => this.copyProxyUrl(),
+      });
+      return true;
+    }
+    try {
+      const status = await this.session.startProxy();
+      const counts = this.session.pool.snapshot().counts;
+      if (counts.total === 0) {
+        this.notify(this.ui.showWarningMessage(`The DaiDai proxy runs at ${status.url}, but has no keys yet: log in or try the demo account.`, 'Login', 'Try the Demo Account'), {
+          Login: () => this.login(),
+          'Try the Demo Account': () => this.tryDemo(),
+        });
+      } else {
+        this.notify(this.ui.showInformationMessage(`DaiDai proxy running at ${status.url} over ${counts.usable} of ${counts.total} keys.`, 'Copy URL', 'Connect a Client…'), {
+          'Copy URL': () => this.copyProxyUrl(),
+          'Connect a Client…': () => this.connectClient(),
+        });
+      }
+      return true;
+    } catch (err) {
+      this.showStartError(err);
+      return false;
+    }
+  }
+
+  async stopProxy(): Promise<void> {
+    if (this.session.proxyStatus.state === 'stopped') return;
+    await this.session.stopProxy();
+    this.notify(this.ui.showInformationMessage('DaiDai proxy stopped.'));
+  }
+
+  async restartProxy(): Promise<boolean> {
+    try {
+      const status = await this.session.restartProxy();
+      this.notify(this.ui.showInformationMessage(`DaiDai proxy restarted at ${status.url}.`));
+      return true;
+    } catch (err) {
+      this.showStartError(err);
+      return false;
+    }
+  }
+
+  async copyProxyUrl(): Promise<string> {
+    const url = this.session.proxyUrl();
+    await this.ui.writeClipboard(url);
+    const running = this.session.proxyStatus.state === 'running';
+    this.notify(this.ui.showInformationMessage(`Copied ${url}${running ? '' : ' (the proxy is not running yet)'}.`, ...(running ? [] : ['Start Proxy'])), {
+      'Start Proxy': () => this.startProxy(),
+    });
+    return url;
+  }
+
+  showLogs(): void {
+    this.ui.showLogs();
+  }
+
+  /** Shows the chosen client's settings or snippet and copies the base URL it wants. */
+  async connectClient(clientId?: ClientId): Promise<ClientId | undefined> {
+    let id = clientId;
+    if (!id) {
+      const pick = await this.ui.showQuickPick(
+        clients.map((c) => ({ label: c.label, detail: c.detail, id: c.id })),
+        { title: 'DaiDai: Connect a Client', placeHolder: 'Which program should use the DaiDai proxy?' },
+      );
+      id = pick?.id;
+    }
+    if (!id) return undefined;
+    const running = this.session.proxyStatus.state === 'running';
+    const snippet = clientSnippets(this.session.proxyUrl(), id, {
+      running,
+      accessTokenSet: this.session.settings.proxyAccessToken !== '',
+    });
+    await this.ui.writeClipboard(snippet.baseUrl);
+    await this.ui.showMarkdown(`connect-${id}.md`, snippet.markdown);
+    this.notify(
+      this.ui.showInformationMessage(`Copied the base URL for ${snippet.title}: ${snippet.baseUrl}`, ...(running ? [] : ['Start Proxy'])),
+      { 'Start Proxy': () => this.startProxy() },
+    );
+    return id;
+  }
+
+  async disableKey(arg: KeyArg): Promise<boolean> {
+    return this.setKeyDisabled(arg, true);
+  }
+
+  async enableKey(arg: KeyArg): Promise<boolean> {
+    return this.setKeyDisabled(arg, false);
+  }
+
+  /** Copies a key in clear, after a modal confirmation: the one place a key reaches the clipboard. */
+  async copyKey(arg: KeyArg): Promise<boolean> {
+    const key = await this.resolveKey(arg, 'Copy which key?');
+    if (!key) return false;
+    const ok = await this.ui.confirm(
+      `Copy the key ${key.masked} to the clipboard?`,
+      'A key is a secret: anyone who has it can spend its balance. Paste it only where you mean to use it, and clear your clipboard afterwards.',
+      'Copy Key',
+    );
+    if (!ok) return false;
+    const clear = this.session.revealKey(key.id);
+    if (!clear) {
+      this.notify(this.ui.showErrorMessage(`The key ${key.masked} is no longer on your account: refresh the keys.`));
+      return false;
+    }
+    await this.ui.writeClipboard(clear);
+    this.logger.info(`Key ${key.masked} copied to the clipboard by the user.`);
+    this.notify(this.ui.showInformationMessage(`Key ${key.masked} copied.`));
+    return true;
+  }
+
+  /** The status-bar item's click: the proxy actions that fit the current state. */
+  async statusBarMenu(): Promise<void> {
+    const running = this.session.proxyStatus.state === 'running';
+    type Item = { label: string; description?: string; run: () => unknown };
+    const items: Item[] = [];
+    if (running) {
+      items.push({ label: '$(debug-stop) Stop Proxy', description: this.session.proxyUrl(), run: () => this.stopProxy() });
+      items.push({ label: '$(debug-restart) Restart Proxy', run: () => this.restartProxy() });
+    } else {
+      items.push({ label: '$(play) Start Proxy', description: this.session.proxyUrl(), run: () => this.startProxy() });
+    }
+    items.push({ label: '$(copy) Copy Proxy URL', run: () => this.copyProxyUrl() });
+    items.push({ label: '$(plug) Connect a Client…', run: () => this.connectClient() });
+    if (this.session.signedIn) {
+      items.push({ label: '$(refresh) Refresh Keys and Balances', run: () => this.refreshKeys() });
+    } else {
+      items.push({ label: '$(account) Login…', run: () => this.login() });
+      items.push({ label: '$(beaker) Try the Demo Account', run: () => this.tryDemo() });
+    }
+    items.push({ label: '$(output) Show Logs', run: () => this.showLogs() });
+    const pick = await this.ui.showQuickPick(items, { title: 'DaiDai', placeHolder: running ? `Proxy running at ${this.session.proxyUrl()}` : 'Proxy stopped' });
+    await pick?.run();
+  }
+
+  /** A toast for each key that fell below the low-balance threshold (once per key per session). */
+  warnLowBalance(keys: readonly KeySnapshot[]): void {
+    if (keys.length === 0) return;
+    const threshold = formatYuan(this.session.settings.lowBalance);
+    const list = keys.map((k) => `${k.masked}${k.name ? ` (${k.name})` : ''} ${formatYuan(k.balance)}`).join(', ');
+    const msg =
+      keys.length === 1
+        ? `DaiDai key ${list} is below ${threshold}: top it up on the DaiDai site soon.`
+        : `${keys.length} DaiDai keys are below ${threshold}: ${list}.`;
+    this.notify(this.ui.showWarningMessage(msg));
+  }
+
+  // ---- internals ----
+
+  private afterSignIn(what: string): void {
+    const view = this.session.accountView;
+    const counts = this.session.pool.snapshot().counts;
+    const running = this.session.proxyStatus.state === 'running';
+    const msg = `${what}: ${counts.total} key${counts.total === 1 ? '' : 's'}, ${formatYuan(view.totalBalance)} in total.`;
+    this.notify(this.ui.showInformationMessage(msg, ...(running ? ['Connect a Client…'] : ['Start Proxy'])), {
+      'Start Proxy': () => this.startProxy(),
+      'Connect a Client…': () => this.connectClient(),
+    });
+  }
+
+  private offerLogin(message: string): void {
+    this.notify(this.ui.showInformationMessage(message, 'Login', 'Try the Demo Account'), {
+      Login: () => this.login(),
+      'Try the Demo Account': () => this.tryDemo(),
+    });
+  }
+
+  private showStartError(err: unknown): void {
+    const code = (err as { code?: string })?.code;
+    const portProblem = code === 'EADDRINUSE' || code === 'EACCES';
+    this.notify(this.ui.showErrorMessage(`The DaiDai proxy did not start: ${errorMessage(err)}`, ...(portProblem ? ['Open Settings'] : []), 'Show Logs'), {
+      'Open Settings': () => this.ui.openSettings(code === 'EADDRINUSE' || code === 'EACCES' ? 'daidai.proxy.port' : 'daidai.proxy'),
+      'Show Logs': () => this.showLogs(),
+    });
+  }
+
+  private async setKeyDisabled(arg: KeyArg, disabled: boolean): Promise<boolean> {
+    const key = await this.resolveKey(arg, disabled ? 'Take which key out of rotation?' : 'Put which key back in rotation?', (k) => k.manuallyDisabled !== disabled);
+    if (!key) return false;
+    const ok = this.session.setKeyDisabled(key.id, disabled);
+    if (ok) this.logger.info(`Key ${key.masked} ${disabled ? 'taken out of rotation' : 'put back in rotation'} by the user.`);
+    return ok;
+  }
+
+  private async resolveKey(arg: KeyArg, placeHolder: string, filter: (k: KeySnapshot) => boolean = () => true): Promise<KeySnapshot | undefined> {
+    const keys = this.session.pool.snapshot().keys;
+    const id = typeof arg === 'string' ? arg : arg?.keyId;
+    if (id) return keys.find((k) => k.id === id);
+    const candidates = keys.filter(filter);
+    if (candidates.length === 0) {
+      this.notify(this.ui.showInformationMessage(this.session.signedIn ? 'No key fits: nothing to do.' : 'Log in to DaiDai first.'));
+      return undefined;
+    }
+    const pick = await this.ui.showQuickPick(
+      candidates.map((k) => ({ label: k.masked, description: [k.name, formatYuan(k.balance), k.manuallyDisabled ? 'out of rotation' : k.state].filter(Boolean).join(' · '), key: k })),
+      { title: 'DaiDai', placeHolder },
+    );
+    return pick?.key;
+  }
+
+  /** Shows a notification without waiting for it, and runs the action of the button clicked. */
+  private notify(shown: PromiseLike<string | undefined>, actions: Record<string, () => unknown> = {}): void {
+    Promise.resolve(shown)
+      .then((choice) => (choice ? actions[choice]?.() : undefined))
+      .catch((err) => this.logger.error(`DaiDai action failed: ${errorMessage(err)}`));
+  }
+}

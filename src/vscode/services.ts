@@ -1,0 +1,206 @@
+// The composition root: builds every object of the extension in one place, wires the events,
+// and hands back one disposable plus the shutdown promise deactivate() returns.
+import * as vscode from 'vscode';
+import { Account } from '../core/platform/account';
+import { PlatformClient } from '../core/platform/client';
+import { statusModel, treeRows, type TreeRow } from '../core/present';
+import type { Logger } from '../core/util/log';
+import type { DaiDaiApi, DaiDaiStatus } from './api';
+import { CommandHandlers, COMMAND_IDS, type CommandName } from './commands';
+import { CredentialStore } from './credentialStore';
+import { KeysTreeProvider } from './keysTree';
+import { errorMessage, Session } from './session';
+import { readSettings, type DaiDaiSettings } from './settings';
+import { StatusBarController } from './statusBar';
+import { throttle } from './throttle';
+import { createVscodeUi, SnippetDocuments, SNIPPET_SCHEME } from './vscodeUi';
+
+/** Views re-render at most this often while requests flow (the pool fires on every request). */
+const RENDER_INTERVAL_MS = 250;
+
+export const KEYS_VIEW_ID = 'daidai.keys';
+
+function readVscodeSettings(): DaiDaiSettings {
+  const config = vscode.workspace.getConfiguration('daidai');
+  return readSettings((id) => config.get(id));
+}
+
+export class Services implements vscode.Disposable {
+  readonly api: DaiDaiApi;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly session: Session;
+  private readonly handlers: CommandHandlers;
+  private readonly statusBar: StatusBarController;
+  private readonly contextKeys = { 'daidai.loggedIn': false, 'daidai.proxyRunning': false };
+  private shutdownPromise?: Promise<void>;
+
+  constructor(context: vscode.ExtensionContext) {
+    const version = String(context.extension.packageJSON.version ?? '0.0.0');
+    const log = this.own(vscode.window.createOutputChannel('DaiDai', { log: true }));
+    const logger: Logger = log;
+    const credentials = new CredentialStore(context.secrets, logger);
+    this.own(credentials);
+    
+    this.session = new Session({
+      logger,
+      credentials,
+      settings: readVscodeSettings(),
+      createAccount: (baseUrl) => new Account(new PlatformClient({ baseUrl, logger }), { logger }),
+      version,
+    });
+    const snippets = this.own(new SnippetDocuments());
+    this.own(vscode.workspace.registerTextDocumentContentProvider(SNIPPET_SCHEME, snippets));
+    this.handlers = new CommandHandlers(this.session, createVscodeUi(log, snippets), logger);
+
+    // Views.
+    const rows = (): TreeRow[] =>
+      treeRows(this.session.accountView, this.session.pool.snapshot(), {
+        now: Date.now(),
+        demo: this.session.isDemo,
+        lowBalance: this.session.settings.lowBalance,
+      });
+    const tree = this.own(new KeysTreeProvider(rows));
+    const treeView = this.own(vscode.window.createTreeView(KEYS_VIEW_ID, { treeDataProvider: tree }));
+    this.statusBar = this.own(new StatusBarController(COMMAND_IDS.statusBarMenu));
+
+    const render = throttle(() => {
+      tree.refresh();
+      this.statusBar.render(this.model());
+      const s = this.session.proxyStatus;
+      treeView.description = s.state === 'running' ? `proxy on :${s.port}` : this.session.signedIn ? 'proxy stopped' : undefined;
+      this.updateContextKeys();
+    }, RENDER_INTERVAL_MS);
+    const renderNow = () => {
+      render();
+      render.flush();
+    };
+    this.disposables.push({ dispose: () => render.dispose() });
+    this.renderNow = renderNow;
+
+    this.disposables.push(
+      this.session.onDidChange(renderNow),
+      this.session.proxy.onDidChangeStatus(renderNow),
+      this.session.pool.onDidChange(render),
+      this.session.onDidCountRequest(render),
+      this.session.onDidFindLowBalance((keys) => this.handlers.warnLowBalance(keys)),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('daidai')) void this.onSettingsChanged();
+      }),
+    );
+
+    // Commands.
+    const h = this.handlers;
+    const table: Record<CommandName, (...args: any[]) => unknown> = {
+      login: () => h.login(),
+      logout: () => h.logout(),
+      refreshKeys: () => h.refreshKeys(),
+      startProxy: () => h.startProxy(),
+      stopProxy: () => h.stopProxy(),
+      restartProxy: () => h.restartProxy(),
+      copyProxyUrl: () => h.copyProxyUrl(),
+      showLogs: () => h.showLogs(),
+      tryDemo: () => h.tryDemo(),
+      connectClient: (client?: unknown) => h.connectClient(typeof client === 'string' ? (client as never) : undefined),
+      disableKey: (arg?: unknown) => h.disableKey(arg as never),
+      enableKey: (arg?: unknown) => h.enableKey(arg as never),
+      copyKey: (arg?: unknown) => h.copyKey(arg as never),
+      statusBarMenu: () => h.statusBarMenu(),
+    };
+    for (const [name, run] of Object.entries(table) as Array<[CommandName, (...args: unknown[]) => unknown]>) {
+      this.disposables.push(
+        vscode.commands.registerCommand(COMMAND_IDS[name], async (...args: unknown[]) => {
+          try {
+            return await run(...args);
+          } catch (err) {
+            logger.error(`Command ${COMMAND_IDS[name]} failed: ${errorMessage(err)}`);
+            void vscode.window.showErrorMessage(`DaiDai: ${errorMessage(err)}`);
+            return undefined;
+          }
+        }),
+      );
+    }
+
+    renderNow();
+    const ready = h.restoreOnStartup().catch((err) => logger.error(`Startup login failed: ${errorMessage(err)}`));
+
+    this.api = {
+      ready,
+      getTreeRows: () => tree.getChildren(),
+      getStatus: () => this.status(),
+    };
+  }
+
+  private readonly renderNow: () => void;
+
+  /** Stops the proxy and the demo platform; what deactivate() returns. Idempotent. */
+  shutdown(): Promise<void> {
+    this.shutdownPromise ??= this.session.dispose();
+    return this.shutdownPromise;
+  }
+
+  dispose(): void {
+    void this.shutdown();
+    for (const d of this.disposables.splice(0).reverse()) {
+      try {
+        d.dispose();
+      } catch {
+        // one failing disposable must not keep the others alive
+      }
+    }
+  }
+
+  private own<T extends vscode.Disposable | { dispose(): unknown }>(d: T): T {
+    this.disposables.push(d as vscode.Disposable);
+    return d;
+  }
+
+  private model() {
+    return statusModel(this.session.proxyStatus, this.session.pool.snapshot(), {
+      signedIn: this.session.signedIn,
+      email: this.session.accountView.email,
+      demo: this.session.isDemo,
+      requests: this.session.requests,
+    });
+  }
+
+  private status(): DaiDaiStatus {
+    this.renderNow();
+    const shown = this.statusBar.shown ?? this.model();
+    return {
+      loggedIn: this.session.signedIn,
+      demo: this.session.isDemo,
+      email: this.session.accountView.email,
+      proxy: this.session.proxyStatus,
+      proxyUrl: this.session.proxyUrl(),
+      keys: this.session.pool.snapshot().counts,
+      requests: this.session.requests,
+      statusBar: { text: shown.text, tooltip: shown.tooltip, kind: shown.kind },
+      contextKeys: { ...this.contextKeys },
+    };
+  }
+
+  private updateContextKeys(): void {
+    const next = { 'daidai.loggedIn': this.session.signedIn, 'daidai.proxyRunning': this.session.proxyStatus.state === 'running' };
+    for (const key of Object.keys(next) as Array<keyof typeof next>) {
+      if (this.contextKeys[key] === next[key]) continue;
+      this.contextKeys[key] = next[key];
+      void vscode.commands.executeCommand('setContext', key, next[key]);
+    }
+  }
+
+  private async onSettingsChanged(): Promise<void> {
+    const outcome = await this.session.applySettings(readVscodeSettings());
+    if (outcome.restartError) {
+      void vscode.window.showErrorMessage(`The DaiDai proxy stopped: restarting it with the new settings failed: ${outcome.restartError}`);
+    } else if (outcome.restartedFor.length) {
+      void vscode.window.showInformationMessage(`DaiDai proxy restarted to apply ${outcome.restartedFor.join(', ')}: it now runs at ${this.session.proxyUrl()}.`);
+    }
+    if (outcome.needReload.length) {
+      const reload = 'Reload Window';
+      void vscode.window.showInformationMessage(`${outcome.needReload.join(', ')} takes effect after a window reload.`, reload).then((c) => {
+        if (c === reload) void vscode.commands.executeCommand('workbench.action.reloadWindow');
+      });
+    }
+    this.renderNow();
+  }
+}

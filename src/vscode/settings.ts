@@ -1,0 +1,115 @@
+// The extension's settings (`daidai.*`) as one typed, validated snapshot. Reading goes through an
+// injected getter so this file runs in plain Node tests; the VS Code reader is in services.ts.
+import type { ProxyOptions } from '../core/proxy/types';
+
+export interface DaiDaiSettings {
+  proxyPort: number;
+  proxyHost: string;
+  proxyAutoStart: boolean;
+  proxyAccessToken: string;
+  proxyAllowedOrigins: string[];
+  platformBaseUrl: string;
+  upstreamBaseUrl: string;
+  maxRetries: number;
+  failureThreshold: number;
+  /** 0 turns the timer off. */
+  refreshMinutes: number;
+  /** ¥; 0 turns the warning off. */
+  lowBalance: number;
+}
+
+export const defaultSettings: DaiDaiSettings = {
+  proxyPort: 5100,
+  proxyHost: '127.0.0.1',
+  proxyAutoStart: false,
+  proxyAccessToken: '',
+  proxyAllowedOrigins: [],
+  platformBaseUrl: 'https://user.daidaibird.top',
+  upstreamBaseUrl: 'https://api.daidaibird.top/v1',
+  maxRetries: 3,
+  failureThreshold: 3,
+  refreshMinutes: 5,
+  lowBalance: 1,
+};
+
+/** Setting ids (under `daidai.`) for each field: messages name the setting the user changed. */
+export const settingIds: Record<keyof DaiDaiSettings, string> = {
+  proxyPort: 'proxy.port',
+  proxyHost: 'proxy.host',
+  proxyAutoStart: 'proxy.autoStart',
+  proxyAccessToken: 'proxy.accessToken',
+  proxyAllowedOrigins: 'proxy.allowedOrigins',
+  platformBaseUrl: 'platform.baseUrl',
+  upstreamBaseUrl: 'upstream.baseUrl',
+  maxRetries: 'failover.maxRetries',
+  failureThreshold: 'failover.failureThreshold',
+  refreshMinutes: 'balances.refreshMinutes',
+  lowBalance: 'balances.lowThreshold',
+};
+
+export type SettingGetter = (id: string) => unknown;
+
+/** Reads every setting, replacing missing or malformed values by the defaults. */
+export function readSettings(get: SettingGetter): DaiDaiSettings {
+  const d = defaultSettings;
+  const id = settingIds;
+  return {
+    proxyPort: int(get(id.proxyPort), d.proxyPort, 0, 65535),
+    proxyHost: str(get(id.proxyHost)) || d.proxyHost,
+    proxyAutoStart: typeof get(id.proxyAutoStart) === 'boolean' ? (get(id.proxyAutoStart) as boolean) : d.proxyAutoStart,
+    proxyAccessToken: str(get(id.proxyAccessToken)),
+    proxyAllowedOrigins: strings(get(id.proxyAllowedOrigins)),
+    platformBaseUrl: url(get(id.platformBaseUrl)) ?? d.platformBaseUrl,
+    upstreamBaseUrl: url(get(id.upstreamBaseUrl)) ?? d.upstreamBaseUrl,
+    maxRetries: int(get(id.maxRetries), d.maxRetries, 0, 20),
+    failureThreshold: int(get(id.failureThreshold), d.failureThreshold, 1, 100),
+    refreshMinutes: num(get(id.refreshMinutes), d.refreshMinutes, 0, 24 * 60),
+    lowBalance: num(get(id.lowBalance), d.lowBalance, 0, 1e9),
+  };
+}
+
+export function proxyOptionsOf(s: DaiDaiSettings, upstreamBaseUrl = s.upstreamBaseUrl): Partial<ProxyOptions> {
+  return {
+    host: s.proxyHost,
+    port: s.proxyPort,
+    upstreamBaseUrl,
+    maxRetries: s.maxRetries,
+    accessToken: s.proxyAccessToken,
+    allowedOrigins: s.proxyAllowedOrigins,
+  };
+}
+
+/** Fields whose value differs between two snapshots. */
+export function changedSettings(a: DaiDaiSettings, b: DaiDaiSettings): Array<keyof DaiDaiSettings> {
+  return (Object.keys(a) as Array<keyof DaiDaiSettings>).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v.trim() : '';
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.trim() !== '').map((x) => x.trim()) : [];
+}
+
+function num(v: unknown, def: number, min: number, max: number): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  return Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : def;
+}
+
+function int(v: unknown, def: number, min: number, max: number): number {
+  return Math.round(num(v, def, min, max));
+}
+
+/** An http(s) URL without trailing slashes, or undefined. */
+function url(v: unknown): string | undefined {
+  const s = str(v);
+  if (!s) return undefined;
+  try {
+    const u = new URL(s);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
+  } catch {
+    return undefined;
+  }
+  return s.replace(/\/+$/, '');
+}

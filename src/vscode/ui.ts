@@ -1,0 +1,22 @@
+// What the command handlers use of the VS Code window, behind an interface so plain-Node tests
+// can drive them with sinon stubs. The real one (vscodeUi.ts) forwards to vscode.window at call
+// time, so a test inside VS Code can still stub vscode.window.showInputBox.
+import type { InputBoxOptions, QuickPickItem, QuickPickOptions } from 'vscode';
+
+export interface Ui {
+  showInputBox(options: InputBoxOptions): PromiseLike<string | undefined>;
+  showQuickPick<T extends QuickPickItem>(items: readonly T[], options?: QuickPickOptions): PromiseLike<T | undefined>;
+  /** A notification; resolves with the clicked button. Handlers never await it (a command must not wait on a toast). */
+  showInformationMessage(message: string, ...buttons: string[]): PromiseLike<string | undefined>;
+  showWarningMessage(message: string, ...buttons: string[]): PromiseLike<string | undefined>;
+  showErrorMessage(message: string, ...buttons: string[]): PromiseLike<string | undefined>;
+  /** A modal question; resolves true only when the person clicked `action`. */
+  confirm(message: string, detail: string, action: string): PromiseLike<boolean>;
+  /** Runs a task with a progress notification. */
+  withProgress<T>(title: string, task: () => Promise<T>): PromiseLike<T>;
+  writeClipboard(text: string): PromiseLike<void>;
+  /** Opens a read-only markdown document (`name` like `connect-curl.md`) beside the editor. */
+  showMarkdown(name: string, markdown: string): PromiseLike<void>;
+  showLogs(): void;
+  openSettings(settingId: string): void;
+}
