@@ -251,11 +251,16 @@ export class PlatformClient {
       if (!this.creds) throw new PlatformError('auth', 'Not signed in to DaiDai. Sign in with your DaiDai email and password first.');
       await this.renew();
     }
-    let answer = await this.exchange(opts.method, opts.path, opts.body?.(), opts.auth ? this.token : undefined, secret);
+    const sentToken = opts.auth ? this.token : undefined;
+    let answer = await this.exchange(opts.method, opts.path, opts.body?.(), sentToken, secret);
     if (opts.auth && isExpired(answer)) {
-      this.log.info(`The DaiDai session expired (${opts.path}); signing in again.`);
-      this.token = undefined;
-      await this.renew();
+      // Another call may have renewed the token meanwhile (or be renewing it): only the first
+      // to notice signs in; the others wait for it, then repeat with the new token.
+      if (!this.token || this.token === sentToken) {
+        this.log.info(`The DaiDai session expired (${opts.path}); signing in again.`);
+        this.token = undefined;
+        await this.renew();
+      }
       answer = await this.exchange(opts.method, opts.path, opts.body?.(), this.token, secret);
       if (isExpired(answer)) {
         this.token = undefined;
