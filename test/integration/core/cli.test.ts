@@ -1,0 +1,149 @@
+// The CLI as a user runs it: a real child process of dist/cli.js (built by `npm test`).
+import * as assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_USABLE_KEYS, type FakeDaiDai } from '../../../src/core/demo/fakeDaiDai';
+
+const CLI = join(__dirname, '..', '..', '..', '..', 'dist', 'cli.js');
+
+interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+function run(args: string[], env: Record<string, string | undefined> = {}): Run {
+  const clean: NodeJS.ProcessEnv = { ...process.env };
+  delete clean.DAIDAI_EMAIL;
+  delete clean.DAIDAI_PASSWORD;
+  delete clean.DAIDAI_KEYS;
+  delete clean.DAIDAI_ACCESS_TOKEN;
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+async function waitForOutput(r: Run, pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = r.stdout().match(pattern);
+    if (m) return m;
+    if (r.child.exitCode !== null) throw new Error(`cli exited ${r.child.exitCode}: ${r.stderr()}`);
+    if (Date.now() > deadline) throw new Error(`no ${pattern} in output:\n${r.stdout()}\n${r.stderr()}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+describe('CLI (dist/cli.js)', function () {
+  this.timeout(30_000);
+  let fake: FakeDaiDai;
+  const children: ChildProcess[] = [];
+  const servers: Server[] = [];
+
+  beforeEach(async () => {
+    fake = createFakeDaiDai();
+    await fake.start(0);
+  });
+  afterEach(async () => {
+    for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+    for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+    await fake.stop();
+  });
+
+  it('demo: serves the fake account through the proxy and stops cleanly on SIGINT', async () => {
+    const r = run(['demo', '--port', '0', '--log-level', 'warn']);
+    children.push(r.child);
+    const [, url] = await waitForOutput(r, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    const models = (await (await fetch(`${url}/models`, { headers: { authorization: 'Bearer anything' } })).json()) as { data: Array<{ id: string }> };
+    assert.ok(models.data.length > 0);
+    const chat = await fetch(`${url}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer anything' },
+      body: JSON.stringify({ model: models.data[0].id, messages: [{ role: 'user', content: 'ping from the cli test' }] }),
+    });
+    assert.equal(chat.status, 200);
+    const body = (await chat.json()) as { choices: Array<{ message: { content: string } }> };
+    assert.match(body.choices[0].message.content, /ping from the cli test/);
+    assert.match(r.stdout(), /SillyTavern/);
+    assert.ok(!r.stdout().includes(DEMO_USABLE_KEYS[0]), 'a demo key was printed in clear');
+    r.child.kill('SIGINT');
+    assert.equal(await r.exit, 0);
+  });
+
+  it('serve: logs in with DAIDAI_EMAIL/DAIDAI_PASSWORD against any platform URL and forwards', async () => {
+    const r = run(['serve', '--port', '0', '--platform-url', fake.url, '--upstream-url', fake.gatewayUrl], {
+      DAIDAI_EMAIL: DEMO_ACCOUNT.email,
+      DAIDAI_PASSWORD: DEMO_ACCOUNT.password,
+    });
+    children.push(r.child);
+    const [, url] = await waitForOutput(r, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    assert.match(r.stdout(), new RegExp(`${DEMO_USABLE_KEYS.length} usable key`));
+    for (let i = 0; i < DEMO_USABLE_KEYS.length; i++) {
+      const res = await fetch(`${url}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `n${i}` }] }),
+      });
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+    }
+    const used = new Set(fake.requests.map((q) => q.key));
+    assert.equal(used.size, DEMO_USABLE_KEYS.length, 'round-robin should have used every key once');
+    const all = r.stdout() + r.stderr();
+    for (const k of DEMO_USABLE_KEYS) assert.ok(!all.includes(k), 'a key leaked into the CLI output');
+    assert.ok(!all.includes(DEMO_ACCOUNT.password));
+    r.child.kill('SIGTERM');
+    assert.equal(await r.exit, 0);
+  });
+
+  it('serve: a wrong password is one clear line on stderr and exit code 2', async () => {
+    const r = run(['serve', '--port', '0', '--platform-url', fake.url, '--upstream-url', fake.gatewayUrl], {
+      DAIDAI_EMAIL: DEMO_ACCOUNT.email,
+      DAIDAI_PASSWORD: 'not-the-password-123',
+    });
+    children.push(r.child);
+    assert.equal(await r.exit, 2);
+    const lines = r.stderr().trim().split('\n');
+    assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr()}`);
+    assert.match(lines[0], /^daidai-proxy: Login failed: /);
+    assert.ok(!r.stderr().includes('not-the-password-123'));
+    assert.ok(!/\bat .+:\d+:\d+/.test(r.stderr()), 'no stack trace');
+  });
+
+  it('serve: a port in use is one line naming the port and exit code 3', async () => {
+    const blocker = createServer();
+    servers.push(blocker);
+    await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', res));
+    const port = (blocker.address() as { port: number }).port;
+    const r = run(['serve', '--port', String(port), '--upstream-url', fake.gatewayUrl], { DAIDAI_KEYS: DEMO_USABLE_KEYS.slice(0, 2).join(',') });
+    children.push(r.child);
+    assert.equal(await r.exit, 3);
+    const lines = r.stderr().trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr());
+    assert.ok(lines[0].includes(String(port)), lines[0]);
+    assert.match(lines[0], /in use/);
+  });
+
+  it('refuses secrets on the command line and unknown options, with exit code 1', async () => {
+    const r1 = run(['serve', '--password', 'hunter2hunter2']);
+    assert.equal(await r1.exit, 1);
+    assert.match(r1.stderr(), /not accepted on the command line/);
+    assert.ok(!r1.stderr().includes('hunter2hunter2'));
+    const r2 = run(['serve', '--prot', '5100']);
+    assert.equal(await r2.exit, 1);
+    assert.match(r2.stderr(), /Unknown option --prot/);
+  });
+
+  it('serve without credentials or keys says what to set', async () => {
+    const r = run(['serve', '--port', '0']);
+    assert.equal(await r.exit, 1);
+    assert.match(r.stderr(), /DAIDAI_EMAIL/);
+    assert.match(r.stderr(), /DAIDAI_KEYS/);
+  });
+});
