@@ -161,10 +161,10 @@ export class PlatformClient {
         if (!seen) byKey.set(parsed.key, parsed);
         else {
           // The same key in a renewal order: keep the first entry, fill what it lacked.
-          seen.balance ??= parsed.balance;
-          seen.used ??= parsed.used;
-          seen.package ??= parsed.package;
-          seen.createdAt ??= parsed.createdAt;
+          if (seen.balance === undefined && parsed.balance !== undefined) seen.balance = parsed.balance;
+          if (seen.used === undefined && parsed.used !== undefined) seen.used = parsed.used;
+          if (seen.package === undefined && parsed.package !== undefined) seen.package = parsed.package;
+          if (seen.createdAt === undefined && parsed.createdAt !== undefined) seen.createdAt = parsed.createdAt;
         }
       }
       const totalPages = totalPagesOf(env);
