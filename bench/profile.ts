@@ -1,0 +1,264 @@
+// Reads a V8 .cpuprofile (from `node --cpu-prof`) of a bundled process and says where the time
+// went: self and inclusive time per function, mapped through the bundle's source map back to the
+// original file (node_modules/koa/..., src/core/proxy/...), and grouped into buckets (Koa,
+// router, undici, our proxy code, pool, logging, Node's http/net/streams, GC).
+// Usage: node bench/results/build/profile.js FILE.cpuprofile [ROOT]
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+  columnNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+export interface FrameCost {
+  name: string;
+  where: string;
+  bucket: string;
+  selfMs: number;
+  totalMs: number;
+}
+
+export interface ProfileSummary {
+  file: string;
+  wallMs: number;
+  busyMs: number;
+  buckets: { bucket: string; selfMs: number; pct: number }[];
+  inclusive: { bucket: string; totalMs: number; pct: number }[];
+  top: FrameCost[];
+}
+
+// ---- source maps (VLQ) ------------------------------------------------------------------------
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_INDEX = new Map([...B64].map((c, i) => [c, i]));
+
+interface Segment {
+  col: number;
+  src: number;
+  line: number;
+}
+
+class SourceMap {
+  private readonly lines: Segment[][] = [];
+  constructor(
+    readonly sources: string[],
+    mappings: string,
+  ) {
+    let src = 0;
+    let line = 0;
+    for (const lineText of mappings.split(';')) {
+      const segs: Segment[] = [];
+      let genCol = 0;
+      for (const seg of lineText.split(',')) {
+        if (!seg) continue;
+        const v = decodeVlq(seg);
+        genCol += v[0];
+        if (v.length >= 4) {
+          src += v[1];
+          line += v[2];
+          segs.push({ col: genCol, src, line });
+        }
+      }
+      this.lines.push(segs);
+    }
+  }
+
+  /** The original source of a generated 0-based (line, column). */
+  lookup(line: number, column: number): { source: string; line: number } | undefined {
+    const segs = this.lines[line];
+    if (!segs || segs.length === 0) return undefined;
+    let best: Segment | undefined;
+    for (const s of segs) {
+      if (s.col <= column) best = s;
+      else break;
+    }
+    best ??= segs[0];
+    return { source: this.sources[best.src], line: best.line + 1 };
+  }
+}
+
+function decodeVlq(s: string): number[] {
+  const out: number[] = [];
+  let value = 0;
+  let shift = 0;
+  for (const ch of s) {
+    const d = B64_INDEX.get(ch) ?? 0;
+    value += (d & 31) << shift;
+    if (d & 32) shift += 5;
+    else {
+      out.push(value & 1 ? -(value >>> 1) : value >>> 1);
+      value = 0;
+      shift = 0;
+    }
+  }
+  return out;
+}
+
+const maps = new Map<string, SourceMap | null>();
+function mapFor(url: string): SourceMap | null {
+  if (maps.has(url)) return maps.get(url)!;
+  let map: SourceMap | null = null;
+  try {
+    const file = fileURLToPath(url);
+    const code = readFileSync(file, 'utf8');
+    const m = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(code);
+    let raw: string | undefined;
+    if (m?.[1].startsWith('data:')) raw = Buffer.from(m[1].slice(m[1].indexOf(',') + 1), 'base64').toString('utf8');
+    else if (m) raw = readFileSync(resolve(dirname(file), m[1]), 'utf8');
+    else if (existsSync(file + '.map')) raw = readFileSync(file + '.map', 'utf8');
+    if (raw) {
+      const j = JSON.parse(raw) as { sources: string[]; mappings: string; sourceRoot?: string };
+      map = new SourceMap(j.sources.map((s) => resolve(dirname(file), j.sourceRoot ?? '', s)), j.mappings);
+    }
+  } catch {
+    map = null;
+  }
+  maps.set(url, map);
+  return map;
+}
+
+// ---- buckets ----------------------------------------------------------------------------------
+
+function bucketOf(source: string, fn: string): string {
+  if (fn === '(garbage collector)') return 'GC';
+  if (fn === '(idle)') return 'idle';
+  if (fn === '(program)') return 'V8/native (program)';
+  if (fn === '(root)') return 'root';
+  const s = source.replace(/\\/g, '/');
+  if (s.includes('node_modules/@koa/router')) return '@koa/router';
+  if (s.includes('node_modules/koa-compose')) return 'koa (compose)';
+  if (s.includes('node_modules/koa/')) return 'koa';
+  if (s.includes('node_modules/undici')) return 'undici';
+  const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(s);
+  if (nm) return `dep: ${nm[1]}`;
+  const ours = /src\/core\/([^/]+)\/([^/]+)\.ts$/.exec(s);
+  if (ours) return ours[1] === 'proxy' ? `ours: proxy/${ours[2]}` : `ours: ${ours[1]}`;
+  if (/src\/cli\.ts$/.test(s)) return 'ours: cli';
+  if (/bench\//.test(s)) return 'bench code';
+  if (s.startsWith('node:')) {
+    const m = /^node:(?:internal\/)?([a-z_]+)/.exec(s);
+    const mod = m?.[1] ?? 'internal';
+    if (/^(http|_http|http_parser)/.test(mod) || s.includes('/http')) return 'node: http';
+    if (s.includes('/streams') || mod === 'stream' || s.includes('stream_base')) return 'node: streams';
+    if (mod === 'net' || s.includes('/net')) return 'node: net';
+    if (s.includes('/timers') || mod === 'timers') return 'node: timers';
+    return `node: ${mod}`;
+  }
+  if (!s) return fn ? `native: ${fn}` : 'native';
+  return 'other';
+}
+
+// ---- analysis ---------------------------------------------------------------------------------
+
+export function analyzeProfile(file: string, root = process.cwd()): ProfileSummary {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+
+  // Where each node's function comes from, once.
+  const info = new Map<number, { key: string; name: string; where: string; bucket: string }>();
+  for (const n of p.nodes) {
+    const cf = n.callFrame;
+    let source = cf.url;
+    let line = cf.lineNumber + 1;
+    if (cf.url.startsWith('file://')) {
+      const m = mapFor(cf.url)?.lookup(cf.lineNumber, cf.columnNumber);
+      source = m ? m.source : fileURLToPath(cf.url);
+      line = m ? m.line : line;
+    }
+    const shown = source.startsWith('/') ? relative(root, source) : source;
+    const name = cf.functionName || '(anonymous)';
+    const where = shown ? `${shown}:${line}` : '';
+    info.set(n.id, { key: `${name}@${where}`, name, where, bucket: bucketOf(source, cf.functionName) });
+  }
+
+  const self = new Map<string, number>();
+  const total = new Map<string, number>();
+  const bucketSelf = new Map<string, number>();
+  const bucketTotal = new Map<string, number>();
+  let busy = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    // timeDeltas[i] is the gap before sample i; the time a sample stands for is the next gap.
+    const dt = (p.timeDeltas[i + 1] ?? p.timeDeltas[i] ?? 0) / 1000;
+    const id = p.samples[i];
+    const me = info.get(id)!;
+    self.set(me.key, (self.get(me.key) ?? 0) + dt);
+    bucketSelf.set(me.bucket, (bucketSelf.get(me.bucket) ?? 0) + dt);
+    if (me.bucket !== 'idle') busy += dt;
+    const seenKeys = new Set<string>();
+    const seenBuckets = new Set<string>();
+    for (let at: number | undefined = id, depth = 0; at !== undefined && depth < 1000; at = parent.get(at), depth++) {
+      const f = info.get(at)!;
+      if (!seenKeys.has(f.key)) {
+        seenKeys.add(f.key);
+        total.set(f.key, (total.get(f.key) ?? 0) + dt);
+      }
+      if (!seenBuckets.has(f.bucket)) {
+        seenBuckets.add(f.bucket);
+        bucketTotal.set(f.bucket, (bucketTotal.get(f.bucket) ?? 0) + dt);
+      }
+    }
+  }
+  const keyInfo = new Map([...info.values()].map((v) => [v.key, v]));
+  const top = [...self.entries()]
+    .filter(([k]) => keyInfo.get(k)?.bucket !== 'idle')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 30)
+    .map(([k, ms]) => {
+      const f = keyInfo.get(k)!;
+      return { name: f.name, where: f.where, bucket: f.bucket, selfMs: ms, totalMs: total.get(k) ?? ms };
+    });
+  const pct = (ms: number) => (busy > 0 ? (ms / busy) * 100 : 0);
+  return {
+    file,
+    wallMs: (p.endTime - p.startTime) / 1000,
+    busyMs: busy,
+    buckets: [...bucketSelf.entries()].filter(([b]) => b !== 'idle').sort((a, b) => b[1] - a[1]).map(([bucket, ms]) => ({ bucket, selfMs: ms, pct: pct(ms) })),
+    inclusive: [...bucketTotal.entries()]
+      .filter(([b]) => b !== 'idle' && b !== 'root')
+      .sort((a, b) => b[1] - a[1])
+      .map(([bucket, ms]) => ({ bucket, totalMs: ms, pct: pct(ms) })),
+    top,
+  };
+}
+
+export function formatProfile(s: ProfileSummary, topN = 25): string {
+  const lines: string[] = [];
+  lines.push(`wall ${(s.wallMs / 1000).toFixed(1)} s, busy (not idle) ${(s.busyMs / 1000).toFixed(1)} s`);
+  lines.push('', 'self time by bucket (% of busy):');
+  for (const b of s.buckets.slice(0, 20)) lines.push(`  ${b.pct.toFixed(1).padStart(5)} %  ${b.selfMs.toFixed(0).padStart(7)} ms  ${b.bucket}`);
+  lines.push('', 'inclusive time by bucket (time with a frame of the bucket on the stack):');
+  for (const b of s.inclusive.slice(0, 20)) lines.push(`  ${b.pct.toFixed(1).padStart(5)} %  ${b.totalMs.toFixed(0).padStart(7)} ms  ${b.bucket}`);
+  lines.push('', `top ${topN} functions by self time:`, '   self %   self ms  total ms  function  (source)  [bucket]');
+  const busy = s.busyMs || 1;
+  for (const f of s.top.slice(0, topN)) {
+    lines.push(`  ${((f.selfMs / busy) * 100).toFixed(1).padStart(6)} %  ${f.selfMs.toFixed(0).padStart(7)}  ${f.totalMs.toFixed(0).padStart(8)}  ${f.name}  (${f.where})  [${f.bucket}]`);
+  }
+  return lines.join('\n');
+}
+
+// Run directly (not when bundled into the runner, where `require.main === module` is the runner).
+if (/profile\.[jt]s$/.test(process.argv[1] ?? '')) {
+  const file = process.argv[2];
+  if (!file) {
+    process.stderr.write('usage: node bench/results/build/profile.js FILE.cpuprofile [ROOT]\n');
+    process.exit(2);
+  }
+  process.stdout.write(formatProfile(analyzeProfile(file, process.argv[3] ?? process.cwd()), 40) + '\n');
+}
