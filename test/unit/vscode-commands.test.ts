@@ -1,0 +1,373 @@
+// The command handlers and the session, driven like VS Code would drive them, against the fake
+// DaiDai platform on 127.0.0.1, with the VS Code window replaced by sinon stubs.
+import * as assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import * as sinon from 'sinon';
+import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_MODELS, DEMO_USABLE_KEYS } from '../../src/core/demo/fakeDaiDai';
+import type { FakeDaiDai } from '../../src/core/demo/types';
+import { Account } from '../../src/core/platform/account';
+import { PlatformClient } from '../../src/core/platform/client';
+import { treeRows } from '../../src/core/present';
+import type { Logger } from '../../src/core/util/log';
+import { maskKey } from '../../src/core/util/mask';
+import { CommandHandlers } from '../../src/vscode/commands';
+import { CREDENTIALS_SECRET, CredentialStore, MemorySecretStorage } from '../../src/vscode/credentialStore';
+import { Session } from '../../src/vscode/session';
+import { defaultSettings, type DaiDaiSettings } from '../../src/vscode/settings';
+import type { Ui } from '../../src/vscode/ui';
+
+type Stubbed<T> = { [K in keyof T]: sinon.SinonStub };
+
+interface Harness {
+  fake: FakeDaiDai;
+  secrets: MemorySecretStorage;
+  credentials: CredentialStore;
+  session: Session;
+  ui: Stubbed<Ui>;
+  handlers: CommandHandlers;
+  lines: string[];
+  accounts: Account[];
+}
+
+function recordingLogger(lines: string[]): Logger {
+  const at = (level: string) => (m: string | Error, ...args: unknown[]) => {
+    lines.push(`[${level}] ${m instanceof Error ? m.message : m}${args.length ? ' ' + args.map(String).join(' ') : ''}`);
+  };
+  return { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+function stubUi(sandbox: sinon.SinonSandbox): Stubbed<Ui> {
+  return {
+    showInputBox: sandbox.stub().resolves(undefined),
+    showQuickPick: sandbox.stub().resolves(undefined),
+    showInformationMessage: sandbox.stub().resolves(undefined),
+    showWarningMessage: sandbox.stub().resolves(undefined),
+    showErrorMessage: sandbox.stub().resolves(undefined),
+    confirm: sandbox.stub().resolves(false),
+    withProgress: sandbox.stub().callsFake((_title: string, task: () => Promise<unknown>) => task()),
+    writeClipboard: sandbox.stub().resolves(),
+    showMarkdown: sandbox.stub().resolves(),
+    showLogs: sandbox.stub(),
+    openSettings: sandbox.stub(),
+  };
+}
+
+describe('vscode: command handlers and session', function () {
+  let sandbox: sinon.SinonSandbox;
+  let h: Harness;
+  const open: Array<{ close(): unknown }> = [];
+
+  async function setup(over: Partial<DaiDaiSettings> = {}, secrets = new MemorySecretStorage()): Promise<Harness> {
+    const fake = createFakeDaiDai();
+    await fake.start(0, '127.0.0.1');
+    const lines: string[] = [];
+    const logger = recordingLogger(lines);
+    const credentials = new CredentialStore(secrets, logger);
+    const accounts: Account[] = [];
+    const settings: DaiDaiSettings = {
+      ...defaultSettings,
+      platformBaseUrl: fake.url,
+      upstreamBaseUrl: fake.gatewayUrl,
+      proxyPort: 0,
+      refreshMinutes: 0,
+      ...over,
+    };
+    const session = new Session({
+      logger,
+      credentials,
+      settings,
+      createAccount: (baseUrl) => {
+        const a = new Account(new PlatformClient({ baseUrl, logger }), { logger });
+        accounts.push(a);
+        return a;
+      },
+    });
+    const ui = stubUi(sandbox);
+    const handlers = new CommandHandlers(session, ui as Ui, logger);
+    h = { fake, secrets, credentials, session, ui, handlers, lines, accounts };
+    return h;
+  }
+
+  function answerLogin(email: string, password: string): void {
+    h.ui.showInputBox.onFirstCall().resolves(email).onSecondCall().resolves(password);
+  }
+
+  async function chat(url: string, stream = false): Promise<{ status: number; text: string; key: string | null }> {
+    const res = await fetch(`${url}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer anything' },
+      body: JSON.stringify({ model: DEMO_MODELS[4], stream, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    return { status: res.status, text: await res.text(), key: res.headers.get('x-daidai-key') };
+  }
+
+  /** Lets notifications' `.then` handlers run. */
+  const settle = () => new Promise((r) => setImmediate(r));
+
+  beforeEach(() => {
+    sandbox = sinon.createSandbox();
+  });
+
+  afterEach(async () => {
+    sandbox.restore();
+    for (const o of open.splice(0)) o.close();
+    if (h) {
+      await h.session.dispose();
+      h.credentials.dispose();
+      await h.fake.stop();
+    }
+  });
+
+  it('logs in with email then password, stores the credentials, and fills the pool', async () => {
+    await setup();
+    answerLogin(DEMO_ACCOUNT.email, DEMO_ACCOUNT.password);
+    assert.equal(await h.handlers.login(), true);
+
+    const [emailBox, passwordBox] = h.ui.showInputBox.getCalls().map((c) => c.args[0]);
+    assert.notEqual(emailBox.password, true);
+    assert.equal(passwordBox.password, true);
+    assert.equal(passwordBox.ignoreFocusOut, true);
+    assert.equal(emailBox.validateInput('not an email'), 'Enter the email address you log in to DaiDai with.');
+    assert.equal(emailBox.validateInput('a@b.c'), undefined);
+    assert.equal(h.ui.withProgress.callCount, 1);
+
+    assert.equal(h.session.mode, 'account');
+    assert.equal(h.session.pool.snapshot().counts.total, DEMO_USABLE_KEYS.length);
+    assert.deepEqual(JSON.parse(h.secrets.map.get(CREDENTIALS_SECRET)!), { email: DEMO_ACCOUNT.email, password: DEMO_ACCOUNT.password });
+    assert.match(h.ui.showInformationMessage.firstCall.args[0], new RegExp(`Logged in as ${DEMO_ACCOUNT.email}: ${DEMO_USABLE_KEYS.length} keys`));
+
+    const rows = treeRows(h.session.accountView, h.session.pool.snapshot(), { now: Date.now() });
+    assert.equal(rows.length, 1 + DEMO_USABLE_KEYS.length);
+    assert.deepEqual(rows.slice(1).map((r) => r.label), DEMO_USABLE_KEYS.map(maskKey));
+    const everything = JSON.stringify(rows) + h.lines.join('\n');
+    for (const k of DEMO_USABLE_KEYS) assert.ok(!everything.includes(k), 'no key in clear in rows or logs');
+    assert.ok(!everything.includes(DEMO_ACCOUNT.password), 'no password in rows or logs');
+  });
+
+  it('shows the platform message when the login fails, and stores nothing', async () => {
+    await setup();
+    answerLogin(DEMO_ACCOUNT.email, 'wrong password');
+    assert.equal(await h.handlers.login(), false);
+    assert.equal(h.session.mode, 'signed-out');
+    assert.equal(h.secrets.map.size, 0);
+    assert.match(h.ui.showErrorMessage.firstCall.args[0], /DaiDai login failed: .*邮箱或密码错误/);
+    assert.ok(!h.lines.join('\n').includes('wrong password'));
+  });
+
+  it('does not call the platform when the login is cancelled', async () => {
+    await setup();
+    h.ui.showInputBox.resolves(undefined);
+    assert.equal(await h.handlers.login(), false);
+    assert.equal(h.ui.showInputBox.callCount, 1);
+    assert.equal(h.fake.platformCalls['/api/users/login'] ?? 0, 0);
+  });
+
+  it('logs in silently on startup with stored credentials and auto-starts the proxy', async () => {
+    const secrets = new MemorySecretStorage();
+    secrets.map.set(CREDENTIALS_SECRET, JSON.stringify({ email: DEMO_ACCOUNT.email, password: DEMO_ACCOUNT.password }));
+    await setup({ proxyAutoStart: true }, secrets);
+    await h.handlers.restoreOnStartup();
+    assert.equal(h.session.mode, 'account');
+    assert.equal(h.session.proxyStatus.state, 'running');
+    assert.equal(h.ui.showInputBox.callCount, 0);
+    assert.equal(h.ui.showWarningMessage.callCount, 0);
+  });
+
+  it('does nothing on startup without stored credentials, and warns when they no longer work', async () => {
+    await setup({ proxyAutoStart: true });
+    await h.handlers.restoreOnStartup();
+    assert.equal(h.session.mode, 'signed-out');
+    assert.equal(h.session.proxyStatus.state, 'stopped');
+    assert.equal(h.fake.platformCalls['/api/users/login'] ?? 0, 0);
+
+    h.secrets.map.set(CREDENTIALS_SECRET, JSON.stringify({ email: DEMO_ACCOUNT.email, password: 'changed since' }));
+    await h.handlers.restoreOnStartup();
+    assert.equal(h.session.mode, 'signed-out');
+    assert.match(h.ui.showWarningMessage.firstCall.args[0], /could not log in with your stored login/);
+  });
+
+  it('proxies a chat and a stream, counts them, and logs each request with the masked key', async () => {
+    await setup();
+    await h.session.login({ email: DEMO_ACCOUNT.email, password: DEMO_ACCOUNT.password });
+    assert.equal(await h.handlers.startProxy(), true);
+    const url = h.session.proxyUrl();
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    assert.match(h.ui.showInformationMessage.lastCall.args[0], /DaiDai proxy running at .* over 6 of 6 keys/);
+
+    const counted = sandbox.spy();
+    h.session.onDidCountRequest(counted);
+    const plain = await chat(url);
+    assert.equal(plain.status, 200);
+    const streamed = await chat(url, true);
+    assert.equal(streamed.status, 200);
+    assert.match(streamed.text, /data: \[DONE\]/);
+
+    assert.deepEqual(h.session.requests, { served: 2, failed: 0 });
+    assert.equal(counted.callCount, 2);
+    // The record's path is the route under /v1 (`/chat/completions`), whatever form the client used.
+    const logged = h.lines.filter((l) => /POST (\/v1)?\/chat\/completions /.test(l));
+    assert.equal(logged.length, 2);
+    // The header is ASCII (`sk-abcd...wxyz`); the log uses the pool id (`sk-abcd…wxyz`).
+    const servedBy = plain.key!.replace('...', '…');
+    assert.ok(logged[0].includes(`key=${servedBy}`), logged[0]);
+    assert.ok(DEMO_USABLE_KEYS.map(maskKey).includes(servedBy));
+    for (const k of DEMO_USABLE_KEYS) assert.ok(!h.lines.join('\n').includes(k));
+
+    await h.handlers.stopProxy();
+    assert.equal(h.session.proxyStatus.state, 'stopped');
+  });
+
+  it('says which port is taken and offers the settings when the proxy cannot start', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    open.push(blocker);
+    const port = (blocker.address() as { port: number }).port;
+    await setup({ proxyPort: port });
+    assert.equal(await h.handlers.startProxy(), false);
+    const [message, ...buttons] = h.ui.showErrorMessage.firstCall.args;
+    assert.match(message, new RegExp(`Port ${port} is in use`));
+    assert.ok(buttons.includes('Open Settings'));
+  });
+
+  it('logout stops the proxy and forgets credentials, keys and balances', async () => {
+    await setup();
+    answerLogin(DEMO_ACCOUNT.email, DEMO_ACCOUNT.password);
+    await h.handlers.login();
+    await h.handlers.startProxy();
+    await h.handlers.logout();
+    assert.equal(h.session.proxyStatus.state, 'stopped');
+    assert.equal(h.secrets.map.size, 0);
+    assert.equal(h.session.pool.snapshot().counts.total, 0);
+    assert.equal(h.session.accountView.signedIn, false);
+    assert.deepEqual(treeRows(h.session.accountView, h.session.pool.snapshot(), { now: Date.now() }), []);
+  });
+
+  it('copies a key only after the modal confirmation', async () => {
+    await setup();
+    await h.session.login({ email: DEMO_ACCOUNT.email, password: DEMO_ACCOUNT.password });
+    const row = treeRows(h.session.accountView, h.session.pool.snapshot(), { now: Date.now() })[2];
+
+    h.ui.confirm.resolves(false);
+    assert.equal(await h.handlers.copyKey(row), false);
+    assert.equal(h.ui.writeClipboard.callCount, 0);
+    assert.match(h.ui.confirm.firstCall.args[0], new RegExp(`Copy the key ${row.label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+
+    h.ui.confirm.resolves(true);
+    assert.equal(await h.handlers.copyKey(row), true);
+    assert.equal(h.ui.writeClipboard.callCount, 1);
+    const copied = h.ui.writeClipboard.firstCall.args[0] as string;
+    assert.equal(copied, DEMO_USABLE_KEYS[1]);
+    assert.ok(!h.lines.join('\n').includes(copied));
+  });
+
+  it('takes a key out of rotation and puts it back', async () => {
+    await setup();
+    await h.session.login({ email: DEMO_ACCOUNT.email, password: DEMO_ACCOUNT.password });
+    const rowsOf = () => treeRows(h.session.accountView, h.session.pool.snapshot(), { now: Date.now() });
+    const row = rowsOf()[1];
+    assert.equal(row.contextValue, 'key:healthy');
+    assert.equal(await h.handlers.disableKey(row), true);
+    assert.match(rowsOf()[1].contextValue, /^key:[a-z]+:manual$/);
+    assert.equal(h.session.pool.snapshot().counts.usable, DEMO_USABLE_KEYS.length - 1);
+
+    // From the palette there is no row: the handler asks which key, offering only the disabled one.
+    h.ui.showQuickPick.callsFake(async (items: Array<{ key: unknown }>) => items[0]);
+    assert.equal(await h.handlers.enableKey(undefined), true);
+    assert.equal(h.ui.showQuickPick.firstCall.args[0].length, 1);
+    assert.equal(rowsOf()[1].contextValue, 'key:healthy');
+  });
+
+  it('connects Claude Code with the origin without /v1 and copies it', async () => {
+    await setup();
+    await h.session.login({ email: DEMO_ACCOUNT.email, password: DEMO_ACCOUNT.password });
+    await h.session.startProxy();
+    h.ui.showQuickPick.callsFake(async (items: Array<{ id: string }>) => items.find((i) => i.id === 'claude-code'));
+    assert.equal(await h.handlers.connectClient(), 'claude-code');
+    const origin = h.session.proxyUrl().replace(/\/v1$/, '');
+    assert.equal(h.ui.writeClipboard.firstCall.args[0], origin);
+    const [name, markdown] = h.ui.showMarkdown.firstCall.args;
+    assert.equal(name, 'connect-claude-code.md');
+    assert.ok(markdown.includes(`ANTHROPIC_BASE_URL=${origin}\n`));
+  });
+
+  it('runs the demo account for this session only, through its own fake platform', async () => {
+    await setup({ platformBaseUrl: 'http://127.0.0.1:9', upstreamBaseUrl: 'http://127.0.0.1:9/v1' });
+    assert.equal(await h.handlers.tryDemo(), true);
+    assert.equal(h.session.mode, 'demo');
+    assert.equal(h.session.isDemo, true);
+    assert.equal(h.secrets.map.size, 0, 'demo credentials are not stored');
+    assert.equal(h.session.pool.snapshot().counts.total, DEMO_USABLE_KEYS.length);
+
+    await h.session.startProxy();
+    const res = await chat(h.session.proxyUrl());
+    assert.equal(res.status, 200, res.text);
+    assert.equal(h.session.settings.upstreamBaseUrl, 'http://127.0.0.1:9/v1', 'settings untouched');
+
+    await h.handlers.logout();
+    assert.equal(h.session.mode, 'signed-out');
+    assert.equal(h.session.isDemo, false);
+  });
+
+  it('warns once per key about a low balance', async () => {
+    await setup({ lowBalance: 1 });
+    const warned = sandbox.spy();
+    h.session.onDidFindLowBalance(warned);
+    h.session.onDidFindLowBalance((keys) => h.handlers.warnLowBalance(keys));
+    await h.session.login({ email: DEMO_ACCOUNT.email, password: DEMO_ACCOUNT.password });
+    await h.session.refresh();
+    assert.equal(warned.callCount, 1);
+    const low = warned.firstCall.args[0] as Array<{ balance: number }>;
+    assert.ok(low.length >= 1 && low.every((k) => k.balance < 1));
+    assert.match(h.ui.showWarningMessage.firstCall.args[0], /below ¥1\.00/);
+    assert.equal(h.ui.showWarningMessage.callCount, 1);
+  });
+
+  it('restarts a running proxy when its port changes, and says what needs a reload', async () => {
+    await setup();
+    await h.session.login({ email: DEMO_ACCOUNT.email, password: DEMO_ACCOUNT.password });
+    const first = await h.session.startProxy();
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const freePort = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+
+    const outcome = await h.session.applySettings({ ...h.session.settings, proxyPort: freePort, failureThreshold: 5 });
+    assert.deepEqual(outcome.restartedFor, ['daidai.proxy.port']);
+    assert.deepEqual(outcome.needReload, ['daidai.failover.failureThreshold']);
+    assert.equal(h.session.proxyStatus.state, 'running');
+    assert.equal(h.session.proxyStatus.port, freePort);
+    assert.notEqual(first.port, freePort);
+    assert.equal((await chat(h.session.proxyUrl())).status, 200);
+
+    const quiet = await h.session.applySettings({ ...h.session.settings, maxRetries: 1 });
+    assert.deepEqual(quiet.restartedFor, []);
+  });
+
+  it('follows a logout done in another window', async () => {
+    await setup();
+    answerLogin(DEMO_ACCOUNT.email, DEMO_ACCOUNT.password);
+    await h.handlers.login();
+    const changed = new Promise<void>((resolve) => {
+      const sub = h.session.onDidChange(() => {
+        if (!h.session.signedIn) {
+          sub.dispose();
+          resolve();
+        }
+      });
+    });
+    h.secrets.storeFromElsewhere(CREDENTIALS_SECRET, undefined);
+    await changed;
+    assert.equal(h.session.mode, 'signed-out');
+  });
+
+  it('keeps the login for the session when the keychain fails', async () => {
+    const secrets = new MemorySecretStorage();
+    await setup({}, secrets);
+    secrets.failing = true;
+    answerLogin(DEMO_ACCOUNT.email, DEMO_ACCOUNT.password);
+    assert.equal(await h.handlers.login(), true);
+    assert.equal(h.session.mode, 'account');
+    assert.ok(h.lines.some((l) => /Could not store the DaiDai login in the system keychain/.test(l)));
+    await settle();
+  });
+});
