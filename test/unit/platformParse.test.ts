@@ -228,9 +228,12 @@ describe('PlatformClient over a MockAgent (odd answers)', () => {
     await assert.rejects(client().monitor(), (e: unknown) => e instanceof PlatformError && e.kind === 'protocol');
   });
 
-  it('refuses a base URL that is not http(s), with the setting to check', () => {
-    assert.throws(() => new PlatformClient({ baseUrl: 'ftp://x', dispatcher: mock }), /daidai\.platform\.baseUrl/);
-    assert.throws(() => new PlatformClient({ baseUrl: 'not a url', dispatcher: mock }), /daidai\.platform\.baseUrl/);
+  it('fails every call on a base URL that is not http(s), naming the setting to check', async () => {
+    for (const baseUrl of ['ftp://x', 'not a url']) {
+      const c = new PlatformClient({ baseUrl, dispatcher: mock });
+      await assert.rejects(c.login({ email: 'u@x', password: 'pw-123456' }), (e: unknown) => e instanceof PlatformError && e.kind === 'network' && /daidai\.platform\.baseUrl/.test(e.message));
+      await assert.rejects(c.monitor(), /daidai\.platform\.baseUrl/);
+    }
   });
 
   it('keeps a path prefix of the base URL', async () => {

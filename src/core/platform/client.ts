@@ -79,19 +79,22 @@ export class PlatformClient {
   /** One login at a time: concurrent calls that find the token expired share the renewal. */
   private loginInFlight?: Promise<PlatformUser>;
   private closed = false;
+  private readonly configError?: string;
 
   constructor(opts: PlatformClientOptions) {
-    let url: URL;
+    // A bad address (a typo in settings) fails each call with a clear message rather than the
+    // constructor: the extension builds clients as settings change.
+    let url: URL | undefined;
     try {
       url = new URL(opts.baseUrl);
     } catch {
-      throw new PlatformError('network', `The DaiDai platform address "${opts.baseUrl}" is not a valid URL. Check ${SETTING}.`);
+      this.configError = `The DaiDai platform address "${opts.baseUrl}" is not a valid URL. Check ${SETTING}.`;
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new PlatformError('network', `The DaiDai platform address must start with https:// (got ${url.protocol}). Check ${SETTING}.`);
+    if (url && url.protocol !== 'http:' && url.protocol !== 'https:') {
+      this.configError = `The DaiDai platform address must start with https:// (got ${url.protocol}). Check ${SETTING}.`;
     }
-    this.base = url.origin + url.pathname.replace(/\/+$/, '');
-    this.host = url.host;
+    this.base = url && !this.configError ? url.origin + url.pathname.replace(/\/+$/, '') : '';
+    this.host = url?.host || opts.baseUrl;
     this.timeoutMs = opts.timeoutMs ?? 15_000;
     this.ownsDispatcher = !opts.dispatcher;
     this.dispatcher = opts.dispatcher ?? new Agent({ connect: { timeout: this.timeoutMs }, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
@@ -288,6 +291,7 @@ export class PlatformClient {
 
   /** The HTTP exchange: network errors and non-JSON bodies become PlatformErrors. */
   private async exchange(method: 'GET' | 'POST', path: string, body?: unknown, token?: string, secret?: string): Promise<Answer> {
+    if (this.configError) throw new PlatformError('network', this.configError);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (token) headers.authorization = `Bearer ${token}`;
