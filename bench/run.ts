@@ -149,18 +149,57 @@ function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return m ? Number(m[1]) : NaN;
 }
 
-function fdCounts(pid: number): { fds: number; sockets: number } {
-  const dir = `/proc/${pid}/fd`;
-  let sockets = 0;
-  const names = readdirSync(dir);
-  for (const n of names) {
+interface FdCounts {
+  fds: number;
+  /** TCP connections accepted on the proxy's port (clients). */
+  clientSockets: number;
+  /** TCP connections to the upstream's port (the proxy's keep-alive pool). */
+  upstreamSockets: number;
+  /** Every other socket (listening socket, pipes to the terminal are not sockets). */
+  otherSockets: number;
+}
+
+/** Local and remote ports of every TCP socket on the machine, by socket inode. */
+function tcpPortsByInode(): Map<string, { local: number; remote: number; state: string }> {
+  const out = new Map<string, { local: number; remote: number; state: string }>();
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
     try {
-      if (readlinkSync(join(dir, n)).startsWith('socket:')) sockets++;
+      text = readFileSync(f, 'utf8');
     } catch {
-      // closed while we looked
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const c = line.trim().split(/\s+/);
+      if (c.length < 10) continue;
+      const port = (a: string) => parseInt(a.slice(a.lastIndexOf(':') + 1), 16);
+      out.set(c[9], { local: port(c[1]), remote: port(c[2]), state: c[3] });
     }
   }
-  return { fds: names.length, sockets };
+  return out;
+}
+
+function fdCounts(pid: number, proxyPort: number, upstreamPort: number): FdCounts {
+  const dir = `/proc/${pid}/fd`;
+  const names = readdirSync(dir);
+  const tcp = tcpPortsByInode();
+  const out: FdCounts = { fds: names.length, clientSockets: 0, upstreamSockets: 0, otherSockets: 0 };
+  for (const n of names) {
+    let link = '';
+    try {
+      link = readlinkSync(join(dir, n));
+    } catch {
+      continue; // closed while we looked
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(link);
+    if (!m) continue;
+    const t = tcp.get(m[1]);
+    // 0A is LISTEN: the proxy's own listening socket is not a client.
+    if (t && t.local === proxyPort && t.state !== '0A') out.clientSockets++;
+    else if (t && t.remote === upstreamPort) out.upstreamSockets++;
+    else out.otherSockets++;
+  }
+  return out;
 }
 
 // ---- small helpers ------------------------------------------------------------------------------
@@ -517,11 +556,9 @@ function checkPhase(r: PhaseResult, t: Target, up: Upstream): void {
 
 // ---- soak -----------------------------------------------------------------------------------
 
-interface SoakSample {
+interface SoakSample extends FdCounts {
   t: number;
   rssMb: number;
-  fds: number;
-  sockets: number;
 }
 
 interface SoakResult {
@@ -539,15 +576,12 @@ interface SoakResult {
   verdict: string;
 }
 
-function soakSample(pid: number, t0: number): SoakSample {
-  const { fds, sockets } = fdCounts(pid);
-  return { t: (Date.now() - t0) / 1000, rssMb: statusKb(pid, 'VmRSS') / 1024, fds, sockets };
-}
-
-async function soak(t: Target): Promise<SoakResult> {
+async function soak(t: Target, up: Upstream): Promise<SoakResult> {
   const pid = t.pid!;
-  const t0 = Date.now();
-  const before = soakSample(pid, t0);
+  const proxyPort = Number(new URL(t.base).port);
+  const upstreamPort = Number(new URL(up.base).port);
+  const soakSample = (t0: number): SoakSample => ({ t: (Date.now() - t0) / 1000, rssMb: statusKb(pid, 'VmRSS') / 1024, ...fdCounts(pid, proxyPort, upstreamPort) });
+  const before = soakSample(Date.now());
   const every = Math.max(1, Math.min(5, cfg.soakSeconds / 20)) * 1000;
   const samples: SoakSample[] = [];
   let done = false;
@@ -557,13 +591,13 @@ async function soak(t: Target): Promise<SoakResult> {
   const started = Date.now();
   for (let i = 0; i < 10_000 && !done; i++) {
     await Promise.race([sleep(every), load.catch(() => undefined)]);
-    if (!done) samples.push(soakSample(pid, started));
+    if (!done) samples.push(soakSample(started));
   }
   const w = await load;
-  // Idle keep-alive sockets (client ↔ proxy closed by wrk; proxy ↔ upstream after their idle
-  // timeouts) must go; what stays open is the proxy's own baseline.
+  // wrk has closed its connections: the proxy must close its side too. Its keep-alive pool to
+  // the upstream may stay (bounded by the pool, closed after the idle timeout).
   await sleep(6_000);
-  const after = soakSample(pid, started);
+  const after = soakSample(started);
 
   const warmupSeconds = Math.max(5, cfg.soakSeconds * 0.25);
   const steady = samples.filter((s) => s.t >= warmupSeconds);
@@ -576,13 +610,13 @@ async function soak(t: Target): Promise<SoakResult> {
   // Noise: a Node heap under steady load breathes by a few MB as V8 resizes its young
   // generation; a leak keeps climbing. Flag growth over both 8 MB and 10 %, or sockets left open.
   const rssLeak = steady.length >= 3 && growthMb > 8 && growthPct > 10;
-  const socketLeak = after.sockets > before.sockets + 4;
+  const socketLeak = after.clientSockets > 0;
   const leak = rssLeak || socketLeak;
   const verdict = leak
-    ? [rssLeak ? `RSS grew ${growthMb.toFixed(1)} MB (${growthPct.toFixed(0)} %) after warm-up` : '', socketLeak ? `${after.sockets - before.sockets} sockets stayed open after the load` : '']
+    ? [rssLeak ? `RSS grew ${growthMb.toFixed(1)} MB (${growthPct.toFixed(0)} %) after warm-up` : '', socketLeak ? `${after.clientSockets} client sockets stayed open after every client had gone` : '']
         .filter(Boolean)
         .join('; ')
-    : `flat: ${growthMb >= 0 ? '+' : ''}${growthMb.toFixed(1)} MB after warm-up; sockets back to ${after.sockets} (before: ${before.sockets})`;
+    : `flat: ${growthMb >= 0 ? '+' : ''}${growthMb.toFixed(1)} MB after warm-up; 6 s after the load: ${after.clientSockets} client sockets, ${after.upstreamSockets} idle upstream keep-alive sockets`;
   return { seconds: cfg.soakSeconds, connections: cfg.soakConnections, wrk: w, before, samples, after, warmupSeconds, growthMb, growthPct, slopeMbPerMin, leak, verdict };
 }
 
@@ -816,7 +850,7 @@ async function main(): Promise<void> {
   if (ours && cfg.soakSeconds > 0) {
     process.stderr.write(`bench: soak: ${cfg.soakConnections} concurrent streams through ours for ${cfg.soakSeconds} s...\n`);
     await up.take();
-    soakResult = await soak(ours);
+    soakResult = await soak(ours, up);
     const soakCounts = await up.take();
     const e = soakResult.wrk.errors;
     if (e.connect + e.read + e.write + e.status + e.timeout > 0) errors.push(`soak: wrk errors ${JSON.stringify(e)}`);
@@ -868,10 +902,11 @@ async function main(): Promise<void> {
   if (soakResult) {
     md.push('', '## Soak (ours)', '');
     md.push(`${soakResult.connections} concurrent streams (20 chunks 20 ms apart) for ${soakResult.seconds} s: ${soakResult.wrk.requests.toLocaleString('en-US')} streams, ${Object.values(soakResult.wrk.errors).reduce((a, b) => a + b, 0)} errors. Warm-up ${soakResult.warmupSeconds} s. RSS slope after warm-up ${soakResult.slopeMbPerMin.toFixed(2)} MB/min. ${soakResult.leak ? 'LEAK SUSPECTED: ' : ''}${soakResult.verdict}.`);
-    md.push('', '| t (s) | RSS (MB) | fds | sockets |', '|---|---|---|---|');
-    md.push(`| before | ${soakResult.before.rssMb.toFixed(1)} | ${soakResult.before.fds} | ${soakResult.before.sockets} |`);
-    for (const s of soakResult.samples) md.push(`| ${s.t.toFixed(0)} | ${s.rssMb.toFixed(1)} | ${s.fds} | ${s.sockets} |`);
-    md.push(`| after (+6 s idle) | ${soakResult.after.rssMb.toFixed(1)} | ${soakResult.after.fds} | ${soakResult.after.sockets} |`);
+    md.push('', '| t (s) | RSS (MB) | fds | client sockets | upstream sockets | other sockets |', '|---|---|---|---|---|---|');
+    const row = (label: string, x: SoakSample) => `| ${label} | ${x.rssMb.toFixed(1)} | ${x.fds} | ${x.clientSockets} | ${x.upstreamSockets} | ${x.otherSockets} |`;
+    md.push(row('before', soakResult.before));
+    for (const x of soakResult.samples) md.push(row(x.t.toFixed(0), x));
+    md.push(row('after (+6 s idle)', soakResult.after));
   }
   if (health) md.push('', '## /health of ours at the end', '', '```json', health.slice(0, 2000), '```');
   md.push('', `Proxy logs (bench/results/*.log): ${logSizes || 'none'}.`);
