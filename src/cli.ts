@@ -180,6 +180,7 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
     async stop() {
       if (timer) clearInterval(timer);
       await proxy.dispose();
+      account?.dispose();
       pool.dispose();
     },
   };
