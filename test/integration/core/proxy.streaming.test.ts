@@ -4,6 +4,7 @@ import * as assert from 'node:assert/strict';
 import { DEMO_USABLE_KEYS, streamedReplyText } from '../../../src/core/demo/fakeDaiDai';
 import type { RequestRecord } from '../../../src/core/proxy/types';
 import { harnessPerTest, within, type Harness } from './helpers/harness';
+import { startTinyUpstream } from './helpers/upstream';
 import { anthropicStreamText, httpRequest, openaiStreamText, parseSse, RawStream, readStream, type HttpOptions } from './helpers/http';
 
 const [K0, K1] = DEMO_USABLE_KEYS;
@@ -91,6 +92,29 @@ describe('proxy streaming (loopback, against the fake DaiDai)', function () {
       assert.ok(r.body.equals(direct.body), 'streamed content differs from the direct answer');
     });
 
+    it('headers reach the client at once, before the upstream sends its first event', async () => {
+      let release: () => void = () => {};
+      const released = new Promise<void>((resolve) => (release = resolve));
+      defer(() => release());
+      const up = await startTinyUpstream((req, res) => {
+        req.resume();
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.flushHeaders();
+        void released.then(() => res.end('data: {"n":1}\n\ndata: [DONE]\n\n'));
+      });
+      defer(() => up.close());
+      const h = await start({ keys: [K0], proxy: { upstreamBaseUrl: `${up.url}/v1` } });
+      const s = new RawStream(h.port, '/v1/chat/completions', chatStream('held'));
+      defer(() => s.destroy());
+      // The upstream sends nothing more until the client has its headers: no flush, no headers.
+      const res = await within(s.response, 3000, 'response headers while the upstream is quiet');
+      assert.equal(res.statusCode, 200);
+      assert.equal(s.text, '');
+      release();
+      await s.waitForText((t) => t.endsWith('data: [DONE]\n\n'));
+      assert.equal(up.requests[0].url, '/v1/chat/completions');
+    });
+
     it('no compression toward the client even when it asks for it (SillyTavern sends Accept-Encoding)', async () => {
       const h = await start({ keys: [K0] });
       const r = await readStream(h.port, '/v1/chat/completions', chatStream('gz', { 'accept-encoding': 'gzip, deflate, br' }));
@@ -131,6 +155,31 @@ describe('proxy streaming (loopback, against the fake DaiDai)', function () {
       assert.ok(!events.some((e) => e.event === 'message_stop'));
       assert.equal(events.length, 5);
       assert.equal(h.fake.requests.length, 1);
+    });
+  });
+
+  describe('the upstream fails in other ways after the headers', () => {
+    it('a non-streamed answer cut half-way: the client connection is closed, not left hanging', async () => {
+      const h = await start({ keys: [K0, K1] });
+      h.fake.setFault(K0, { cutAfterChunks: 1 });
+      const r = await within(
+        readStream(h.port, '/v1/chat/completions', { headers: { authorization: 'Bearer sk-client' }, body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'half' }] } }),
+        10_000,
+        'cut non-streamed answer',
+      );
+      assert.equal(r.ending, 'closed', `the client saw a complete answer: ${r.text}`);
+      assert.equal(h.fake.requests.length, 1, 'no failover once the answer had started');
+    });
+
+    it('a stream that goes silent past bodyTimeoutMs ends with an error event instead of hanging', async () => {
+      const h = await start({ keys: [K0], proxy: { bodyTimeoutMs: 300 } });
+      h.fake.setFault(K0, { chunkDelayMs: 8000 });
+      const r = await within(readStream(h.port, '/v1/chat/completions', chatStream('silence')), 8000, 'silent stream');
+      assert.equal(r.status, 200);
+      const events = parseSse(r.text);
+      assert.ok(events.length >= 2, r.text);
+      assert.equal(typeof JSON.parse(events[events.length - 1].data).error?.message, 'string');
+      assert.ok(!r.text.includes('[DONE]'));
     });
   });
 
