@@ -1,15 +1,14 @@
 // The reference floor: the least a Node proxy can do for our job, to measure ours against.
-// node:http in, undici out (keep-alive Agent), round-robin over the keys (the client's
-// Authorization is replaced), `/v1/x` → `${upstream}/x`, request and response bodies piped
-// as they come (no buffering, no retry). Usage: node floor.js PORT UPSTREAM_BASE_URL, keys in
-// BENCH_KEYS (comma-separated).
+// node:http in, undici out (keep-alive Agent, the `stream` API writing straight into the
+// response), round-robin over the keys (the client's Authorization is replaced),
+// `/v1/x` → `${upstream}/x`, request and response bodies piped as they come (no buffering, no
+// retry). Usage: node floor.js PORT UPSTREAM_BASE_URL, keys in BENCH_KEYS (comma-separated).
 import * as http from 'node:http';
-import { pipeline } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 
-const [port, upstreamBase] = [Number(process.argv[2]), new URL(process.argv[3])];
+const [port, upstream] = [Number(process.argv[2]), new URL(process.argv[3])];
 const keys = (process.env.BENCH_KEYS ?? '').split(',').filter(Boolean);
-const basePath = upstreamBase.pathname.replace(/\/$/, '');
+const basePath = upstream.pathname.replace(/\/$/, '');
 const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'authorization', 'x-api-key']);
 let next = 0;
@@ -26,20 +25,20 @@ http
     headers.authorization = `Bearer ${keys[next++ % keys.length]}`;
     const ac = new AbortController();
     res.on('close', () => res.writableFinished || ac.abort());
-    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-    const path = basePath + (req.url ?? '/').replace(/^\/v1(?=\/|$|\?)/, '');
-    request(new URL(path, upstreamBase.origin), {
-      method: req.method as Dispatcher.HttpMethod, headers, body: hasBody ? req : undefined, dispatcher: agent, signal: ac.signal,
-    }).then(
-      (up) => {
-        res.writeHead(up.statusCode, strip(up.headers));
-        pipeline(up.body, res, () => {});
-      },
-      (err: Error) => {
+    const opts: Dispatcher.RequestOptions = {
+      origin: upstream.origin, path: basePath + (req.url ?? '/').replace(/^\/v1(?=\/|$|\?)/, ''),
+      method: req.method as Dispatcher.HttpMethod, headers, signal: ac.signal,
+      body: req.method === 'GET' || req.method === 'HEAD' ? undefined : req,
+    };
+    agent
+      .stream(opts, ({ statusCode, headers: h }) => {
+        res.writeHead(statusCode, strip(h));
+        return res; // undici writes the body chunks straight into the client's response
+      })
+      .catch((err: Error) => {
         if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { message: `floor: ${err.message}`, type: 'upstream_error' } }));
-      },
-    );
+      });
   })
   .listen(port, '127.0.0.1', () => process.stdout.write(`floor listening on ${port}\n`));
 process.on('SIGTERM', () => process.exit(0));
