@@ -5,7 +5,10 @@ import OpenAI from 'openai';
 import { DEMO_MODELS, DEMO_USABLE_KEYS, embeddingVector, replyText, streamedReplyText } from '../../../src/core/demo/fakeDaiDai';
 import { maskKey } from '../../../src/core/util/mask';
 import { harnessPerTest, type Harness } from './helpers/harness';
-import { httpRequest, openaiStreamText, type HttpOptions } from './helpers/http';
+import * as http from 'node:http';
+import { httpRequest, openaiStreamText, type HttpOptions, type HttpResult } from './helpers/http';
+import { startTinyUpstream } from './helpers/upstream';
+import { within } from './helpers/harness';
 
 const KEY = DEMO_USABLE_KEYS[0];
 /** What a client sends as its own "API key": it must never reach the gateway. */
@@ -74,7 +77,7 @@ function withAuth(opts: HttpOptions, auth: Record<string, string>): HttpOptions 
 }
 
 describe('proxy pass-through (loopback, against the fake DaiDai)', function () {
-  const { start } = harnessPerTest();
+  const { start, defer } = harnessPerTest();
 
   describe('each endpoint answers byte-for-byte what the gateway answers for the same key', () => {
     for (const ep of endpoints) {
@@ -206,6 +209,79 @@ describe('proxy pass-through (loopback, against the fake DaiDai)', function () {
       assert.equal(up['x-end-to-end'], 'kept');
       assert.equal(up['openai-organization'], 'org-test');
       assert.equal(up.host, `127.0.0.1:${h.fake.port}`, 'Host is the upstream one, not the client one');
+    });
+
+    it('strips hop-by-hop headers of the answer on the way back', async () => {
+      const up = await startTinyUpstream((req, res) => {
+        req.resume();
+        res.setHeader('connection', 'x-upstream-hop');
+        res.setHeader('x-upstream-hop', 'must-not-pass');
+        res.setHeader('proxy-authenticate', 'Basic realm="upstream"');
+        res.setHeader('x-request-id', 'req-123');
+        res.setHeader('content-type', 'application/json');
+        res.end('{"object":"list","data":[]}');
+      });
+      defer(() => up.close());
+      const h = await start({ keys: [KEY], proxy: { upstreamBaseUrl: `${up.url}/v1` } });
+      const res = await httpRequest(h.port, '/v1/models');
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.text, '{"object":"list","data":[]}');
+      assert.equal(res.headers['x-upstream-hop'], undefined);
+      assert.equal(res.headers['proxy-authenticate'], undefined);
+      assert.ok(!String(res.headers.connection ?? '').includes('x-upstream-hop'));
+      assert.equal(res.headers['x-request-id'], 'req-123', 'end-to-end headers come back');
+    });
+
+    it('a large (~100 KB) Claude Code request streams through unchanged', async () => {
+      const h = await start({ keys: [KEY] });
+      const system = Array.from({ length: 2000 }, (_, i) => `Rule ${i}: stay on task, 用中文也可以.`).join('\n');
+      const body = { model: 'claude-sonnet-4-5-20250929', max_tokens: 1024, stream: true, system, messages: user('big one') };
+      assert.ok(Buffer.byteLength(JSON.stringify(body)) > 76_000);
+      const direct = await httpRequest(h.fake.port, '/v1/messages?beta=true', { headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01' }, body });
+      const proxied = await httpRequest(h.port, '/v1/messages?beta=true', { headers: { authorization: `Bearer ${CLIENT_BEARER}`, 'anthropic-version': '2023-06-01' }, body });
+      assert.equal(proxied.status, 200, proxied.text);
+      assert.ok(proxied.body.equals(direct.body), 'the answer differs, so the request body did');
+      assert.equal(h.fake.requests[1].headers['content-length'], String(Buffer.byteLength(JSON.stringify(body))));
+    });
+
+    it('a chunked request body (no Content-Length) is forwarded whole', async () => {
+      const h = await start({ keys: [KEY] });
+      const res = await httpRequest(h.port, '/v1/chat/completions', { body: { model: 'gpt-4o', messages: user('sent in chunks') }, chunked: true });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json().choices[0].message.content, replyText('sent in chunks'));
+    });
+
+    it('Expect: 100-continue (curl with a body over 1 KB) gets its 100 and then the answer', async () => {
+      const h = await start({ keys: [KEY] });
+      const payload = JSON.stringify({ model: 'gpt-4o', messages: user('c'.repeat(2000)) });
+      const res = await within(
+        new Promise<HttpResult>((resolve, reject) => {
+          const req = http.request({
+            host: '127.0.0.1',
+            port: h.port,
+            path: '/v1/chat/completions',
+            method: 'POST',
+            agent: false,
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), expect: '100-continue' },
+          });
+          defer(() => req.destroy());
+          req.once('continue', () => req.end(payload));
+          req.once('error', reject);
+          req.once('response', (r) => {
+            const chunks: Buffer[] = [];
+            r.on('data', (c: Buffer) => chunks.push(c));
+            r.once('end', () => {
+              const body = Buffer.concat(chunks);
+              resolve({ status: r.statusCode ?? 0, statusMessage: r.statusMessage ?? '', headers: r.headers, body, text: body.toString(), json: () => JSON.parse(body.toString()) });
+            });
+          });
+        }),
+        5000,
+        'Expect: 100-continue request',
+      );
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json().choices[0].message.content, replyText('c'.repeat(2000)));
+      assert.equal(h.fake.requests[0].headers.expect, undefined, 'Expect is hop-by-hop');
     });
 
     it('answers carry x-daidai-key (masked, never the key) and x-daidai-attempts', async () => {

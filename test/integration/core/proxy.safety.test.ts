@@ -67,6 +67,18 @@ describe('proxy local safety (loopback, against the fake DaiDai)', function () {
       assert.equal(h.fake.requests.length, 0);
     });
 
+    it('a chunked body under the limit passes', async () => {
+      const res = await httpRequest(h.port, '/v1/chat/completions', { headers: { 'content-type': 'application/json' }, body: chatBodyOfSize(1000), chunked: true });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(h.fake.requests.length, 1);
+    });
+
+    it('the limit applies live after updateOptions', async () => {
+      assert.equal(h.proxy.updateOptions({ bodyLimitBytes: 8192 }).needsRestart, false);
+      const res = await httpRequest(h.port, '/v1/chat/completions', { headers: { 'content-type': 'application/json' }, body: chatBodyOfSize(4096) });
+      assert.equal(res.status, 200, res.text);
+    });
+
     it('a body of exactly the limit passes', async () => {
       const res = await httpRequest(h.port, '/v1/chat/completions', { headers: { 'content-type': 'application/json' }, body: chatBodyOfSize(1024) });
       assert.equal(res.status, 200, res.text);
@@ -173,6 +185,20 @@ describe('proxy local safety (loopback, against the fake DaiDai)', function () {
       const other = await httpRequest(h.port, '/v1/models', { headers: { origin: 'https://evil.example' } });
       assert.equal(other.status, 403, 'only the listed origin is allowed');
     });
+  });
+
+  it('a CORS preflight needs no access token (browsers send none); the real request does', async () => {
+    const h = await start({ keys: [K0], proxy: { allowedOrigins: ['https://app.example'], accessToken: 'tok-1234567890abcdef' } });
+    const preflight = await httpRequest(h.port, '/v1/chat/completions', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+    });
+    assert.equal(preflight.status, 204);
+    const without = await httpRequest(h.port, '/v1/models', { headers: { origin: 'https://app.example' } });
+    assert.equal(without.status, 401);
+    assert.equal(without.headers['access-control-allow-origin'], 'https://app.example', 'the page can read why it was refused');
+    const withToken = await httpRequest(h.port, '/v1/models', { headers: { origin: 'https://app.example', authorization: 'Bearer tok-1234567890abcdef' } });
+    assert.equal(withToken.status, 200);
   });
 
   describe('access token', () => {

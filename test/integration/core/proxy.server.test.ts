@@ -116,6 +116,16 @@ describe('ProxyServer life (loopback)', function () {
     assert.deepEqual(seen, ['stopping', 'stopped', 'starting', 'running']);
   });
 
+  it('updateOptions: maxRetries applies to the next request without a restart; a port change asks for one', async () => {
+    const h = await start({ keys: DEMO_USABLE_KEYS.slice(0, 3) });
+    for (const k of h.keys) h.fake.setFault(k, { status: 503 });
+    assert.deepEqual(h.proxy.updateOptions({ maxRetries: 0 }), { needsRestart: false });
+    const res = await httpRequest(h.port, '/v1/models');
+    assert.equal(res.status, 503);
+    assert.equal(h.fake.requests.length, 1);
+    assert.deepEqual(h.proxy.updateOptions({ port: h.port + 1 }), { needsRestart: true });
+  });
+
   it('stop() of a server never started resolves', async () => {
     const h = await start({ keys: [K0] });
     const idle = new ProxyServer({ pool: h.pool, options: { port: 0, upstreamBaseUrl: h.fake.gatewayUrl } });
