@@ -3,10 +3,10 @@
 import * as vscode from 'vscode';
 import { Account } from '../core/platform/account';
 import { PlatformClient } from '../core/platform/client';
-import { statusModel, treeRows, type TreeRow } from '../core/present';
+import { clients, statusModel, treeRows, type ClientId, type TreeRow } from '../core/present';
 import type { Logger } from '../core/util/log';
 import type { DaiDaiApi, DaiDaiStatus } from './api';
-import { CommandHandlers, COMMAND_IDS, type CommandName } from './commands';
+import { CommandHandlers, COMMAND_IDS, type CommandName, type KeyArg } from './commands';
 import { CredentialStore } from './credentialStore';
 import { KeysTreeProvider } from './keysTree';
 import { errorMessage, Session } from './session';
@@ -25,6 +25,16 @@ function readVscodeSettings(): DaiDaiSettings {
   return readSettings((id) => config.get(id));
 }
 
+function isClientId(v: unknown): v is ClientId {
+  return typeof v === 'string' && clients.some((c) => c.id === v);
+}
+
+function keyArg(v: unknown): KeyArg {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as { keyId?: unknown }).keyId === 'string') return v as TreeRow;
+  return undefined;
+}
+
 export class Services implements vscode.Disposable {
   readonly api: DaiDaiApi;
   private readonly disposables: vscode.Disposable[] = [];
@@ -33,6 +43,8 @@ export class Services implements vscode.Disposable {
   private readonly statusBar: StatusBarController;
   private readonly contextKeys = { 'daidai.loggedIn': false, 'daidai.proxyRunning': false };
   private shutdownPromise?: Promise<void>;
+  /** Re-renders the views now, whatever the throttle says (state changes a person caused). */
+  private readonly renderNow: () => void;
 
   constructor(context: vscode.ExtensionContext) {
     const version = String(context.extension.packageJSON.version ?? '0.0.0');
@@ -90,7 +102,7 @@ export class Services implements vscode.Disposable {
 
     // Commands.
     const h = this.handlers;
-    const table: Record<CommandName, (...args: any[]) => unknown> = {
+    const table: Record<CommandName, (...args: unknown[]) => unknown> = {
       login: () => h.login(),
       logout: () => h.logout(),
       refreshKeys: () => h.refreshKeys(),
@@ -100,13 +112,15 @@ export class Services implements vscode.Disposable {
       copyProxyUrl: () => h.copyProxyUrl(),
       showLogs: () => h.showLogs(),
       tryDemo: () => h.tryDemo(),
-      connectClient: (client?: unknown) => h.connectClient(typeof client === 'string' ? (client as never) : undefined),
-      disableKey: (arg?: unknown) => h.disableKey(arg as never),
-      enableKey: (arg?: unknown) => h.enableKey(arg as never),
-      copyKey: (arg?: unknown) => h.copyKey(arg as never),
+      // Menus pass the tree row; keybindings or other extensions may pass a client id or a key id.
+      connectClient: (client) => h.connectClient(isClientId(client) ? client : undefined),
+      disableKey: (arg) => h.disableKey(keyArg(arg)),
+      enableKey: (arg) => h.enableKey(keyArg(arg)),
+      copyKey: (arg) => h.copyKey(keyArg(arg)),
       statusBarMenu: () => h.statusBarMenu(),
     };
-    for (const [name, run] of Object.entries(table) as Array<[CommandName, (...args: unknown[]) => unknown]>) {
+    for (const name of Object.keys(table) as CommandName[]) {
+      const run = table[name];
       this.disposables.push(
         vscode.commands.registerCommand(COMMAND_IDS[name], async (...args: unknown[]) => {
           try {
@@ -129,8 +143,6 @@ export class Services implements vscode.Disposable {
       getStatus: () => this.status(),
     };
   }
-
-  private readonly renderNow: () => void;
 
   /** Stops the proxy and the demo platform; what deactivate() returns. Idempotent. */
   shutdown(): Promise<void> {

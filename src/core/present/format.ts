@@ -27,7 +27,3 @@ export function formatIn(epochMs: number, now: number): string {
   if (min < 60) return `in ${min} min`;
   return `in ${Math.ceil(min / 60)} h`;
 }
-
-export function plural(n: number, word: string, many = `${word}s`): string {
-  return `${n} ${n === 1 ? word : many}`;
-}
