@@ -106,6 +106,43 @@ describe('proxy /health and secrecy (loopback, against the fake DaiDai)', functi
     });
   });
 
+  describe('request records (onDidRequest)', () => {
+    it('describe each request: method, path, model, stream, status, masked key, attempts, aborted', async () => {
+      const h = await start({ keys: DEMO_USABLE_KEYS.slice(0, 2) });
+      const records: RequestRecord[] = [];
+      const sub = h.proxy.onDidRequest((r) => records.push(r));
+      defer(() => sub.dispose());
+      h.fake.setFault(h.keys[0], { status: 500, times: 1 });
+      await readStream(h.port, '/v1/messages?beta=true', {
+        headers: { authorization: 'Bearer sk-client', 'anthropic-version': '2023-06-01' },
+        body: { model: '[官Max]claude-sonnet-4-5-20250929', max_tokens: 8, stream: true, messages: [{ role: 'user', content: 'rec' }] },
+      });
+      await httpRequest(h.port, '/v1/models');
+      await within(
+        (async () => {
+          while (records.length < 2) await new Promise((r) => setTimeout(r, 10));
+        })(),
+        3000,
+        'two records',
+      );
+      const [stream, models] = records;
+      assert.equal(stream.method, 'POST');
+      assert.match(stream.path, /^\/messages/);
+      assert.equal(stream.model, '[官Max]claude-sonnet-4-5-20250929');
+      assert.equal(stream.stream, true);
+      assert.equal(stream.status, 200);
+      assert.equal(stream.attempts, 2);
+      assert.equal(stream.keyId, maskKey(h.keys[1]));
+      assert.equal(stream.aborted, false);
+      assert.ok(stream.durationMs >= 0);
+      assert.equal(models.method, 'GET');
+      assert.equal(models.path, '/models');
+      assert.equal(models.stream, false);
+      assert.equal(models.attempts, 1);
+      assert.notEqual(stream.id, models.id);
+    });
+  });
+
   describe('no secret in logs or request records', () => {
     it('a mix of successes, failovers, refusals, cuts and aborts logs no pool key and no client key', async function () {
       this.timeout(20_000);

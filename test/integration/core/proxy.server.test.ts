@@ -73,6 +73,18 @@ describe('ProxyServer life (loopback)', function () {
     assert.equal(h.keyState(K0).stats.failures, 0, 'stopping is not the key\'s fault');
   });
 
+  it('stop() while a request waits for upstream headers: resolves promptly and drops the upstream request', async () => {
+    const h = await start({ keys: [K0, K1], proxy: { headersTimeoutMs: 60_000 } });
+    h.fake.setFault(K0, { hang: true });
+    const s = new RawStream(h.port, '/v1/chat/completions', slowStream('waiting on a hung gateway'));
+    defer(() => s.destroy());
+    await h.fake.waitForRequest((r) => r.key === K0, 3000);
+    await within(h.proxy.stop(), 3000, 'stop() with a request waiting for headers');
+    await within(s.closed, 3000, 'client connection close');
+    await h.fake.waitForRequest((r) => r.key === K0 && r.aborted, 3000);
+    assert.equal(h.fake.requests.length, 1, 'no other key was tried while stopping');
+  });
+
   it('stop() closes idle keep-alive sockets promptly', async () => {
     const h = await start({ keys: [K0] });
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
