@@ -10,6 +10,8 @@ async function main(): Promise<void> {
   const extensionTestsPath = path.resolve(__dirname, './index');
   try {
     await runTests({
+      // A VS Code already on disk (VSCODE_EXECUTABLE) skips the download.
+      vscodeExecutablePath: process.env.VSCODE_EXECUTABLE || undefined,
       version: process.env.VSCODE_TEST_VERSION,
       extensionDevelopmentPath,
       extensionTestsPath,
@@ -17,7 +19,11 @@ async function main(): Promise<void> {
       extensionTestsEnv: { DAIDAI_TEST_RESULTS: process.env.DAIDAI_TEST_RESULTS ?? '' },
     });
   } catch (err) {
-    console.error(`The DaiDai VS Code integration tests failed: ${(err as Error).message}`);
+    const message = (err as Error).message;
+    console.error(`The DaiDai VS Code integration tests failed: ${message}`);
+    if (/ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN/.test(message)) {
+      console.error('VS Code could not be downloaded. Set VSCODE_EXECUTABLE to a VS Code on disk, or run the same suite in code-server: npm run test:e2e.');
+    }
     process.exit(1);
   }
 }
