@@ -126,6 +126,25 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
       assert.equal(h.pool.snapshot().counts.cooling, 1);
     });
 
+    it('a cooling key comes back once its Retry-After has passed (pool clock, no sleeping)', async () => {
+      let now = Date.now();
+      const h = await start({ keys: [K0, K1], pool: { clock: () => now } });
+      h.fake.setFault(K0, { status: 429, retryAfter: '20', times: 1 });
+      assert.equal((await chat(h)).status, 200);
+      assert.equal(h.keyState(K0).state, 'cooling');
+      h.fake.clearRequests();
+      now += 19_000;
+      await chat(h);
+      await chat(h);
+      assert.deepEqual(keysSeen(h), [K1, K1], 'the key came back before its time');
+      now += 1_001;
+      h.fake.clearRequests();
+      await chat(h);
+      await chat(h);
+      assert.deepEqual(new Set(keysSeen(h)), new Set([K0, K1]), 'the key did not come back');
+      assert.equal(h.keyState(K0).state, 'healthy');
+    });
+
     it('429 with an HTTP-date Retry-After → cooling until that date', async () => {
       const h = await start({ keys: [K0, K1] });
       const until = Math.ceil((Date.now() + 90_000) / 1000) * 1000;

@@ -318,6 +318,18 @@ describe('proxy pass-through (loopback, against the fake DaiDai)', function () {
       });
     }
 
+    it('Claude Code with a trailing slash in ANTHROPIC_BASE_URL (//v1/messages?beta=true) works', async () => {
+      const h = await start({ keys: [KEY] });
+      const res = await httpRequest(h.port, '//v1/messages?beta=true', {
+        headers: { authorization: `Bearer ${CLIENT_BEARER}`, 'anthropic-version': '2023-06-01' },
+        body: { model: 'claude-sonnet-4-5-20250929', max_tokens: 8, messages: user('slash') },
+      });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json().content[0].text, replyText('slash'));
+      assert.equal(h.fake.requests[0].path, '/v1/messages?beta=true');
+      assert.equal(h.fake.requests[0].headers['x-api-key'], KEY);
+    });
+
     it('HEAD / answers 200 without touching the upstream (Claude Code probes it)', async () => {
       const h = await start({ keys: [KEY] });
       const res = await httpRequest(h.port, '/', { method: 'HEAD' });

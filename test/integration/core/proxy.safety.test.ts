@@ -1,6 +1,7 @@
 // Local safety of the proxy: body limit, malformed JSON, DNS rebinding (Host), cross-site
 // browser requests (Origin), CORS when allowed, and the optional access token.
 import * as assert from 'node:assert/strict';
+import * as http from 'node:http';
 import { DEMO_USABLE_KEYS, replyText } from '../../../src/core/demo/fakeDaiDai';
 import { harnessPerTest, type Harness } from './helpers/harness';
 import { httpRequest, type HttpResult } from './helpers/http';
@@ -84,6 +85,28 @@ describe('proxy local safety (loopback, against the fake DaiDai)', function () {
       assert.equal(res.status, 200, res.text);
       assert.equal(h.fake.requests.length, 1);
     });
+  });
+
+  it('a client that gives up half-way through sending its body: nothing forwarded, the proxy keeps serving', async () => {
+    const h = await start({ keys: [K0] });
+    const req = http.request({
+      host: '127.0.0.1',
+      port: h.port,
+      path: '/v1/chat/completions',
+      method: 'POST',
+      agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': '5000' },
+    });
+    req.on('error', () => {});
+    const closed = new Promise<void>((resolve) => req.once('close', () => resolve()));
+    req.write('{"model":"gpt-4o","messages":[');
+    await new Promise((r) => setTimeout(r, 50));
+    req.destroy();
+    await closed;
+    const res = await httpRequest(h.port, '/v1/models');
+    assert.equal(res.status, 200);
+    assert.equal(h.fake.requests.length, 1, 'the half-sent request reached the gateway');
+    assert.equal(h.fake.requests[0].path, '/v1/models');
   });
 
   describe('malformed JSON', () => {
