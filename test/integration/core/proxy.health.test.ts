@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { DEMO_USABLE_KEYS } from '../../../src/core/demo/fakeDaiDai';
 import type { RequestRecord } from '../../../src/core/proxy/types';
 import { maskKey } from '../../../src/core/util/mask';
-import { harnessPerTest, within, type Harness } from './helpers/harness';
+import { harnessPerTest, waitUntil, type Harness } from './helpers/harness';
 import { httpRequest, RawStream, readStream } from './helpers/http';
 import { capturingLogger } from './helpers/logger';
 
@@ -118,13 +118,7 @@ describe('proxy /health and secrecy (loopback, against the fake DaiDai)', functi
         body: { model: '[官Max]claude-sonnet-4-5-20250929', max_tokens: 8, stream: true, messages: [{ role: 'user', content: 'rec' }] },
       });
       await httpRequest(h.port, '/v1/models');
-      await within(
-        (async () => {
-          while (records.length < 2) await new Promise((r) => setTimeout(r, 10));
-        })(),
-        3000,
-        'two records',
-      );
+      await waitUntil(() => records.length >= 2, 3000, 'two request records');
       const [stream, models] = records;
       assert.equal(stream.method, 'POST');
       assert.match(stream.path, /^\/messages/);
@@ -188,13 +182,7 @@ describe('proxy /health and secrecy (loopback, against the fake DaiDai)', functi
       await httpRequest(h.port, '/v1/models', { headers: { authorization: 'Bearer sk-wrong-token-0000000000000' } });
       await httpRequest(h.port, '/v1/models', { headers: { 'x-api-key': ACCESS } });
 
-      await within(
-        (async () => {
-          while (records.length < 7) await new Promise((r) => setTimeout(r, 10));
-        })(),
-        3000,
-        'request records',
-      );
+      await waitUntil(() => records.length >= 7, 3000, 'request records');
       await h.proxy.stop();
 
       const secrets = [...keys, ACCESS, 'sk-wrong-token-0000000000000'];

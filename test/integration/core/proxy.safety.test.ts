@@ -99,8 +99,8 @@ describe('proxy local safety (loopback, against the fake DaiDai)', function () {
     });
     req.on('error', () => {});
     const closed = new Promise<void>((resolve) => req.once('close', () => resolve()));
-    req.write('{"model":"gpt-4o","messages":[');
-    await new Promise((r) => setTimeout(r, 50));
+    // Written and flushed before the hang-up, so the proxy really is mid-body when it comes.
+    await new Promise<void>((resolve) => req.write('{"model":"gpt-4o","messages":[', () => resolve()));
     req.destroy();
     await closed;
     const res = await httpRequest(h.port, '/v1/models');

@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import { DEMO_USABLE_KEYS, streamedReplyText } from '../../../src/core/demo/fakeDaiDai';
 import type { RequestRecord } from '../../../src/core/proxy/types';
-import { harnessPerTest, within, type Harness } from './helpers/harness';
+import { delay, harnessPerTest, waitUntil, within, type Harness } from './helpers/harness';
 import { startTinyUpstream } from './helpers/upstream';
 import { anthropicStreamText, httpRequest, openaiStreamText, parseSse, RawStream, readStream, type HttpOptions } from './helpers/http';
 
@@ -196,7 +196,7 @@ describe('proxy streaming (loopback, against the fake DaiDai)', function () {
       const entry = await h.fake.waitForRequest((r) => r.key === K0 && r.aborted, 3000);
       assert.equal(entry.finished, false);
       assert.equal(h.fake.requests.length, 1, 'no other key was tried for a client that left');
-      await within(waitUntil(() => records.length > 0), 3000, 'request record');
+      await waitUntil(() => records.length > 0, 3000, 'request record');
       assert.equal(records[0].aborted, true);
       const k0 = h.keyState(K0);
       assert.equal(k0.state, 'healthy');
@@ -213,7 +213,7 @@ describe('proxy streaming (loopback, against the fake DaiDai)', function () {
       s.destroy();
       await h.fake.waitForRequest((r) => r.key === K0 && r.aborted, 3000);
       // Give a wrongly-retrying proxy the chance to reach the next key before looking.
-      await delayFor(200);
+      await delay(200);
       assert.equal(h.fake.requests.length, 1);
       const k0 = h.keyState(K0);
       assert.equal(k0.stats.failures, 0);
@@ -249,12 +249,3 @@ describe('proxy streaming (loopback, against the fake DaiDai)', function () {
     });
   });
 });
-
-function delayFor(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls a condition (bounded by the caller's `within`). */
-async function waitUntil(cond: () => boolean): Promise<void> {
-  while (!cond()) await delayFor(10);
-}
