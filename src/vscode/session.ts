@@ -243,7 +243,7 @@ export class Session {
     if (changed.length === 0) return outcome;
     this.logger.info(`Settings changed: ${changed.map((k) => `daidai.${settingIds[k]}`).join(', ')}`);
 
-    if (changed.includes('failureThreshold')) outcome.needReload.push(`daidai.${settingIds.failureThreshold}`);
+    if (changed.includes('failureThreshold')) this.pool.setFailureThreshold(next.failureThreshold);
     if (changed.includes('refreshMinutes')) this.scheduleRefresh();
     if (changed.includes('lowBalance')) this.checkLowBalance();
 

@@ -133,6 +133,19 @@ describe('KeyPool', () => {
       assert.equal(k.stats.lastError, 'connection reset');
     });
 
+    it('setFailureThreshold applies live (the setting changed while running)', () => {
+      make([K1], { failureThreshold: 3 });
+      pool.setFailureThreshold(5);
+      for (let i = 0; i < 4; i++) pool.reportFailure(take(), FAIL_503);
+      assert.equal(keyOf(pool.snapshot(), K1).state, 'healthy', 'four failures stay under a threshold of 5');
+      pool.reportFailure(take(), FAIL_503);
+      assert.equal(keyOf(pool.snapshot(), K1).state, 'disabled');
+      make([K2], { failureThreshold: 3 });
+      pool.setFailureThreshold(0); // clamped to 1
+      pool.reportFailure(take(), FAIL_503);
+      assert.equal(keyOf(pool.snapshot(), K2).state, 'disabled');
+    });
+
     it('a success in between resets the streak', () => {
       make([K1]);
       pool.reportFailure(take(), FAIL_503);

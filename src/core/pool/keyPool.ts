@@ -68,7 +68,7 @@ export class KeyPool {
   private coolTimer: NodeJS.Timeout | undefined;
   private disposed = false;
 
-  private readonly threshold: number;
+  private threshold: number;
   private readonly clock: () => number;
   private readonly defaultCooldownMs: number;
   private readonly maxCooldownMs: number;
@@ -90,6 +90,14 @@ export class KeyPool {
     this.maxCooldownMs = Math.max(MIN_COOLDOWN_MS, opts.maxCooldownMs ?? MAX_COOLDOWN_MS);
     this.logger = opts.logger ?? nullLogger;
     this.alpha = opts.latencyAlpha ?? 0.2;
+  }
+
+  /**
+   * Changes the consecutive-failure threshold live (the setting changed). Keys already at or
+   * past a lower threshold are taken out on their next failure, not at once.
+   */
+  setFailureThreshold(n: number): void {
+    this.threshold = Math.max(1, Math.floor(n));
   }
 
   /** Number of keys in the pool. */
