@@ -21,6 +21,8 @@ export interface CodeServerOptions {
   vsix?: string[];
   /** Extra environment of code-server (and so of its extension host). */
   env?: Record<string, string>;
+  /** Flags passed straight to the VS Code server (code-server's `--vscode-option`). */
+  vscodeOptions?: string[];
 }
 
 /** Settings that keep the workbench quiet: no welcome page, tips, trust prompts or updates. */
@@ -36,6 +38,7 @@ const quietSettings: Record<string, unknown> = {
   'extensions.autoUpdate': false,
   'extensions.ignoreRecommendations': true,
   'chat.disableAIFeatures': true,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
   'workbench.colorTheme': 'Default Dark Modern',
 };
 
@@ -52,11 +55,17 @@ export class CodeServer {
     this.extensionsDir = join(opts.root, 'ext');
     this.workspaceDir = join(opts.root, 'ws');
     this.logFile = join(opts.root, 'code-server.log');
-    for (const d of [this.userDataDir, this.extensionsDir, this.workspaceDir, join(this.userDataDir, 'User')]) {
+    for (const d of [this.userDataDir, this.extensionsDir, this.workspaceDir, join(this.userDataDir, 'User'), join(this.userDataDir, 'Machine')]) {
       mkdirSync(d, { recursive: true });
     }
-    writeFileSync(join(this.userDataDir, 'User', 'settings.json'), JSON.stringify({ ...quietSettings, ...opts.settings }, null, 2));
+    // code-server is a remote window: VS Code ignores `machine`-scoped settings (our URLs) in the
+    // User settings there and reads them from the remote ("Machine") settings. Write both.
+    const settings = JSON.stringify({ ...quietSettings, ...opts.settings }, null, 2);
+    writeFileSync(join(this.userDataDir, 'User', 'settings.json'), settings);
+    writeFileSync(join(this.userDataDir, 'Machine', 'settings.json'), settings);
     writeFileSync(join(this.workspaceDir, 'README.md'), '# e2e workspace\n');
+    // code-server refuses an empty config; the flags on the command line say the rest.
+    writeFileSync(join(opts.root, 'code-server.yaml'), 'auth: none\n');
   }
 
   private baseArgs(): string[] {
@@ -82,7 +91,9 @@ export class CodeServer {
       '--disable-update-check',
       '--disable-workspace-trust',
       '--disable-getting-started-override',
-      '--log', 'debug',
+      ...(this.opts.vscodeOptions ?? []).flatMap((o) => ['--vscode-option', o]),
+      // Its own config file: code-server otherwise writes one under ~/.config.
+      '--config', join(this.opts.root, 'code-server.yaml'),
       this.workspaceDir,
     ];
     this.proc = new Background('code-server', this.opts.install.node, args, {
@@ -91,7 +102,7 @@ export class CodeServer {
       cwd: this.opts.root,
     });
     await this.proc.waitForOutput(/HTTP server listening on/i, 60_000);
-    await waitUntil('code-server /healthz', async () => (await fetch(`${this.url}/healthz`)).ok, 30_000);
+    await waitUntil('code-server /healthz', () => fetch(`${this.url}/healthz`).then((r) => r.ok, () => false), 30_000);
   }
 
   get url(): string {
@@ -114,8 +125,9 @@ export class CodeServer {
   /** What to print when a run fails: code-server's own output and the extension-host logs. */
   diagnostics(lines = 60): string {
     const parts = [`--- code-server output (${this.logFile}) ---`, this.proc ? tail(this.proc.output, lines) : '(not started)'];
+    // The extension's own log channel, the extension host's and the server agent's.
     for (const f of this.logFiles()) {
-      if (/exthost|remoteagent|DaiDai|daidai/i.test(f)) parts.push(`--- ${f} ---`, readTail(f, lines));
+      if (/\/(DaiDai|remoteexthost|exthost|remoteagent)\.log$/.test(f)) parts.push(`--- ${f} ---`, readTail(f, lines));
     }
     return parts.join('\n');
   }

@@ -96,7 +96,8 @@ async function attempt(n: number, install: CodeServerInstall, vsix: string): Pro
     await cs.installExtensions();
     await cs.start();
     log(`code-server at ${cs.url}`);
-    wb = await Workbench.open(cs.workbenchUrl(), join(root, 'chromium'), shotDir);
+    wb = await Workbench.launch(join(root, 'chromium'), shotDir);
+    await wb.load(cs.workbenchUrl());
     await runScenario({ wb, fake, proxyPort, secrets: SECRETS }, steps);
     assertLogsClean(cs);
     ok = true;

@@ -63,6 +63,7 @@ export async function runScenario(ctx: ScenarioContext, results: StepResult[]): 
 
   await step('login', async () => {
     await wb.showContainer(CONTAINER, KEYS_VIEW);
+    await wb.widenSideBar(640);
     await wb.runCommand('DaiDai: Login');
     await wb.answerInput(/e-?mail/i, DEMO_ACCOUNT.email);
     await wb.answerInput(/password/i, DEMO_ACCOUNT.password, { password: true });

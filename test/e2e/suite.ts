@@ -32,10 +32,21 @@ export interface SuiteOptions {
 
 /** Results as the suite writes them; only the counts are required. */
 interface SuiteResultsFile {
+  status?: 'running' | 'done';
   passed?: number;
   failed?: number;
   failures?: { title?: string; error?: string }[];
   [k: string]: unknown;
+}
+
+/** The results file once it is complete JSON; undefined before. */
+function readResults(file: string): SuiteResultsFile | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as SuiteResultsFile;
+  } catch {
+    return undefined; // being written
+  }
 }
 
 /** Where the compiled suite lives (`node esbuild.mjs --tests` writes out/). */
@@ -64,6 +75,10 @@ export async function runSuiteInHost(opts: SuiteOptions): Promise<SuiteOutcome> 
       install: opts.install,
       root: opts.root,
       env,
+      // A built workbench reads the URL's `payload` (extension development and tests) only when
+      // the server runs with VS Code's --enable-smoke-test-driver (resolveExtensionHostDebugEnvironment:
+      // `if (this.payload && (!this.isBuilt || this.enableSmokeTestDriver))`).
+      vscodeOptions: ['enable-smoke-test-driver'],
       settings: {
         'daidai.platform.baseUrl': fake.url,
         'daidai.upstream.baseUrl': fake.gatewayUrl,
@@ -78,25 +93,23 @@ export async function runSuiteInHost(opts: SuiteOptions): Promise<SuiteOutcome> 
       ['extensionEnvironment', JSON.stringify(env)],
     ]);
     let exitCode: number | undefined;
-    wb = await Workbench.open('about:blank', join(opts.root, 'chromium'), join(opts.shotDir, 'suite'));
+    wb = await Workbench.launch(join(opts.root, 'chromium'), join(opts.shotDir, 'suite'));
     await wb.page.exposeFunction('codeAutomationExit', (code: number) => {
       exitCode = code;
     });
-    await wb.page.goto(url);
-    await wb.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    await wb.load(url);
     const done = await waitUntil(
       'the integration suite to finish (results file or codeAutomationExit)',
-      () => existsSync(resultsFile) || exitCode !== undefined,
+      () => exitCode !== undefined || readResults(resultsFile)?.status === 'done',
       240_000,
       500,
     ).catch((e: Error) => e);
     shots.push(await wb.screenshot('suite-finished'));
     if (done instanceof Error) throw done;
-    // The file is written before run() settles; give the exit code a moment to arrive too.
+    // The file is written just before run() settles; let the exit code arrive too.
     await waitUntil('codeAutomationExit after the results file', () => exitCode !== undefined, 15_000, 200).catch(() => undefined);
 
-    let results: SuiteResultsFile = {};
-    if (existsSync(resultsFile)) results = JSON.parse(readFileSync(resultsFile, 'utf8')) as SuiteResultsFile;
+    const results: SuiteResultsFile = readResults(resultsFile) ?? {};
     const passed = results.passed ?? 0;
     const failed = results.failed ?? (exitCode ? 1 : 0);
     console.log(`[e2e] suite: ${passed} passed, ${failed} failed, extension host exit code ${exitCode ?? '(none)'}`);
@@ -106,6 +119,8 @@ export async function runSuiteInHost(opts: SuiteOptions): Promise<SuiteOutcome> 
     return { ok, passed, failed, shots };
   } catch (e) {
     console.log(`[e2e] suite FAILED to run: ${e instanceof Error ? e.message : String(e)}`);
+    const shot = await wb?.screenshot('suite-failed').catch(() => undefined);
+    if (shot) shots.push(shot);
     if (cs) console.log(cs.diagnostics());
     return { ok: false, passed: 0, failed: 1, shots };
   } finally {

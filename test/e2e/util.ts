@@ -33,21 +33,15 @@ export function portAccepts(port: number, timeoutMs = 2000): Promise<boolean> {
 
 /**
  * Polls `probe` until it returns a truthy value, for state that no DOM event tells us about
- * (a port closing, a file appearing). Bounded by `timeoutMs`; the error names what we waited for.
+ * (a port closing, a file appearing). Bounded by `timeoutMs`; the error names what we waited
+ * for. A probe that throws ends the wait at once with its error.
  */
 export async function waitUntil<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, everyMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last: unknown;
   for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    }
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -29,7 +29,8 @@ export class Workbench {
 
   private constructor(readonly context: BrowserContext, readonly page: Page, private readonly shotDir: string) {}
 
-  static async open(url: string, profileDir: string, shotDir: string): Promise<Workbench> {
+  /** Chromium with a fresh profile, on a blank page. */
+  static async launch(profileDir: string, shotDir: string): Promise<Workbench> {
     mkdirSync(shotDir, { recursive: true });
     const context = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,
@@ -38,12 +39,27 @@ export class Workbench {
       viewport: { width: 1400, height: 900 },
     });
     const page = context.pages()[0] ?? (await context.newPage());
-    const wb = new Workbench(context, page, shotDir);
-    await page.goto(url);
-    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    return new Workbench(context, page, shotDir);
+  }
+
+  /** Opens the workbench at url and waits until its parts are on screen. */
+  async load(url: string): Promise<void> {
+    await this.page.goto(url);
+    await this.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
     // The status bar appears once the workbench has restored its parts.
-    await page.locator('#workbench\\.parts\\.statusbar').waitFor({ state: 'visible', timeout: 60_000 });
-    return wb;
+    await this.page.locator('#workbench\\.parts\\.statusbar').waitFor({ state: 'visible', timeout: 60_000 });
+  }
+
+  /** Drags the side bar's edge so tree descriptions (balances, states) fit in screenshots. */
+  async widenSideBar(width: number): Promise<void> {
+    const box = await this.page.locator('#workbench\\.parts\\.sidebar').boundingBox();
+    if (!box || box.width >= width) return;
+    const x = box.x + box.width;
+    const y = box.y + box.height / 2;
+    await this.page.mouse.move(x, y);
+    await this.page.mouse.down();
+    await this.page.mouse.move(box.x + width, y, { steps: 5 });
+    await this.page.mouse.up();
   }
 
   async screenshot(step: string): Promise<string> {
@@ -143,7 +159,10 @@ export class Workbench {
       try {
         await hover.waitFor({ state: 'visible', timeout: 4000 });
         last = await hover.innerText();
-        if (expect.test(last)) return last;
+        if (expect.test(last)) {
+          await this.page.mouse.move(5, 5);
+          return last;
+        }
       } catch {
         /* no hover yet: try again */
       }
