@@ -159,7 +159,7 @@ export async function forwardWithFailover(
     if (status >= 400) {
       let errorBody: Buffer;
       try {
-        errorBody = await readLimited(response.body, ERROR_BODY_LIMIT);
+        errorBody = scrubKey(await readLimited(response.body, ERROR_BODY_LIMIT), lease.key, lease.id);
       } catch (err) {
         if (clientGone) {
           deps.pool.reportNeutral(lease);
@@ -179,7 +179,7 @@ export async function forwardWithFailover(
       if (!decision.retry) {
         // The client's own mistake (400, 404, 422…): back to it untouched, no key penalised.
         deps.pool.reportNeutral(lease);
-        res.writeHead(status, clientHeaders(response.headers, lease.id, attempt));
+        res.writeHead(status, withLength(clientHeaders(response.headers, lease.id, attempt), errorBody));
         res.end(errorBody);
         finish(status, decision.reason);
         return;
@@ -237,7 +237,7 @@ function giveUp(res: ServerResponse, flavor: ApiFlavor, failures: Attempted[], k
   // Rate limits and gateway errors are the upstream's own answer: pass the last one on as it
   // came (Retry-After included), so the client's own backoff works.
   if (last.status !== undefined && (last.status === 429 || last.status >= 500) && last.decision.action !== 'exhausted') {
-    const headers = clientHeaders(last.headers ?? {}, last.keyId, attempts);
+    const headers = withLength(clientHeaders(last.headers ?? {}, last.keyId, attempts), last.body ?? EMPTY);
     res.writeHead(last.status, headers);
     res.end(last.body);
     return;
@@ -384,6 +384,22 @@ async function readLimited(body: Dispatcher.ResponseData['body'], limit: number)
     // Past the limit we keep reading (and dropping) so the connection can be reused.
   }
   return Buffer.concat(chunks, size);
+}
+
+/**
+ * A gateway may echo the key it was sent in an error body ("invalid key sk-…"). The client
+ * never sent that key and must not see it: replace it with its masked id.
+ */
+function scrubKey(body: Buffer, key: string, keyId: string): Buffer {
+  if (key.length < 8 || body.indexOf(key) === -1) return body;
+  return Buffer.from(body.toString('utf8').split(key).join(keyId), 'utf8');
+}
+
+/** Error bodies are sent whole (possibly scrubbed): their length is ours to state. */
+function withLength(headers: ReturnType<typeof clientHeaders>, body: Buffer): ReturnType<typeof clientHeaders> {
+  delete headers['content-length'];
+  headers['content-length'] = String(body.length);
+  return headers;
 }
 
 function looksLikeJson(contentType: string | undefined, body: Buffer): boolean {

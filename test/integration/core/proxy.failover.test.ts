@@ -382,6 +382,21 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
       assert.equal(typeof res.json().error.message, 'string');
     });
 
+    it('a gateway error that echoes the pool key reaches the client with the key masked', async () => {
+      const h = await start({ keys: [K0] });
+      h.fake.setFault(K0, { status: 400, body: { error: { message: `Bad request for key ${K0}`, type: 'invalid_request_error' } } });
+      const passed = await chat(h);
+      assert.equal(passed.status, 400);
+      assert.ok(!passed.text.includes(K0), 'the pool key reached the client in clear');
+      assert.equal(passed.json().error.message, `Bad request for key ${maskKey(K0)}`);
+      assert.equal(Number(passed.headers['content-length']), passed.body.length);
+      h.fake.setFault(K0, { status: 503, body: `upstream down for ${K0}` });
+      const last = await chat(h);
+      assert.equal(last.status, 503);
+      assert.ok(!last.text.includes(K0), 'the pool key reached the client in clear');
+      assert.equal(Number(last.headers['content-length']), last.body.length);
+    });
+
     it('no keys at all → 503 saying what to do, in each format', async () => {
       const h = await start({ keys: [] });
       const openai = await chat(h);
