@@ -40,8 +40,16 @@ function setup(): CodeServerInstall {
   return install;
 }
 
-/** `npm run package` (dist/ + .vsix); returns the .vsix it made. */
+/**
+ * `npm run package` (dist/ + .vsix); returns the .vsix it made. DAIDAI_E2E_VSIX=path skips it
+ * and tests that .vsix instead (how a deliberately broken build is shown to fail the e2e).
+ */
 async function packageExtension(): Promise<string> {
+  const given = process.env.DAIDAI_E2E_VSIX;
+  if (given) {
+    if (!existsSync(given)) throw new Error(`DAIDAI_E2E_VSIX=${given} does not exist`);
+    return resolve(given);
+  }
   const started = Date.now() - 1000;
   const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts?: Record<string, string>; name: string; version: string };
   let r;

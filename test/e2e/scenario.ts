@@ -3,9 +3,10 @@ import * as assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import type { FakeDaiDai } from '../../src/core/demo/types';
 import { DEMO_ACCOUNT, DEMO_USABLE_KEYS } from '../../src/core/demo/fixtures';
-import { maskKey } from '../../src/core/util/mask';
+import { maskKey, redactSecrets } from '../../src/core/util/mask';
 import { formatYuan } from '../../src/core/present/format';
 import { portAccepts, waitUntil } from './util';
+import type { Locator } from 'playwright-core';
 import { escapeRe, type Workbench } from './workbench';
 
 export interface ScenarioContext {
@@ -54,11 +55,23 @@ export async function runScenario(ctx: ScenarioContext, results: StepResult[]): 
     }
   };
 
+  /** Waits for an element; on time-out says what a person would have missed and what was there instead. */
+  const see = async (target: Locator, what: string, timeoutMs: number) => {
+    try {
+      await target.waitFor({ state: 'visible', timeout: timeoutMs });
+    } catch {
+      const status = await wb.page.locator('#workbench\\.parts\\.statusbar .statusbar-item').allInnerTexts().catch(() => []);
+      const tree = await wb.viewPane(KEYS_VIEW).innerText({ timeout: 1000 }).catch(() => '(no Keys view)');
+      throw new Error(
+        redactSecrets(`Expected ${what} within ${timeoutMs} ms.\n  status bar: ${status.map((t) => t.replace(/\s+/g, ' ').trim()).filter(Boolean).join(' | ')}\n  Keys view: ${tree.replace(/\n+/g, ' | ')}`),
+      );
+    }
+  };
   const keysPane = () => wb.viewPane(KEYS_VIEW);
   const keyRow = (key: string) => keysPane().locator('.monaco-list-row', { hasText: maskKey(key) }).first();
 
   await step('workbench-loaded', async () => {
-    await wb.activityItem(CONTAINER).waitFor({ state: 'visible', timeout: 30_000 });
+    await see(wb.activityItem(CONTAINER), 'the DaiDai icon in the activity bar', 30_000);
   });
 
   await step('login', async () => {
@@ -70,8 +83,8 @@ export async function runScenario(ctx: ScenarioContext, results: StepResult[]): 
     const pane = await wb.showContainer(CONTAINER, KEYS_VIEW);
     // The account row carries the email and the total balance.
     const account = pane.locator('.monaco-list-row', { hasText: DEMO_ACCOUNT.email }).first();
-    await account.waitFor({ state: 'visible', timeout: 30_000 });
-    for (const key of usable) await keyRow(key).waitFor({ state: 'visible', timeout: 15_000 });
+    await see(account, `the account row with ${DEMO_ACCOUNT.email} in the Keys tree`, 30_000);
+    for (const key of usable) await see(keyRow(key), `a row for key ${maskKey(key)} in the Keys tree`, 15_000);
 
     const rows = await wb.treeRows(pane);
     assert.equal(rows.length, usable.length + 1, `the tree should show the account row and ${usable.length} key rows, got:\n${rows.join('\n')}`);
@@ -90,7 +103,7 @@ export async function runScenario(ctx: ScenarioContext, results: StepResult[]): 
   await step('start-proxy', async () => {
     await wb.runCommand('DaiDai: Start Proxy');
     const item = wb.statusItem(new RegExp(`DaiDai ${usable.length}/${usable.length}`));
-    await item.waitFor({ state: 'visible', timeout: 20_000 });
+    await see(item, `the status bar to read "DaiDai ${usable.length}/${usable.length}" (proxy running)`, 20_000);
     assert.ok(await item.locator('.codicon-radio-tower').count(), 'the running status item shows the radio-tower icon');
     const res = await fetch(`${proxyBase}/health`);
     assert.equal(res.status, 200, '/health answers 200');
@@ -130,7 +143,7 @@ export async function runScenario(ctx: ScenarioContext, results: StepResult[]): 
     }, 60_000, 50);
     console.log(`  ${maskKey(faulty)} disabled after ${sent} requests`);
     assert.ok(fake.requests.some((r) => r.key === faulty && r.status === 401), 'the faulty key was really tried and refused');
-    await wb.statusItem(new RegExp(`DaiDai ${usable.length - 1}/${usable.length}`)).waitFor({ state: 'visible', timeout: 10_000 });
+    await see(wb.statusItem(new RegExp(`DaiDai ${usable.length - 1}/${usable.length}`)), `the status bar to read "DaiDai ${usable.length - 1}/${usable.length}"`, 10_000);
     assert.ok(await row.locator('.codicon-circle-slash').count(), 'the disabled key shows the circle-slash icon');
   });
 
@@ -140,7 +153,7 @@ export async function runScenario(ctx: ScenarioContext, results: StepResult[]): 
       has: wb.page.locator('.codicon-circle-slash'),
       hasText: /DaiDai/,
     });
-    await stopped.first().waitFor({ state: 'visible', timeout: 20_000 });
+    await see(stopped.first(), 'the stopped DaiDai status item (circle-slash icon)', 20_000);
     assert.doesNotMatch(await stopped.first().innerText(), /\d+\/\d+/, 'the stopped item shows no key count');
     await waitUntil(`port ${ctx.proxyPort} to refuse connections`, async () => !(await portAccepts(ctx.proxyPort)), 10_000);
   });
@@ -150,12 +163,12 @@ export async function runScenario(ctx: ScenarioContext, results: StepResult[]): 
     const pane = keysPane();
     const loginButton = pane.locator('.welcome-view-content .monaco-button', { hasText: /^\s*log\s?in\s*$/i });
     const dialog = wb.page.locator('.monaco-dialog-box');
-    await loginButton.or(dialog).first().waitFor({ state: 'visible', timeout: 20_000 });
+    await see(loginButton.or(dialog).first(), 'the welcome view with its Login button (or a confirmation)', 20_000);
     if (await dialog.isVisible()) {
       console.log(`  confirmation asked: ${(await dialog.innerText()).replace(/\n/g, ' | ')}`);
       await dialog.locator('.monaco-button', { hasText: /log\s?out|yes|ok/i }).first().click();
     }
-    await loginButton.first().waitFor({ state: 'visible', timeout: 20_000 });
+    await see(loginButton.first(), 'the welcome view with its Login button', 20_000);
     assert.equal(await pane.locator('.monaco-list-row', { hasText: DEMO_ACCOUNT.email }).count(), 0, 'no account row after logout');
   });
 }
