@@ -15,12 +15,14 @@ import { maskKey } from '../../src/core/util/mask';
 import { CodeServer, type CodeServerInstall } from './codeServer';
 import { runScenario, type StepResult } from './scenario';
 import { runSuiteInHost, type SuiteOutcome } from './suite';
-import { freePort, run } from './util';
+import { freePort, killAllBackground, run } from './util';
 import { Workbench } from './workbench';
 
 const REPO = resolve(__dirname, '../../..');
 const RESULTS_DIR = join(REPO, 'test-results', 'e2e');
 const SECRETS = [...new Set(DEMO_KEYS.map((k) => k.key).filter((k) => k.length > 0))];
+/** Whole run after setup and packaging, both attempts included: a hang must not eat CI's 90 minutes. */
+const RUN_LIMIT_MS = Number(process.env.DAIDAI_E2E_LIMIT_MS ?? 15 * 60_000);
 
 function log(msg: string): void {
   console.log(`[e2e] ${msg}`);
@@ -147,6 +149,14 @@ async function main(): Promise<number> {
   const vsix = await packageExtension();
   log(`extension packaged: ${vsix}`);
 
+  const watchdog = setTimeout(() => {
+    console.log(`[e2e] FAILED: the run took more than ${RUN_LIMIT_MS / 60_000} minutes; stopping code-server and giving up`);
+    console.log('e2e: 0 passed, 1 failed');
+    killAllBackground();
+    process.exit(1);
+  }, RUN_LIMIT_MS);
+  watchdog.unref();
+
   let result = await attempt(1, install, vsix);
   if (!result.ok) {
     log('retrying the whole run once');
@@ -162,6 +172,13 @@ async function main(): Promise<number> {
   log(`total time ${Math.round((Date.now() - t0) / 1000)} s`);
   console.log(`e2e: ${passed} passed, ${failed} failed`);
   return result.ok ? 0 : 1;
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    killAllBackground();
+    process.exit(130);
+  });
 }
 
 main().then(

@@ -68,6 +68,21 @@ export function run(cmd: string, args: string[], opts: SpawnOptions & { prefix?:
   });
 }
 
+const running = new Set<Background>();
+
+/** Kills every Background group still alive: for a watchdog or an interrupted run. */
+export function killAllBackground(): void {
+  for (const b of running) {
+    if (b.child.pid === undefined) continue;
+    try {
+      process.kill(-b.child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  running.clear();
+}
+
 /** A long-running child in its own process group, its output teed into a log file. */
 export class Background {
   readonly child: ChildProcess;
@@ -86,7 +101,14 @@ export class Background {
     };
     this.child.stdout!.on('data', onData);
     this.child.stderr!.on('data', onData);
-    this.exited = new Promise((resolve) => this.child.once('exit', () => { log.end(); resolve(); }));
+    running.add(this);
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', () => {
+        running.delete(this);
+        log.end();
+        resolve();
+      }),
+    );
   }
 
   get output(): string {
