@@ -66,7 +66,8 @@ export class Workbench {
     this.shotNo++;
     const name = `${String(this.shotNo).padStart(2, '0')}-${step.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`;
     const path = join(this.shotDir, name);
-    await this.page.screenshot({ path });
+    // Fast-forward CSS transitions so a toast sliding in does not cover the status bar.
+    await this.page.screenshot({ path, animations: 'disabled' });
     this.shots.push({ step, path });
     console.log(`  screenshot: ${path}`);
     return path;
