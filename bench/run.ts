@@ -404,9 +404,11 @@ async function startProxy(name: 'floor' | 'ours', up: Upstream): Promise<Target>
     script = [join(BUILD, 'floor.js'), String(port), up.base];
     childEnv = { ...env, BENCH_KEYS: up.keys.join(',') };
   } else {
-    const cli = join(ROOT, 'dist', 'cli.js');
-    if (!existsSync(cli)) throw new Error('dist/cli.js is missing: `npm run build` must succeed first (the bench script runs it).');
-    script = [cli, 'serve', '--port', String(port), '--host', '127.0.0.1', '--upstream-url', up.base];
+    // BENCH_OURS_CLI: another build of the CLI (an experiment), measured the same way.
+    const cli = env.BENCH_OURS_CLI ? resolve(env.BENCH_OURS_CLI) : join(ROOT, 'dist', 'cli.js');
+    if (!existsSync(cli)) throw new Error(`${cli} is missing: \`npm run build\` must succeed first (the bench script runs it).`);
+    const extra = (env.BENCH_OURS_ARGS ?? '').split(' ').filter(Boolean);
+    script = [cli, 'serve', '--port', String(port), '--host', '127.0.0.1', '--upstream-url', up.base, ...extra];
     childEnv = { ...env, DAIDAI_KEYS: up.keys.join(','), DAIDAI_EMAIL: '', DAIDAI_PASSWORD: '' };
   }
   const [cmd, args] = pinned(CPU_PROXY, process.execPath, [...profArgs, ...script]);
@@ -885,6 +887,7 @@ async function main(): Promise<void> {
   md.push('');
   md.push(`- machine: ${machine()}`);
   md.push(`- upstream: ${up.kind === 'fixed' ? 'bench/upstreamFixed.ts (fixed-response node:http server)' : 'the project\'s fake DaiDai (src/core/demo/fakeDaiDai.ts)'}; ${up.keys.length} keys`);
+  if (env.BENCH_OURS_CLI || env.BENCH_OURS_ARGS) md.push(`- ours: ${env.BENCH_OURS_CLI ?? 'dist/cli.js'} serve ${env.BENCH_OURS_ARGS ?? ''} (EXPERIMENT, not the shipped build)`);
   md.push(`- pinning: ${cfg.pin ? `taskset: floor and ours on CPU ${CPU_PROXY}; upstream, wrk and the Node client on CPU ${CPU_LOAD}` : 'none'}`);
   md.push(`- rounds: ${cfg.rounds} × (c=1, c=64, stream c=16: ${cfg.phaseSeconds} s each with wrk -t1; ${cfg.ttfbStreams} sequential 20×20 ms streams), interleaved ${cfg.targets.join(', ')}; medians over rounds`);
   md.push(`- request: POST /v1/chat/completions, ${Buffer.byteLength(chatBody(false))} byte JSON body`);
