@@ -66,12 +66,14 @@ export function createApp(deps: AppDeps): Koa<State> {
 
   app.use(errorMiddleware(deps.logger));
   app.use(guardMiddleware(deps.options));
-  app.use(router.routes());
+  // API paths go straight to the pass-through: the router only holds our own few routes, and
+  // matching it on every proxied request would be pure overhead.
   app.use(async (ctx, next) => {
     if (ctx.state.route === undefined) return next();
     ctx.respond = false; // we write the response ourselves, as it streams
     await forwardWithFailover(ctx.req, ctx.res, ctx.state.route, forwardDeps);
   });
+  app.use(router.routes());
   app.use((ctx) => {
     throw new ProxyHttpError(404, `Unknown path ${ctx.path}. The API is under /v1 (for example /v1/chat/completions).`, 'not_found');
   });
