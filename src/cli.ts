@@ -10,7 +10,7 @@ import { KeyPool } from './core/pool/keyPool';
 import type { PoolKeyInput } from './core/pool/types';
 import { ProxyServer, ProxyStartError } from './core/proxy/server';
 import { defaultProxyOptions } from './core/proxy/types';
-import { consoleLogger, type Logger } from './core/util/log';
+import { batchedWriter, consoleLogger, type Logger } from './core/util/log';
 import { redactSecrets } from './core/util/mask';
 
 declare const __VERSION__: string | undefined;
@@ -246,7 +246,9 @@ export async function main(argv: string[]): Promise<number> {
     fail(`--log-level must be one of trace, debug, info, warn, error.`);
     return EXIT_USAGE;
   }
-  const log = consoleLogger(level);
+  const stderr = batchedWriter(2);
+  process.once('exit', () => stderr.flush());
+  const log = consoleLogger(level, stderr.write);
   let running: Running;
   try {
     if (args.command === 'serve') running = await serve(args.flags, log, out);

@@ -1,7 +1,7 @@
 // forwardWithFailover: one client request → up to 1 + maxRetries upstream attempts, each on a
 // different key, until one answers. Failover happens only before the first byte reaches the
 // client; after that the response is streamed through as it comes, chunk by chunk.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { FailureDecision, FailureInput, PoolLease } from '../pool/types';
@@ -41,7 +41,7 @@ interface Attempted {
   decision: FailureDecision;
   /** The upstream's own answer when it gave one. */
   status?: number;
-  headers?: Record<string, string | string[] | undefined>;
+  headers?: IncomingHttpHeaders;
   body?: Buffer;
   errorCode?: string;
 }
@@ -73,13 +73,13 @@ export async function forwardWithFailover(
   };
 
   // A client that hangs up stops the upstream request at once: it costs the user money.
-  const abort = new AbortController();
+  const abortHooks: AbortHooks = { current: undefined };
   let clientGone = false;
   res.once('close', () => {
     if (!res.writableFinished) {
       clientGone = true;
       record.aborted = true;
-      abort.abort();
+      abortHooks.current?.();
     }
   });
 
@@ -130,82 +130,64 @@ export async function forwardWithFailover(
     record.keyId = lease.id;
     const t0 = performance.now();
 
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await deps.dispatcher.request({
-        origin: deps.upstream.origin,
-        path,
-        method,
-        headers: upstreamHeaders(req.headers, lease.key, anthropic, body.length),
-        body: body.length > 0 ? body : method === 'GET' || method === 'HEAD' ? undefined : body,
-        signal: abort.signal,
-        headersTimeout: opts.headersTimeoutMs,
-        bodyTimeout: opts.bodyTimeoutMs,
-      });
-    } catch (err) {
-      if (clientGone) {
-        deps.pool.reportNeutral(lease);
-        break;
-      }
-      const errorCode = errorCodeOf(err);
-      const decision = deps.classify({ errorCode });
+    const outcome = await attemptOnce(deps.dispatcher, {
+      origin: deps.upstream.origin,
+      path,
+      method,
+      headers: upstreamHeaders(req.headers, lease.key, anthropic, body.length),
+      body: body.length > 0 ? body : method === 'GET' || method === 'HEAD' ? null : body,
+      headersTimeout: opts.headersTimeoutMs,
+      bodyTimeout: opts.bodyTimeoutMs,
+    }, res, (status, headers) => clientHeaders(headers, lease.id, attempt), abortHooks);
+
+    if (outcome.kind === 'aborted' || (clientGone && outcome.kind !== 'done')) {
+      deps.pool.reportNeutral(lease);
+      break;
+    }
+    if (outcome.kind === 'network') {
+      const decision = deps.classify({ errorCode: outcome.errorCode });
       deps.pool.reportFailure(lease, decision, performance.now() - t0);
-      failures.push({ keyId: lease.id, reason: decision.reason, decision, errorCode });
+      failures.push({ keyId: lease.id, reason: decision.reason, decision, errorCode: outcome.errorCode });
       deps.logger.debug(`attempt ${attempt} on ${lease.id} failed: ${decision.reason}`);
       continue;
     }
-
-    const status = response.statusCode;
-    if (status >= 400) {
-      let errorBody: Buffer;
-      try {
-        errorBody = scrubKey(await readLimited(response.body, ERROR_BODY_LIMIT), lease.key, lease.id);
-      } catch (err) {
-        if (clientGone) {
-          deps.pool.reportNeutral(lease);
-          break;
-        }
-        const decision = deps.classify({ errorCode: errorCodeOf(err) });
-        deps.pool.reportFailure(lease, decision, performance.now() - t0);
-        failures.push({ keyId: lease.id, reason: decision.reason, decision });
-        continue;
-      }
+    if (outcome.kind === 'error-status') {
+      const { status, headers } = outcome;
+      const errorBody = scrubKey(outcome.body, lease.key, lease.id);
       const decision = deps.classify({
         status,
         body: errorBody.toString('utf8', 0, Math.min(errorBody.length, 4096)),
-        retryAfter: headerValue(response.headers['retry-after']),
+        retryAfter: headerValue(headers['retry-after']),
         now: Date.now(),
       });
       if (!decision.retry) {
         // The client's own mistake (400, 404, 422…): back to it untouched, no key penalised.
         deps.pool.reportNeutral(lease);
-        res.writeHead(status, withLength(clientHeaders(response.headers, lease.id, attempt), errorBody));
+        res.writeHead(status, withLength(clientHeaders(headers, lease.id, attempt), errorBody));
         res.end(errorBody);
         finish(status, decision.reason);
         return;
       }
       deps.pool.reportFailure(lease, decision, performance.now() - t0);
-      failures.push({ keyId: lease.id, reason: decision.reason, decision, status, headers: response.headers, body: errorBody });
+      failures.push({ keyId: lease.id, reason: decision.reason, decision, status, headers, body: errorBody });
       deps.logger.debug(`attempt ${attempt} on ${lease.id} failed: ${decision.reason}`);
       continue;
     }
 
-    // Success: from here on the client owns the answer, no more failover.
-    const latency = performance.now() - t0;
-    const outcome = await pipeThrough(response, res, clientHeaders(response.headers, lease.id, attempt), () => clientGone);
-    if (outcome.ok) {
-      deps.pool.reportSuccess(lease, latency);
-      finish(status);
+    // The answer was on its way to the client: no more failover, whatever happened next.
+    if (outcome.kind === 'done') {
+      deps.pool.reportSuccess(lease, outcome.headersAfterMs);
+      finish(outcome.status);
     } else if (clientGone) {
       deps.pool.reportNeutral(lease);
       finish(499, 'client went away');
     } else {
       const decision = deps.classify({ errorCode: outcome.errorCode });
-      deps.pool.reportFailure(lease, decision, latency);
+      deps.pool.reportFailure(lease, decision, outcome.headersAfterMs);
       const message = `The upstream broke off the answer mid-way (${decision.reason}). Please retry.`;
       if (outcome.sse) res.end(streamErrorEvent(flavor, message));
       else res.destroy();
-      finish(status, `cut mid-stream: ${decision.reason}`);
+      finish(outcome.status, `cut mid-stream: ${decision.reason}`);
     }
     return;
   }
@@ -264,59 +246,132 @@ function giveUp(res: ServerResponse, flavor: ApiFlavor, failures: Attempted[], k
   );
 }
 
-interface PipeOutcome {
-  ok: boolean;
-  sse: boolean;
-  errorCode?: string;
+/** Lets the client's hang-up abort whichever upstream attempt is under way. */
+interface AbortHooks {
+  current: (() => void) | undefined;
 }
 
-/** Streams the upstream body to the client as it arrives; honours backpressure; never buffers. */
-function pipeThrough(
-  response: Dispatcher.ResponseData,
+type AttemptOutcome =
+  /** No answer: connection refused or reset, timeout before headers… */
+  | { kind: 'network'; errorCode: string }
+  /** An error status; its body (capped) is kept to classify and maybe replay. */
+  | { kind: 'error-status'; status: number; headers: IncomingHttpHeaders; body: Buffer }
+  /** A success answer went through to the client completely. */
+  | { kind: 'done'; status: number; headersAfterMs: number }
+  /** A success answer started reaching the client, then the upstream broke off. */
+  | { kind: 'cut'; status: number; headersAfterMs: number; errorCode: string; sse: boolean }
+  /** The client went away. */
+  | { kind: 'aborted' };
+
+/**
+ * One upstream attempt through undici's dispatch handler API: chunks go from the upstream
+ * socket straight into the client's response, with no stream object in between, and the
+ * upstream pauses when the client cannot keep up. A success answer is written through as it
+ * arrives; an error answer is held back (capped) so the caller can fail over.
+ */
+function attemptOnce(
+  dispatcher: Dispatcher,
+  options: Dispatcher.DispatchOptions,
   res: ServerResponse,
-  headers: ReturnType<typeof clientHeaders>,
-  clientGone: () => boolean,
-): Promise<PipeOutcome> {
-  const contentType = headerValue(response.headers['content-type']) ?? '';
-  const sse = contentType.startsWith('text/event-stream');
-  res.writeHead(response.statusCode, headers);
-  if (sse) {
-    // Headers now, not with the first event: clients show "connected" and start their timers.
-    res.flushHeaders();
-    res.socket?.setNoDelay(true);
-  }
-  const body = response.body;
-  return new Promise<PipeOutcome>((resolve) => {
+  responseHeaders: (status: number, headers: IncomingHttpHeaders) => OutgoingHttpHeaders,
+  abortHooks: AbortHooks,
+): Promise<AttemptOutcome> {
+  const t0 = performance.now();
+  return new Promise<AttemptOutcome>((resolve) => {
+    let controller: Dispatcher.DispatchController | undefined;
+    let mode: 'waiting' | 'collect' | 'pipe' = 'waiting';
+    let status = 0;
+    let headersAfterMs = 0;
+    let sse = false;
+    let collected: Buffer[] = [];
+    let collectedSize = 0;
+    let errorHeaders: IncomingHttpHeaders = {};
+    let clientAborted = false;
     let settled = false;
-    const settle = (o: PipeOutcome) => {
+    const settle = (o: AttemptOutcome) => {
       if (settled) return;
       settled = true;
-      body.off('data', onData);
-      res.off('drain', onDrain);
+      abortHooks.current = undefined;
       resolve(o);
     };
-    const onDrain = () => body.resume();
-    const onData = (chunk: Buffer) => {
-      if (!res.write(chunk)) body.pause();
+    const onDrain = () => controller?.resume();
+    abortHooks.current = () => {
+      clientAborted = true;
+      if (controller && !controller.aborted) controller.abort(new ClientGoneError());
+      settle({ kind: 'aborted' });
     };
-    res.on('drain', onDrain);
-    body.on('data', onData);
-    body.once('end', () => {
-      res.end();
-      settle({ ok: true, sse });
-    });
-    body.once('error', (err) => {
-      settle({ ok: false, sse, errorCode: clientGone() ? 'ABORTED' : errorCodeOf(err) });
-    });
-    // The client left while the upstream was quiet: undici's abort makes the body error too,
-    // but settle here so nothing waits on it.
-    res.once('close', () => {
-      if (!res.writableFinished) {
-        body.destroy();
-        settle({ ok: false, sse, errorCode: 'ABORTED' });
-      }
-    });
+
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (clientAborted) c.abort(new ClientGoneError());
+      },
+      onResponseStart(c, statusCode, headers) {
+        if (statusCode < 200) return; // 1xx: informational, the real answer follows
+        status = statusCode;
+        headersAfterMs = performance.now() - t0;
+        if (statusCode >= 400) {
+          mode = 'collect';
+          errorHeaders = headers;
+          return;
+        }
+        mode = 'pipe';
+        const ct = headers['content-type'];
+        sse = typeof ct === 'string' && ct.startsWith('text/event-stream');
+        res.writeHead(statusCode, responseHeaders(statusCode, headers));
+        if (sse) {
+          // Headers now, not with the first event: clients show "connected" and start their timers.
+          res.flushHeaders();
+        }
+        res.on('drain', onDrain);
+      },
+      onResponseData(c, chunk) {
+        if (mode === 'pipe') {
+          if (!res.write(chunk)) c.pause();
+        } else if (mode === 'collect' && collectedSize < ERROR_BODY_LIMIT) {
+          // Past the limit keep reading (and dropping) so the connection can be reused.
+          const take = chunk.length > ERROR_BODY_LIMIT - collectedSize ? chunk.subarray(0, ERROR_BODY_LIMIT - collectedSize) : chunk;
+          collected.push(take);
+          collectedSize += take.length;
+        }
+      },
+      onResponseEnd() {
+        if (mode === 'pipe') {
+          res.off('drain', onDrain);
+          res.end();
+          settle({ kind: 'done', status, headersAfterMs });
+        } else {
+          const body = collected.length === 1 ? collected[0] : Buffer.concat(collected, collectedSize);
+          collected = [];
+          settle({ kind: 'error-status', status, headers: errorHeaders, body });
+        }
+      },
+      onResponseError(_c, err) {
+        res.off('drain', onDrain);
+        if (clientAborted || err instanceof ClientGoneError) {
+          settle({ kind: 'aborted' });
+        } else if (mode === 'pipe') {
+          settle({ kind: 'cut', status, headersAfterMs, errorCode: errorCodeOf(err), sse });
+        } else {
+          // Before an answer, or while reading an error body: either way the key gets the blame.
+          settle({ kind: 'network', errorCode: errorCodeOf(err) });
+        }
+      },
+    };
+    try {
+      dispatcher.dispatch(options, handler);
+    } catch (err) {
+      settle({ kind: 'network', errorCode: errorCodeOf(err) });
+    }
   });
+}
+
+class ClientGoneError extends Error {
+  readonly code = 'CLIENT_GONE';
+  constructor() {
+    super('the client went away');
+    this.name = 'ClientGoneError';
+  }
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -370,20 +425,6 @@ const EMPTY = Buffer.alloc(0);
 function tooLarge(limit: number): ProxyHttpError {
   const mib = Math.round((limit / (1024 * 1024)) * 10) / 10;
   return new ProxyHttpError(413, `The request body is larger than the proxy's limit of ${mib} MiB.`, 'request_too_large');
-}
-
-async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    if (size < limit) {
-      const take = chunk.length > limit - size ? chunk.subarray(0, limit - size) : chunk;
-      chunks.push(take);
-      size += take.length;
-    }
-    // Past the limit we keep reading (and dropping) so the connection can be reused.
-  }
-  return Buffer.concat(chunks, size);
 }
 
 /**
