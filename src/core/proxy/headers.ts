@@ -1,8 +1,8 @@
 // Header rewriting between client and upstream. Runs on every request: plain loops, no regex.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) plus those we must not forward for other reasons. */
-const dropToUpstream = new Set([
+/** Hop-by-hop headers (RFC 9110 §7.6.1): never forwarded in either direction. */
+const hopByHop = [
   'connection',
   'keep-alive',
   'proxy-authenticate',
@@ -13,6 +13,10 @@ const dropToUpstream = new Set([
   'trailers',
   'transfer-encoding',
   'upgrade',
+];
+
+const dropToUpstream = new Set([
+  ...hopByHop,
   'host',
   'content-length',
   'expect',
@@ -27,19 +31,7 @@ const dropToUpstream = new Set([
   'accept-encoding',
 ]);
 
-const dropToClient = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'trailers',
-  'transfer-encoding',
-  'upgrade',
-  'set-cookie',
-]);
+const dropToClient = new Set([...hopByHop, 'set-cookie']);
 
 export function upstreamHeaders(
   client: IncomingHttpHeaders,
