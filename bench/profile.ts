@@ -2,7 +2,7 @@
 // went: self and inclusive time per function, mapped through the bundle's source map back to the
 // original file (node_modules/koa/..., src/core/proxy/...), and grouped into buckets (Koa,
 // router, undici, our proxy code, pool, logging, Node's http/net/streams, GC).
-// Usage: node bench/results/build/profile.js FILE.cpuprofile [ROOT]
+// Usage: node bench/results/build/profile.js FILE.cpuprofile [ROOT] [REQUESTS SERVED]
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,16 @@ export interface ProfileSummary {
   buckets: { bucket: string; selfMs: number; pct: number }[];
   inclusive: { bucket: string; totalMs: number; pct: number }[];
   top: FrameCost[];
+  /** Our code and its dependencies by inclusive time: what each piece costs with what it calls. */
+  topInclusive: FrameCost[];
+  /**
+   * Each sample charged to the nearest frame of ours or of a dependency on its stack (so the
+   * socket write under our `res.write` is ours, the one under undici's is undici's); samples
+   * with no such frame keep their own bucket (Node's http server parsing, GC, ...).
+   */
+  attributed: { owner: string; ms: number; pct: number }[];
+  /** The same, per function of ours or of a dependency. */
+  attributedFunctions: FrameCost[];
 }
 
 // ---- source maps (VLQ) ------------------------------------------------------------------------
@@ -188,6 +198,9 @@ export function analyzeProfile(file: string, root = process.cwd()): ProfileSumma
     info.set(n.id, { key: `${name}@${where}`, name, where, bucket: bucketOf(source, cf.functionName) });
   }
 
+  const ownOrDep = (b: string) => b.startsWith('ours') || b.startsWith('koa') || b.startsWith('@koa') || b.startsWith('undici') || b.startsWith('dep:');
+  const attributed = new Map<string, number>();
+  const attributedFn = new Map<string, number>();
   const self = new Map<string, number>();
   const total = new Map<string, number>();
   const bucketSelf = new Map<string, number>();
@@ -201,6 +214,17 @@ export function analyzeProfile(file: string, root = process.cwd()): ProfileSumma
     self.set(me.key, (self.get(me.key) ?? 0) + dt);
     bucketSelf.set(me.bucket, (bucketSelf.get(me.bucket) ?? 0) + dt);
     if (me.bucket !== 'idle') busy += dt;
+    let owner: { key: string; bucket: string } | undefined;
+    for (let at: number | undefined = id, depth = 0; at !== undefined && depth < 1000; at = parent.get(at), depth++) {
+      const f = info.get(at)!;
+      if (ownOrDep(f.bucket)) {
+        owner = f;
+        break;
+      }
+    }
+    const ownerBucket = owner?.bucket ?? me.bucket;
+    attributed.set(ownerBucket, (attributed.get(ownerBucket) ?? 0) + dt);
+    if (owner) attributedFn.set(owner.key, (attributedFn.get(owner.key) ?? 0) + dt);
     const seenKeys = new Set<string>();
     const seenBuckets = new Set<string>();
     for (let at: number | undefined = id, depth = 0; at !== undefined && depth < 1000; at = parent.get(at), depth++) {
@@ -224,6 +248,14 @@ export function analyzeProfile(file: string, root = process.cwd()): ProfileSumma
       const f = keyInfo.get(k)!;
       return { name: f.name, where: f.where, bucket: f.bucket, selfMs: ms, totalMs: total.get(k) ?? ms };
     });
+  const topInclusive = [...total.entries()]
+    .filter(([k]) => ownOrDep(keyInfo.get(k)?.bucket ?? ''))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 40)
+    .map(([k, ms]) => {
+      const f = keyInfo.get(k)!;
+      return { name: f.name, where: f.where, bucket: f.bucket, selfMs: self.get(k) ?? 0, totalMs: ms };
+    });
   const pct = (ms: number) => (busy > 0 ? (ms / busy) * 100 : 0);
   return {
     file,
@@ -235,20 +267,41 @@ export function analyzeProfile(file: string, root = process.cwd()): ProfileSumma
       .sort((a, b) => b[1] - a[1])
       .map(([bucket, ms]) => ({ bucket, totalMs: ms, pct: pct(ms) })),
     top,
+    topInclusive,
+    attributed: [...attributed.entries()].filter(([b]) => b !== 'idle').sort((a, b) => b[1] - a[1]).map(([owner, ms]) => ({ owner, ms, pct: pct(ms) })),
+    attributedFunctions: [...attributedFn.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 40)
+      .map(([k, ms]) => {
+        const f = keyInfo.get(k)!;
+        return { name: f.name, where: f.where, bucket: f.bucket, selfMs: ms, totalMs: total.get(k) ?? ms };
+      }),
   };
 }
 
-export function formatProfile(s: ProfileSummary, topN = 25): string {
+/** `requests`: how many requests the process served while profiled, to show µs per request. */
+export function formatProfile(s: ProfileSummary, topN = 25, requests = 0): string {
   const lines: string[] = [];
-  lines.push(`wall ${(s.wallMs / 1000).toFixed(1)} s, busy (not idle) ${(s.busyMs / 1000).toFixed(1)} s`);
+  const perReq = (ms: number) => (requests > 0 ? `  ${((ms * 1000) / requests).toFixed(1).padStart(6)} µs/req` : '');
+  lines.push(`wall ${(s.wallMs / 1000).toFixed(1)} s, busy (not idle) ${(s.busyMs / 1000).toFixed(1)} s${requests > 0 ? `, ${requests} requests: ${((s.busyMs * 1000) / requests).toFixed(1)} µs busy per request` : ''}`);
   lines.push('', 'self time by bucket (% of busy):');
   for (const b of s.buckets.slice(0, 20)) lines.push(`  ${b.pct.toFixed(1).padStart(5)} %  ${b.selfMs.toFixed(0).padStart(7)} ms  ${b.bucket}`);
+  lines.push('', 'time charged to the nearest frame of ours or of a dependency (% of busy):');
+  for (const b of s.attributed.slice(0, 20)) lines.push(`  ${b.pct.toFixed(1).padStart(5)} %  ${b.ms.toFixed(0).padStart(7)} ms${perReq(b.ms)}  ${b.owner}`);
+  lines.push('', `the same per function (top ${topN}):`, '  charged %  charged ms  function  (source)  [bucket]');
+  for (const f of s.attributedFunctions.slice(0, topN)) {
+    lines.push(`  ${((f.selfMs / (s.busyMs || 1)) * 100).toFixed(1).padStart(8)} %  ${f.selfMs.toFixed(0).padStart(9)}${perReq(f.selfMs)}  ${f.name}  (${f.where})  [${f.bucket}]`);
+  }
   lines.push('', 'inclusive time by bucket (time with a frame of the bucket on the stack):');
   for (const b of s.inclusive.slice(0, 20)) lines.push(`  ${b.pct.toFixed(1).padStart(5)} %  ${b.totalMs.toFixed(0).padStart(7)} ms  ${b.bucket}`);
   lines.push('', `top ${topN} functions by self time:`, '   self %   self ms  total ms  function  (source)  [bucket]');
   const busy = s.busyMs || 1;
   for (const f of s.top.slice(0, topN)) {
     lines.push(`  ${((f.selfMs / busy) * 100).toFixed(1).padStart(6)} %  ${f.selfMs.toFixed(0).padStart(7)}  ${f.totalMs.toFixed(0).padStart(8)}  ${f.name}  (${f.where})  [${f.bucket}]`);
+  }
+  lines.push('', `our code and dependencies by inclusive time (top ${topN}):`, '  total %  total ms   self ms  function  (source)  [bucket]');
+  for (const f of s.topInclusive.slice(0, topN)) {
+    lines.push(`  ${((f.totalMs / busy) * 100).toFixed(1).padStart(6)} %  ${f.totalMs.toFixed(0).padStart(7)}  ${f.selfMs.toFixed(0).padStart(8)}  ${f.name}  (${f.where})  [${f.bucket}]`);
   }
   return lines.join('\n');
 }
@@ -257,8 +310,8 @@ export function formatProfile(s: ProfileSummary, topN = 25): string {
 if (/profile\.[jt]s$/.test(process.argv[1] ?? '')) {
   const file = process.argv[2];
   if (!file) {
-    process.stderr.write('usage: node bench/results/build/profile.js FILE.cpuprofile [ROOT]\n');
+    process.stderr.write('usage: node bench/results/build/profile.js FILE.cpuprofile [ROOT] [REQUESTS SERVED]\n');
     process.exit(2);
   }
-  process.stdout.write(formatProfile(analyzeProfile(file, process.argv[3] ?? process.cwd()), 40) + '\n');
+  process.stdout.write(formatProfile(analyzeProfile(file, process.argv[3] ?? process.cwd()), 40, Number(process.argv[4] ?? 0)) + '\n');
 }

@@ -23,18 +23,20 @@ const RESULTS = join(ROOT, 'bench', 'results');
 
 const env = process.env;
 const quick = env.BENCH_QUICK === '1';
-const num = (name: string, full: number, fast: number): number => {
-  const v = Number(env[name]);
-  return Number.isFinite(v) && v > 0 ? v : quick ? fast : full;
+const num = (name: string, full: number, fast: number, min = 1): number => {
+  const raw = env[name];
+  const v = raw === undefined || raw === '' ? NaN : Number(raw);
+  return Number.isFinite(v) && v >= min ? v : quick ? fast : full;
 };
 const cfg = {
   quick,
-  rounds: Math.floor(num('BENCH_ROUNDS', 5, 1)),
-  phaseSeconds: num('BENCH_PHASE_SECONDS', 4, 2),
-  ttfbStreams: Math.floor(num('BENCH_TTFB_STREAMS', 12, 5)),
-  soakSeconds: num('BENCH_SOAK_SECONDS', 60, 10),
+  rounds: Math.floor(num('BENCH_ROUNDS', 10, 1)),
+  phaseSeconds: num('BENCH_PHASE_SECONDS', 2, 2),
+  ttfbStreams: Math.floor(num('BENCH_TTFB_STREAMS', 6, 5)),
+  soakSeconds: num('BENCH_SOAK_SECONDS', 60, 10, 0),
   soakConnections: Math.floor(num('BENCH_SOAK_CONNECTIONS', 200, 200)),
   upstream: (env.BENCH_UPSTREAM ?? 'fixed') as 'fixed' | 'fake',
+  phases: (env.BENCH_PHASES ?? 'c1,c64,stream16,ttfb').split(',').map((s) => s.trim()) as Phase[],
   targets: (env.BENCH_TARGETS ?? 'direct,floor,ours').split(',').map((s) => s.trim()) as TargetName[],
   pin: env.BENCH_PIN !== '0',
   profile: env.BENCH_PROFILE === '1',
@@ -303,6 +305,9 @@ function chatBody(stream: boolean, text = userText): string {
   });
 }
 
+/** Every request wrk sent each target over the run, warm-up and soak included (for profiles). */
+const servedByWrk = new Map<TargetName, number>();
+
 async function wrk(t: Target, load: Load): Promise<WrkResult> {
   const [cmd, args] = pinned(CPU_LOAD, 'wrk', [
     '-t1', `-c${load.connections}`, `-d${load.seconds}s`, `--timeout`, `${load.timeoutSeconds ?? 5}s`,
@@ -320,7 +325,9 @@ async function wrk(t: Target, load: Load): Promise<WrkResult> {
   });
   const line = out.split('\n').find((l) => l.startsWith('BENCH_JSON '));
   if (!line) throw new Error(`wrk printed no summary:\n${out.slice(-800)}`);
-  return JSON.parse(line.slice('BENCH_JSON '.length)) as WrkResult;
+  const result = JSON.parse(line.slice('BENCH_JSON '.length)) as WrkResult;
+  servedByWrk.set(t.name, (servedByWrk.get(t.name) ?? 0) + result.requests);
+  return result;
 }
 
 async function client<T extends TimingResult | SampleResult>(job: ClientJob): Promise<T> {
@@ -646,6 +653,9 @@ interface Row {
   pass?: boolean;
   /** Show ratios ours/direct and ours/floor. */
   ratios: boolean;
+  /** Per-round paired ratios, shown in place of the ratio of the medians. */
+  vsDirect?: Stat;
+  vsFloor?: Stat;
   note?: string;
 }
 
@@ -685,46 +695,102 @@ function addedOverDirect(phase: Phase, pick: (r: PhaseResult) => number | undefi
   return out;
 }
 
+interface Stat {
+  median: number;
+  q1: number;
+  q3: number;
+  n: number;
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const at = (sorted.length - 1) * q;
+  const lo = Math.floor(at);
+  const hi = Math.ceil(at);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
+}
+
+/**
+ * `a` against `b` round by round (ratio or difference), then the median and quartiles over the
+ * rounds. Pairing within a round cancels the drift of this shared machine better than comparing
+ * medians taken minutes apart.
+ */
+function paired(phase: Phase, pick: (r: PhaseResult) => number | undefined, a: TargetName, b: TargetName, op: 'ratio' | 'diff'): Stat | undefined {
+  if (!cfg.targets.includes(a) || !cfg.targets.includes(b)) return undefined;
+  const xs: number[] = [];
+  for (let round = 1; round <= cfg.rounds; round++) {
+    const ra = results.find((r) => r.phase === phase && r.target === a && r.round === round);
+    const rb = results.find((r) => r.phase === phase && r.target === b && r.round === round);
+    const va = ra ? pick(ra) : undefined;
+    const vb = rb ? pick(rb) : undefined;
+    if (va === undefined || vb === undefined || !Number.isFinite(va) || !Number.isFinite(vb)) continue;
+    if (op === 'ratio' && vb === 0) continue;
+    xs.push(op === 'ratio' ? va / vb : va - vb);
+  }
+  if (xs.length === 0) return undefined;
+  xs.sort((x, y) => x - y);
+  return { median: quantile(xs, 0.5), q1: quantile(xs, 0.25), q3: quantile(xs, 0.75), n: xs.length };
+}
+
+const showRatio = (st: Stat | undefined) => (st ? `${st.median.toFixed(2)}×` : '—');
+const iqrRatio = (st: Stat | undefined) => (st && st.n > 1 ? `rounds ${st.q1.toFixed(2)}–${st.q3.toFixed(2)}×` : '');
+const iqrDiff = (st: Stat | undefined) => (st ? `${st.median >= 0 ? '+' : ''}${st.median.toFixed(3)} ms${st.n > 1 ? `, rounds ${st.q1.toFixed(3)}…${st.q3.toFixed(3)}` : ''}` : '');
+
 function buildRows(rss: Partial<Record<TargetName, number>>, soakResult?: SoakResult): Row[] {
   const ms = (us: number | undefined) => (us === undefined ? undefined : us / 1000);
   const rows: Row[] = [];
-  const p50 = perTarget('c1', (r) => ms(r.wrk?.latency_us.p50));
-  const p99 = perTarget('c1', (r) => ms(r.wrk?.latency_us.p99));
-  const added = addedOverDirect('c1', (r) => ms(r.wrk?.latency_us.p50));
-  const c64 = perTarget('c64', (r) => r.rps);
-  const s16 = perTarget('stream16', (r) => r.rps);
-  const ttfb = perTarget('ttfb', (r) => median(r.timing?.firstByteMs ?? []));
-  const total = perTarget('ttfb', (r) => median(r.timing?.totalMs ?? []));
-  const spread = perTarget('ttfb', (r) => median(r.timing?.spreadMs ?? []));
-  const reads = perTarget('ttfb', (r) => median(r.timing?.reads ?? []));
-  const cpuReq = perTarget('c64', (r) => (r.proxyCpuMs !== undefined && r.wrk ? (r.proxyCpuMs * 1000) / r.wrk.requests : undefined));
-  const cpuStream = perTarget('stream16', (r) => (r.proxyCpuMs !== undefined && r.wrk ? (r.proxyCpuMs * 1000) / r.wrk.requests : undefined));
+  const pick = {
+    p50: (r: PhaseResult) => ms(r.wrk?.latency_us.p50),
+    p99: (r: PhaseResult) => ms(r.wrk?.latency_us.p99),
+    rps: (r: PhaseResult) => r.rps,
+    ttfb: (r: PhaseResult) => median(r.timing?.firstByteMs ?? []),
+    total: (r: PhaseResult) => median(r.timing?.totalMs ?? []),
+    spread: (r: PhaseResult) => median(r.timing?.spreadMs ?? []),
+    reads: (r: PhaseResult) => median(r.timing?.reads ?? []),
+    cpu: (r: PhaseResult) => (r.proxyCpuMs !== undefined && r.wrk ? (r.proxyCpuMs * 1000) / r.wrk.requests : undefined),
+  };
+  const row = (metric: string, unit: string, phase: Phase, f: (r: PhaseResult) => number | undefined, extra: Partial<Row> = {}): Row => ({
+    metric,
+    unit,
+    values: perTarget(phase, f),
+    ratios: true,
+    vsDirect: paired(phase, f, 'ours', 'direct', 'ratio'),
+    vsFloor: paired(phase, f, 'ours', 'floor', 'ratio'),
+    ...extra,
+  });
   const le = (a?: number, b?: number) => (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) ? undefined : a <= b);
   const has = (n: TargetName) => cfg.targets.includes(n);
   const both = has('ours') && has('floor');
 
-  rows.push({ metric: 'chat c=1: p50 latency', unit: 'ms', values: p50, ratios: true });
-  rows.push({ metric: 'chat c=1: p99 latency', unit: 'ms', values: p99, ratios: true, target: 'ours ≤ 1.5× floor', pass: both ? le(p99.ours, 1.5 * (p99.floor ?? NaN)) : undefined });
+  rows.push(row('chat c=1: p50 latency', 'ms', 'c1', pick.p50));
+  const p99 = paired('c1', pick.p99, 'ours', 'floor', 'ratio');
+  rows.push(row('chat c=1: p99 latency', 'ms', 'c1', pick.p99, { target: 'ours ≤ 1.5× floor', pass: both ? le(p99?.median, 1.5) : undefined, note: iqrRatio(p99) }));
+  const added = addedOverDirect('c1', pick.p50);
   rows.push({
     metric: 'chat c=1: added p50 over direct', unit: 'ms', values: { ...added, direct: undefined }, ratios: false,
     target: 'ours ≤ 1.3× floor', pass: both ? le(added.ours, 1.3 * (added.floor ?? NaN)) : undefined,
     note: both ? `ours/floor ${ratio(added.ours, added.floor)}` : undefined,
   });
-  rows.push({ metric: 'chat c=64: throughput', unit: 'req/s', values: c64, ratios: true, target: 'ours ≥ 0.85× floor', pass: both ? le(0.85 * (c64.floor ?? NaN), c64.ours) : undefined });
-  rows.push({ metric: 'stream 50 chunks c=16: throughput', unit: 'streams/s', values: s16, ratios: true, target: 'ours ≥ 0.85× floor', pass: both ? le(0.85 * (s16.floor ?? NaN), s16.ours) : undefined });
-  rows.push({ metric: 'stream 20×20 ms: first byte', unit: 'ms', values: ttfb, ratios: true, target: 'ours ≤ floor + 0.3 ms', pass: both ? le(ttfb.ours, (ttfb.floor ?? NaN) + 0.3) : undefined });
-  rows.push({
-    metric: 'stream 20×20 ms: total time', unit: 'ms', values: total, ratios: true,
-    target: 'ours ≤ direct + 2 ms', pass: has('ours') ? le(total.ours, (total.direct ?? NaN) + 2) : undefined,
-  });
-  rows.push({
-    metric: 'stream 20×20 ms: first→last byte', unit: 'ms', values: spread, ratios: true,
-    target: 'ours ≥ 0.95× direct (not buffered)', pass: has('ours') ? le(0.95 * (spread.direct ?? NaN), spread.ours) : undefined,
+  const c64 = paired('c64', pick.rps, 'ours', 'floor', 'ratio');
+  rows.push(row('chat c=64: throughput', 'req/s', 'c64', pick.rps, { target: 'ours ≥ 0.85× floor', pass: both ? le(0.85, c64?.median) : undefined, note: iqrRatio(c64) }));
+  const s16 = paired('stream16', pick.rps, 'ours', 'floor', 'ratio');
+  rows.push(row('stream 50 chunks c=16: throughput', 'streams/s', 'stream16', pick.rps, { target: 'ours ≥ 0.85× floor', pass: both ? le(0.85, s16?.median) : undefined, note: iqrRatio(s16) }));
+  const ttfb = paired('ttfb', pick.ttfb, 'ours', 'floor', 'diff');
+  rows.push(row('stream 20×20 ms: first byte', 'ms', 'ttfb', pick.ttfb, { target: 'ours ≤ floor + 0.3 ms', pass: both ? le(ttfb?.median, 0.3) : undefined, note: both ? `ours − floor ${iqrDiff(ttfb)}` : undefined }));
+  const total = paired('ttfb', pick.total, 'ours', 'direct', 'diff');
+  rows.push(row('stream 20×20 ms: total time', 'ms', 'ttfb', pick.total, { target: 'ours ≤ direct + 2 ms', pass: has('ours') ? le(total?.median, 2) : undefined, note: has('ours') ? `ours − direct ${iqrDiff(total)}` : undefined }));
+  const spread = paired('ttfb', pick.spread, 'ours', 'direct', 'ratio');
+  const reads = perTarget('ttfb', pick.reads);
+  rows.push(row('stream 20×20 ms: first→last byte', 'ms', 'ttfb', pick.spread, {
+    target: 'ours ≥ 0.95× direct (not buffered)', pass: has('ours') ? le(0.95, spread?.median) : undefined,
     note: `reads per stream: ${cfg.targets.map((n) => `${n} ${fmt(reads[n], 0)}`).join(', ')}`,
-  });
+  }));
   rows.push({ metric: 'peak RSS (VmHWM) before the soak', unit: 'MB', values: rss, ratios: false, target: 'ours ≤ 1.3× floor', pass: both ? le(rss.ours, 1.3 * (rss.floor ?? NaN)) : undefined, note: both ? `ours/floor ${ratio(rss.ours, rss.floor)}` : undefined });
-  rows.push({ metric: 'CPU per request (c=64)', unit: 'µs', values: { ...cpuReq, direct: undefined }, ratios: false, note: both ? `ours/floor ${ratio(cpuReq.ours, cpuReq.floor)}` : undefined });
-  rows.push({ metric: 'CPU per 50-chunk stream (c=16)', unit: 'µs', values: { ...cpuStream, direct: undefined }, ratios: false, note: both ? `ours/floor ${ratio(cpuStream.ours, cpuStream.floor)}` : undefined });
+  const cpuReq = paired('c64', pick.cpu, 'ours', 'floor', 'ratio');
+  rows.push({ ...row('CPU per request (c=64)', 'µs', 'c64', pick.cpu), ratios: false, vsDirect: undefined, note: both ? `ours/floor ${showRatio(cpuReq)} (${iqrRatio(cpuReq)})` : undefined });
+  const cpuStream = paired('stream16', pick.cpu, 'ours', 'floor', 'ratio');
+  rows.push({ ...row('CPU per 50-chunk stream (c=16)', 'µs', 'stream16', pick.cpu), ratios: false, vsDirect: undefined, note: both ? `ours/floor ${showRatio(cpuStream)} (${iqrRatio(cpuStream)})` : undefined });
+  for (const r of rows) if (r.metric.startsWith('CPU')) delete r.values.direct;
   if (soakResult) {
     rows.push({
       metric: `soak: ${soakResult.connections} streams × ${soakResult.seconds} s, RSS growth after warm-up`, unit: 'MB', values: { ours: soakResult.growthMb }, ratios: false,
@@ -769,7 +835,7 @@ function table(rows: Row[]): string {
   const out = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const r of rows) {
     const cells = [r.metric, r.unit, ...cfg.targets.map((n) => fmt(r.values[n]))];
-    cells.push(r.ratios ? ratio(r.values.ours, r.values.direct) : '', r.ratios ? ratio(r.values.ours, r.values.floor) : '');
+    cells.push(r.ratios ? (r.vsDirect ? showRatio(r.vsDirect) : ratio(r.values.ours, r.values.direct)) : '', r.ratios ? (r.vsFloor ? showRatio(r.vsFloor) : ratio(r.values.ours, r.values.floor)) : '');
     cells.push(r.target ?? '', r.pass === undefined ? (r.note ?? '') : `${r.pass ? 'PASS' : 'FAIL'}${r.note ? ` (${r.note})` : ''}`);
     out.push(`| ${cells.join(' | ')} |`);
   }
@@ -827,12 +893,12 @@ async function main(): Promise<void> {
   process.stderr.write('bench: warming up every target...\n');
   for (const t of targets) {
     await wrk(t, { connections: 64, seconds: quick ? 1 : 2, stream: false });
-    await wrk(t, { connections: 16, seconds: 1, stream: true, chunks: 50 });
+    if (cfg.phases.includes('stream16') || cfg.phases.includes('ttfb')) await wrk(t, { connections: 16, seconds: 1, stream: true, chunks: 50 });
   }
   await sleep(300);
   await up.take();
 
-  const phases: Phase[] = ['c1', 'c64', 'stream16', 'ttfb'];
+  const phases = cfg.phases;
   for (let round = 1; round <= cfg.rounds; round++) {
     for (const phase of phases) {
       for (const t of targets) {
@@ -889,7 +955,7 @@ async function main(): Promise<void> {
   md.push(`- upstream: ${up.kind === 'fixed' ? 'bench/upstreamFixed.ts (fixed-response node:http server)' : 'the project\'s fake DaiDai (src/core/demo/fakeDaiDai.ts)'}; ${up.keys.length} keys`);
   if (env.BENCH_OURS_CLI || env.BENCH_OURS_ARGS) md.push(`- ours: ${env.BENCH_OURS_CLI ?? 'dist/cli.js'} serve ${env.BENCH_OURS_ARGS ?? ''} (EXPERIMENT, not the shipped build)`);
   md.push(`- pinning: ${cfg.pin ? `taskset: floor and ours on CPU ${CPU_PROXY}; upstream, wrk and the Node client on CPU ${CPU_LOAD}` : 'none'}`);
-  md.push(`- rounds: ${cfg.rounds} × (c=1, c=64, stream c=16: ${cfg.phaseSeconds} s each with wrk -t1; ${cfg.ttfbStreams} sequential 20×20 ms streams), interleaved ${cfg.targets.join(', ')}; medians over rounds`);
+  md.push(`- rounds: ${cfg.rounds} × (c=1, c=64, stream c=16: ${cfg.phaseSeconds} s each with wrk -t1; ${cfg.ttfbStreams} sequential 20×20 ms streams), interleaved ${cfg.targets.join(', ')}; values are medians over rounds, ratios the medians of per-round ratios (rounds: their interquartile range)`);
   md.push(`- request: POST /v1/chat/completions, ${Buffer.byteLength(chatBody(false))} byte JSON body`);
   const foreign = results.map((r) => r.foreignPct);
   const retried = results.reduce((a, r) => a + r.attempts - 1, 0);
@@ -922,7 +988,8 @@ async function main(): Promise<void> {
       const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
       const newest = files.pop();
       if (!newest) continue;
-      md.push('', `### ${name} (${join('bench/results/prof', name, newest)})`, '', '```', formatProfile(analyzeProfile(join(dir, newest), ROOT)), '```');
+      const served = servedByWrk.get(name) ?? 0;
+      md.push('', `### ${name} (${join('bench/results/prof', name, newest)}; ${served.toLocaleString('en-US')} requests from wrk over the run)`, '', '```', formatProfile(analyzeProfile(join(dir, newest), ROOT), 25, served), '```');
     }
   }
 

@@ -1,7 +1,8 @@
 // A fixed-response OpenAI-shaped upstream for the benchmark, run in its own process. It answers
 // every POST /v1/chat/completions with precomputed bytes (non-streaming JSON, or an SSE stream
 // whose length and pacing follow the fake's x-demo-chunks / x-demo-chunk-delay-ms headers), so
-// that it costs as little CPU as a Node server can and never becomes the bottleneck. It counts
+// that it costs as little CPU as a Node server can and never becomes the bottleneck. Unlike the
+// fake, a stream without delay still comes as one packet per event, as a model's tokens do. It counts
 // requests by the key they carried, which is how the bench checks that a proxy spreads its keys.
 import * as http from 'node:http';
 import { startUpstreamControl, type UpstreamCounter } from './upstreamIpc';
@@ -9,6 +10,8 @@ import { startUpstreamControl, type UpstreamCounter } from './upstreamIpc';
 const CREATED = 1735689600;
 const ID = 'chatcmpl-bench-0000001';
 const MAX_CHUNKS = 1000;
+/** Events of an undelayed stream sent per write (see below); BENCH_EVENTS_PER_WRITE. */
+const EVENTS_PER_WRITE = Math.max(1, Number(process.env.BENCH_EVENTS_PER_WRITE) || 5);
 
 function chatBody(model: string): Buffer {
   const text = 'Hello from the benchmark upstream. '.repeat(8).trim();
@@ -94,9 +97,20 @@ const server = http.createServer((req, res) => {
     const parts = streamFor(n);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     if (delay === 0) {
-      // One write per event still, so the proxy sees a real multi-chunk stream.
-      for (const p of parts) res.write(p);
-      res.end();
+      // EVENTS_PER_WRITE events per turn of the event loop (writes within one turn are corked
+      // into one packet by node:http), so the proxy sees a real multi-chunk stream. One event
+      // per packet would make this upstream, not the proxy, the bottleneck on two cores.
+      let i = 0;
+      const step = (): void => {
+        if (res.destroyed) return;
+        if (i === parts.length) {
+          res.end();
+          return;
+        }
+        for (let k = 0; k < EVENTS_PER_WRITE && i < parts.length; k++) res.write(parts[i++]);
+        setImmediate(step);
+      };
+      step();
       return;
     }
     let i = 0;
