@@ -109,6 +109,7 @@ interface Running {
 }
 
 async function serve(flags: Map<string, string>, log: Logger, out: (s: string) => void): Promise<Running> {
+  const logsRequests = ['trace', 'debug', 'info'].includes(flags.get('log-level') ?? 'info');
   const port = intFlag(flags, 'port', defaultProxyOptions.port, 0, 65535);
   const host = flags.get('host') ?? defaultProxyOptions.host;
   const platformUrl = urlFlag(flags, 'platform-url', 'https://user.daidaibird.top');
@@ -167,7 +168,8 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
       accessToken: process.env.DAIDAI_ACCESS_TOKEN ?? '',
     },
   });
-  proxy.onDidRequest((r) =>
+  // Formatting a line per request costs an allocation on the hot path: only when it is shown.
+  if (logsRequests) proxy.onDidRequest((r) =>
     log.info(
       `${r.method} ${r.path.split('?')[0]}${r.model ? ' ' + r.model : ''}${r.stream ? ' (stream)' : ''} → ${r.aborted ? 'client left' : r.status} via ${r.keyId ?? '-'} in ${r.attempts} attempt(s), ${r.durationMs} ms${r.error ? ' — ' + r.error : ''}`,
     ),
