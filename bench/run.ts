@@ -535,13 +535,25 @@ async function measureOnce(round: number, phase: Phase, t: Target, up: Upstream,
   if (res.wrk) res.rps = res.wrk.requests / (res.wrk.duration_us / 1e6);
   res.proxyCpuMs = t.pid ? cpuMs(t.pid) - cpu0 : undefined;
   res.upstreamCpuMs = cpuMs(up.pid) - upCpu0;
-  // Requests a proxy still had queued when wrk hung up reach the upstream a moment later:
-  // let them land before counting, so they are not taken for the next target's.
-  await sleep(300);
+  // Requests a proxy still had queued when wrk hung up reach the upstream a moment later (much
+  // later on a busy machine): count until the upstream has been quiet for 250 ms, so that they
+  // are not taken for the next target's.
   res.upstream = await up.take();
+  for (let i = 0; i < 40; i++) {
+    await sleep(250);
+    const late = await up.take();
+    if (late.total === 0) break;
+    mergeCounts(res.upstream, late);
+  }
   const r = res as PhaseResult;
   checkPhase(r, t, up);
   return r;
+}
+
+function mergeCounts(into: UpstreamCounts, more: UpstreamCounts): void {
+  into.total += more.total;
+  for (const [k, n] of Object.entries(more.byKey)) into.byKey[k] = (into.byKey[k] ?? 0) + n;
+  for (const [k, n] of Object.entries(more.statuses)) into.statuses[k] = (into.statuses[k] ?? 0) + n;
 }
 
 function checkPhase(r: PhaseResult, t: Target, up: Upstream): void {
