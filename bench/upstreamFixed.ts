@@ -5,6 +5,7 @@
 // fake, a stream without delay still comes as one packet per event, as a model's tokens do. It counts
 // requests by the key they carried, which is how the bench checks that a proxy spreads its keys.
 import * as http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { startUpstreamControl, type UpstreamCounter } from './upstreamIpc';
 
 const CREATED = 1735689600;
@@ -113,17 +114,22 @@ const server = http.createServer((req, res) => {
       step();
       return;
     }
+    // Event i is due at start + i × delay: a late timer does not push the later events back,
+    // so every stream takes the same time and the proxies' total stream times can be compared.
+    const start = performance.now();
     let i = 0;
-    res.write(parts[i++]);
-    const timer = setInterval(() => {
-      if (res.destroyed) return clearInterval(timer);
+    let timer: NodeJS.Timeout | undefined;
+    const next = (): void => {
+      if (res.destroyed) return;
       res.write(parts[i++]);
       if (i >= parts.length) {
-        clearInterval(timer);
         res.end();
+        return;
       }
-    }, delay);
-    res.on('close', () => clearInterval(timer));
+      timer = setTimeout(next, Math.max(0, start + i * delay - performance.now()));
+    };
+    next();
+    res.on('close', () => clearTimeout(timer));
   });
 });
 server.keepAliveTimeout = 30_000;
