@@ -552,6 +552,7 @@ async function measureOnce(round: number, phase: Phase, t: Target, up: Upstream,
 
 function mergeCounts(into: UpstreamCounts, more: UpstreamCounts): void {
   into.total += more.total;
+  if (more.connections !== undefined) into.connections = (into.connections ?? 0) + more.connections;
   for (const [k, n] of Object.entries(more.byKey)) into.byKey[k] = (into.byKey[k] ?? 0) + n;
   for (const [k, n] of Object.entries(more.statuses)) into.statuses[k] = (into.statuses[k] ?? 0) + n;
 }
@@ -836,6 +837,8 @@ function correctnessLines(up: Upstream): { lines: string[]; pass: boolean } {
       for (const s of samples) for (const [a, n] of Object.entries(s.attempts)) attempts[a] = (attempts[a] ?? 0) + n;
       if (Object.keys(attempts).length) keyLine += `; x-daidai-attempts seen ${JSON.stringify(attempts)}`;
     }
+    const conns = mine.reduce((a, r) => a + (r.upstream.connections ?? 0), 0);
+    if (up.kind === 'fixed') keyLine += `; ${conns.toLocaleString('en-US')} upstream connections opened over the measured phases`;
     if (checked === 0 || identical !== checked) pass = false;
     lines.push(`- ${name}: ${identical}/${checked} sampled bodies byte-identical to direct; ${requests.toLocaleString('en-US')} wrk requests, ${wrkErrors} errors${keyLine}`);
   }
@@ -861,7 +864,7 @@ function machine(): string {
 }
 
 function perRoundTable(): string {
-  const lines = ['| round | target | c=1 p50 ms | c=1 p99 ms | c=64 req/s | stream16 streams/s | first byte ms | total ms | proxy CPU ms (c=64) | upstream CPU ms (c=64) | CPU of other programs, worst phase | retries |', '|---|---|---|---|---|---|---|---|---|---|---|---|'];
+  const lines = ['| round | target | c=1 p50 ms | c=1 p99 ms | c=64 req/s | stream16 streams/s | first byte ms | total ms | proxy CPU ms (c=64) | upstream CPU ms (c=64) | upstream connections opened (c=64, stream) | CPU of other programs, worst phase | retries |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|'];
   for (let round = 1; round <= cfg.rounds; round++) {
     for (const name of cfg.targets) {
       const get = (p: Phase) => results.find((r) => r.round === round && r.target === name && r.phase === p);
@@ -873,7 +876,7 @@ function perRoundTable(): string {
       const noise = Math.max(...mine.map((r) => r.foreignPct));
       const retries = mine.reduce((a, r) => a + r.attempts - 1, 0);
       lines.push(
-        `| ${round} | ${name} | ${fmt((c1?.wrk?.latency_us.p50 ?? NaN) / 1000, 3)} | ${fmt((c1?.wrk?.latency_us.p99 ?? NaN) / 1000, 3)} | ${fmt(c64?.rps)} | ${fmt(s16?.rps)} | ${fmt(median(tt?.timing?.firstByteMs ?? []), 3)} | ${fmt(median(tt?.timing?.totalMs ?? []))} | ${fmt(c64?.proxyCpuMs, 0)} | ${fmt(c64?.upstreamCpuMs, 0)} | ${noise.toFixed(0)} % | ${retries} |`,
+        `| ${round} | ${name} | ${fmt((c1?.wrk?.latency_us.p50 ?? NaN) / 1000, 3)} | ${fmt((c1?.wrk?.latency_us.p99 ?? NaN) / 1000, 3)} | ${fmt(c64?.rps)} | ${fmt(s16?.rps)} | ${fmt(median(tt?.timing?.firstByteMs ?? []), 3)} | ${fmt(median(tt?.timing?.totalMs ?? []))} | ${fmt(c64?.proxyCpuMs, 0)} | ${fmt(c64?.upstreamCpuMs, 0)} | ${c64?.upstream.connections ?? '—'}, ${s16?.upstream.connections ?? '—'} | ${noise.toFixed(0)} % | ${retries} |`,
       );
     }
   }

@@ -58,7 +58,7 @@ function intHeader(v: string | string[] | undefined, fallback: number, max: numb
   return Number.isFinite(n) && n >= 0 ? Math.min(n, max) : fallback;
 }
 
-const counter: UpstreamCounter = { byKey: new Map(), statuses: new Map(), total: 0 };
+const counter: UpstreamCounter = { byKey: new Map(), statuses: new Map(), total: 0, connections: 0 };
 
 function count(req: http.IncomingMessage, status: number): void {
   const auth = req.headers.authorization;
@@ -133,6 +133,7 @@ const server = http.createServer((req, res) => {
   });
 });
 server.keepAliveTimeout = 30_000;
+server.on('connection', () => counter.connections!++);
 
 server.listen(0, '127.0.0.1', () => {
   const addr = server.address();
@@ -141,9 +142,10 @@ server.listen(0, '127.0.0.1', () => {
 });
 
 function takeCounts(): UpstreamCounter {
-  const snapshot = { byKey: new Map(counter.byKey), statuses: new Map(counter.statuses), total: counter.total };
+  const snapshot = { byKey: new Map(counter.byKey), statuses: new Map(counter.statuses), total: counter.total, connections: counter.connections };
   counter.byKey.clear();
   counter.statuses.clear();
   counter.total = 0;
+  counter.connections = 0;
   return snapshot;
 }

@@ -7,6 +7,8 @@ export interface UpstreamCounter {
   byKey: Map<string, number>;
   statuses: Map<number, number>;
   total: number;
+  /** TCP connections accepted (a proxy that reuses keep-alive connections opens few). */
+  connections?: number;
 }
 
 /** What crosses the IPC channel (Maps do not survive it). */
@@ -14,6 +16,7 @@ export interface UpstreamCounts {
   byKey: Record<string, number>;
   statuses: Record<string, number>;
   total: number;
+  connections?: number;
 }
 
 export type ToUpstream = { type: 'take'; id: number } | { type: 'stop' };
@@ -39,6 +42,7 @@ export function startUpstreamControl(opts: {
           byKey: Object.fromEntries(c.byKey),
           statuses: Object.fromEntries([...c.statuses].map(([k, v]) => [String(k), v])),
           total: c.total,
+          connections: c.connections,
         },
       });
     } else if (m.type === 'stop') {
