@@ -6,7 +6,7 @@
 // wrk (the load generator) and the Node client (stream timing and byte comparison). The runner
 // only starts them, reads /proc, and does the arithmetic.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync, openSync, closeSync, readSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -41,6 +41,7 @@ const cfg = {
   pin: env.BENCH_PIN !== '0',
   profile: env.BENCH_PROFILE === '1',
   strict: env.BENCH_STRICT === '1',
+  traceGc: env.BENCH_TRACE_GC !== '0',
   /** A phase during which other programs used more than this % of one core is measured again. */
   noiseLimitPct: num('BENCH_NOISE_LIMIT', 15, 15),
   noiseRetries: Math.floor(Number(env.BENCH_NOISE_RETRIES ?? 2)),
@@ -405,6 +406,8 @@ async function startProxy(name: 'floor' | 'ours', up: Upstream): Promise<Target>
   const log = join(RESULTS, `${name}.log`);
   const fd = openSync(log, 'w');
   const profArgs = cfg.profile ? ['--cpu-prof', '--cpu-prof-dir', join(RESULTS, 'prof', name)] : [];
+  // One line per garbage collection in the proxy's log: the bench reads the pauses per phase.
+  if (cfg.traceGc) profArgs.push('--trace-gc');
   let script: string[];
   let childEnv: NodeJS.ProcessEnv;
   if (name === 'floor') {
@@ -441,6 +444,8 @@ interface PhaseResult {
   proxyCpuMs?: number;
   upstreamCpuMs: number;
   upstream: UpstreamCounts;
+  /** The proxy's garbage collections during the phase (from --trace-gc in its log). */
+  gc?: GcPauses;
   /** CPU other programs used during the phase, % of one core (noise). */
   foreignPct: number;
   /** Attempts this phase took (noise retries). */
@@ -514,6 +519,7 @@ async function measureOnce(round: number, phase: Phase, t: Target, up: Upstream,
   await up.take(); // reset the upstream's counters
   const cpu0 = t.pid ? cpuMs(t.pid) : 0;
   const upCpu0 = cpuMs(up.pid);
+  const logAt = t.log && cfg.traceGc ? statSync(t.log).size : 0;
   const s = cfg.phaseSeconds;
   const res: Partial<PhaseResult> = { round, phase, target: t.name };
   if (phase === 'c1') res.wrk = await wrk(t, { connections: 1, seconds: s, stream: false });
@@ -534,6 +540,7 @@ async function measureOnce(round: number, phase: Phase, t: Target, up: Upstream,
   }
   if (res.wrk) res.rps = res.wrk.requests / (res.wrk.duration_us / 1e6);
   res.proxyCpuMs = t.pid ? cpuMs(t.pid) - cpu0 : undefined;
+  if (t.log && cfg.traceGc) res.gc = gcSince(t.log, logAt);
   res.upstreamCpuMs = cpuMs(up.pid) - upCpu0;
   // Requests a proxy still had queued when wrk hung up reach the upstream a moment later (much
   // later on a busy machine): count until the upstream has been quiet for 250 ms, so that they
@@ -548,6 +555,42 @@ async function measureOnce(round: number, phase: Phase, t: Target, up: Upstream,
   const r = res as PhaseResult;
   checkPhase(r, t, up);
   return r;
+}
+
+interface GcPauses {
+  scavenges: number;
+  scavengeMs: number;
+  majors: number;
+  majorMs: number;
+}
+
+/** Sums the pauses of the `--trace-gc` lines a proxy wrote to its log after byte `from`. */
+function gcSince(log: string, from: number): GcPauses {
+  const out: GcPauses = { scavenges: 0, scavengeMs: 0, majors: 0, majorMs: 0 };
+  let text = '';
+  try {
+    const fd = openSync(log, 'r');
+    const size = statSync(log).size;
+    const buf = Buffer.alloc(Math.max(0, size - from));
+    readSync(fd, buf, 0, buf.length, from);
+    closeSync(fd);
+    text = buf.toString('utf8');
+  } catch {
+    return out;
+  }
+  for (const line of text.split('\n')) {
+    // [pid:0x…]   7492 ms: Scavenge 57.9 (77.8) -> 50.0 (80.1) MB, 12.57 / 0.00 ms  (…)
+    const m = /\] +[\d.]+ ms: (Scavenge|Mark-Compact|Mark-Sweep|Minor Mark-Compact)[^,]*, ([\d.]+) \/ [\d.]+ ms/.exec(line);
+    if (!m) continue;
+    if (m[1] === 'Scavenge' || m[1] === 'Minor Mark-Compact') {
+      out.scavenges++;
+      out.scavengeMs += Number(m[2]);
+    } else {
+      out.majors++;
+      out.majorMs += Number(m[2]);
+    }
+  }
+  return out;
 }
 
 function mergeCounts(into: UpstreamCounts, more: UpstreamCounts): void {
@@ -801,9 +844,18 @@ function buildRows(rss: Partial<Record<TargetName, number>>, soakResult?: SoakRe
   rows.push({ metric: 'peak RSS (VmHWM) before the soak', unit: 'MB', values: rss, ratios: false, target: 'ours ≤ 1.3× floor', pass: both ? le(rss.ours, 1.3 * (rss.floor ?? NaN)) : undefined, note: both ? `ours/floor ${ratio(rss.ours, rss.floor)}` : undefined });
   const cpuReq = paired('c64', pick.cpu, 'ours', 'floor', 'ratio');
   rows.push({ ...row('CPU per request (c=64)', 'µs', 'c64', pick.cpu), ratios: false, vsDirect: undefined, note: both ? `ours/floor ${showRatio(cpuReq)} (${iqrRatio(cpuReq)})` : undefined });
+  if (cfg.traceGc) {
+    const gcPick = (r: PhaseResult) => (r.gc && r.wrk ? ((r.gc.scavengeMs + r.gc.majorMs) * 1000) / r.wrk.requests : undefined);
+    const gcRatio = paired('c64', gcPick, 'ours', 'floor', 'ratio');
+    const majors = perTarget('c64', (r) => r.gc?.majors);
+    rows.push({
+      ...row('GC pauses per request (c=64)', 'µs', 'c64', gcPick), ratios: false, vsDirect: undefined,
+      note: both ? `ours/floor ${showRatio(gcRatio)} (${iqrRatio(gcRatio)}); major GCs per phase: floor ${fmt(majors.floor, 0)}, ours ${fmt(majors.ours, 0)}` : undefined,
+    });
+  }
   const cpuStream = paired('stream16', pick.cpu, 'ours', 'floor', 'ratio');
   rows.push({ ...row('CPU per 50-chunk stream (c=16)', 'µs', 'stream16', pick.cpu), ratios: false, vsDirect: undefined, note: both ? `ours/floor ${showRatio(cpuStream)} (${iqrRatio(cpuStream)})` : undefined });
-  for (const r of rows) if (r.metric.startsWith('CPU')) delete r.values.direct;
+  for (const r of rows) if (r.metric.startsWith('CPU') || r.metric.startsWith('GC')) delete r.values.direct;
   if (soakResult) {
     rows.push({
       metric: `soak: ${soakResult.connections} streams × ${soakResult.seconds} s, RSS growth after warm-up`, unit: 'MB', values: { ours: soakResult.growthMb }, ratios: false,
