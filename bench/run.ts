@@ -639,6 +639,8 @@ interface SoakResult {
   slopeMbPerMin: number;
   leak: boolean;
   verdict: string;
+  /** Live heap after each major GC during the soak (from --trace-gc). */
+  heapAfterMajor: { atMs: number; mb: number }[];
 }
 
 async function soak(t: Target, up: Upstream): Promise<SoakResult> {
@@ -647,6 +649,7 @@ async function soak(t: Target, up: Upstream): Promise<SoakResult> {
   const upstreamPort = Number(new URL(up.base).port);
   const soakSample = (t0: number): SoakSample => ({ t: (Date.now() - t0) / 1000, rssMb: statusKb(pid, 'VmRSS') / 1024, ...fdCounts(pid, proxyPort, upstreamPort) });
   const before = soakSample(Date.now());
+  const logAt = t.log && cfg.traceGc ? statSync(t.log).size : 0;
   const every = Math.max(1, Math.min(5, cfg.soakSeconds / 20)) * 1000;
   const samples: SoakSample[] = [];
   let done = false;
@@ -659,30 +662,67 @@ async function soak(t: Target, up: Upstream): Promise<SoakResult> {
     if (!done) samples.push(soakSample(started));
   }
   const w = await load;
+  const heapAfterMajor = t.log && cfg.traceGc ? majorGcHeaps(t.log, logAt) : [];
   // wrk has closed its connections: the proxy must close its side too. Its keep-alive pool to
   // the upstream may stay (bounded by the pool, closed after the idle timeout).
   await sleep(6_000);
   const after = soakSample(started);
 
+  // RSS under load is a sawtooth (the old generation fills, a major GC empties it), so compare
+  // its troughs: the lowest sample of the first and of the second half after the warm-up.
   const warmupSeconds = Math.max(5, cfg.soakSeconds * 0.25);
-  const steady = samples.filter((s) => s.t >= warmupSeconds);
-  const k = Math.max(1, Math.floor(steady.length / 3));
-  const first = median(steady.slice(0, k).map((s) => s.rssMb));
-  const last = median(steady.slice(-k).map((s) => s.rssMb));
-  const growthMb = last - first;
+  const steady = samples.filter((x) => x.t >= warmupSeconds);
+  const half = Math.max(1, Math.floor(steady.length / 2));
+  const first = Math.min(...steady.slice(0, half).map((x) => x.rssMb));
+  const last = Math.min(...steady.slice(half).map((x) => x.rssMb));
+  const growthMb = steady.length >= 2 ? last - first : 0;
   const growthPct = (growthMb / first) * 100;
-  const slopeMbPerMin = slope(steady.map((s) => [s.t, s.rssMb])) * 60;
-  // Noise: a Node heap under steady load breathes by a few MB as V8 resizes its young
-  // generation; a leak keeps climbing. Flag growth over both 8 MB and 10 %, or sockets left open.
-  const rssLeak = steady.length >= 3 && growthMb > 8 && growthPct > 10;
+  const slopeMbPerMin = slope(steady.map((x) => [x.t, x.rssMb])) * 60;
+  // The live heap right after each major GC is the sharpest leak signal: objects that survive a
+  // full collection. Compare the first and last few after the warm-up.
+  const heaps = heapAfterMajor.filter((h) => h.atMs - heapAfterMajor[0]?.atMs >= warmupSeconds * 1000 || heapAfterMajor.length < 4);
+  const kk = Math.min(3, Math.floor(heaps.length / 2));
+  const heapFirst = kk > 0 ? median(heaps.slice(0, kk).map((h) => h.mb)) : NaN;
+  const heapLast = kk > 0 ? median(heaps.slice(-kk).map((h) => h.mb)) : NaN;
+  const heapGrowth = heapLast - heapFirst;
+  const rssLeak = steady.length >= 4 && growthMb > 8 && growthPct > 10;
+  const heapLeak = Number.isFinite(heapGrowth) && heapGrowth > Math.max(3, heapFirst * 0.15);
   const socketLeak = after.clientSockets > 0;
-  const leak = rssLeak || socketLeak;
+  const leak = rssLeak || heapLeak || socketLeak;
+  const heapText = Number.isFinite(heapGrowth)
+    ? `live heap after major GCs ${heapFirst.toFixed(1)} → ${heapLast.toFixed(1)} MB (${heaps.length} major GCs)`
+    : 'no major GC during the soak';
   const verdict = leak
-    ? [rssLeak ? `RSS grew ${growthMb.toFixed(1)} MB (${growthPct.toFixed(0)} %) after warm-up` : '', socketLeak ? `${after.clientSockets} client sockets stayed open after every client had gone` : '']
+    ? [
+        rssLeak ? `RSS troughs grew ${growthMb.toFixed(1)} MB (${growthPct.toFixed(0)} %) after warm-up` : '',
+        heapLeak ? `live heap after major GCs grew ${heapGrowth.toFixed(1)} MB` : '',
+        socketLeak ? `${after.clientSockets} client sockets stayed open after every client had gone` : '',
+      ]
         .filter(Boolean)
         .join('; ')
-    : `flat: ${growthMb >= 0 ? '+' : ''}${growthMb.toFixed(1)} MB after warm-up; 6 s after the load: ${after.clientSockets} client sockets, ${after.upstreamSockets} idle upstream keep-alive sockets`;
-  return { seconds: cfg.soakSeconds, connections: cfg.soakConnections, wrk: w, before, samples, after, warmupSeconds, growthMb, growthPct, slopeMbPerMin, leak, verdict };
+    : `flat: RSS troughs ${growthMb >= 0 ? '+' : ''}${growthMb.toFixed(1)} MB after warm-up; ${heapText}; 6 s after the load: ${after.clientSockets} client sockets, ${after.upstreamSockets} idle upstream keep-alive sockets`;
+  return { seconds: cfg.soakSeconds, connections: cfg.soakConnections, wrk: w, before, samples, after, warmupSeconds, growthMb, growthPct, slopeMbPerMin, leak, verdict, heapAfterMajor };
+}
+
+/** Heap size right after each major GC (`--trace-gc` lines in the log after byte `from`). */
+function majorGcHeaps(log: string, from: number): { atMs: number; mb: number }[] {
+  const out: { atMs: number; mb: number }[] = [];
+  let text = '';
+  try {
+    const fd = openSync(log, 'r');
+    const size = statSync(log).size;
+    const buf = Buffer.alloc(Math.max(0, size - from));
+    readSync(fd, buf, 0, buf.length, from);
+    closeSync(fd);
+    text = buf.toString('utf8');
+  } catch {
+    return out;
+  }
+  for (const line of text.split('\n')) {
+    const m = /\] +([\d.]+) ms: Mark-(?:Compact|Sweep) [\d.]+ \([\d.]+\) -> ([\d.]+) \(/.exec(line);
+    if (m) out.push({ atMs: Number(m[1]), mb: Number(m[2]) });
+  }
+  return out;
 }
 
 function slope(points: [number, number][]): number {
@@ -858,7 +898,7 @@ function buildRows(rss: Partial<Record<TargetName, number>>, soakResult?: SoakRe
   for (const r of rows) if (r.metric.startsWith('CPU') || r.metric.startsWith('GC')) delete r.values.direct;
   if (soakResult) {
     rows.push({
-      metric: `soak: ${soakResult.connections} streams × ${soakResult.seconds} s, RSS growth after warm-up`, unit: 'MB', values: { ours: soakResult.growthMb }, ratios: false,
+      metric: `soak: ${soakResult.connections} streams × ${soakResult.seconds} s, RSS trough growth after warm-up`, unit: 'MB', values: { ours: soakResult.growthMb }, ratios: false,
       target: 'flat (no leak)', pass: !soakResult.leak, note: soakResult.verdict,
     });
   }
@@ -1037,7 +1077,7 @@ async function main(): Promise<void> {
   md.push('', '## Per round', '', perRoundTable());
   if (soakResult) {
     md.push('', '## Soak (ours)', '');
-    md.push(`${soakResult.connections} concurrent streams (20 chunks 20 ms apart) for ${soakResult.seconds} s: ${soakResult.wrk.requests.toLocaleString('en-US')} streams, ${Object.values(soakResult.wrk.errors).reduce((a, b) => a + b, 0)} errors. Warm-up ${soakResult.warmupSeconds} s. RSS slope after warm-up ${soakResult.slopeMbPerMin.toFixed(2)} MB/min. ${soakResult.leak ? 'LEAK SUSPECTED: ' : ''}${soakResult.verdict}.`);
+    md.push(`${soakResult.connections} concurrent streams (20 chunks 20 ms apart) for ${soakResult.seconds} s: ${soakResult.wrk.requests.toLocaleString('en-US')} streams, ${Object.values(soakResult.wrk.errors).reduce((a, b) => a + b, 0)} errors. Warm-up ${soakResult.warmupSeconds} s. RSS slope after warm-up ${soakResult.slopeMbPerMin.toFixed(2)} MB/min (a sawtooth: the old generation fills and a major GC empties it). Live heap after each major GC (MB): ${soakResult.heapAfterMajor.map((h) => h.mb.toFixed(1)).join(', ') || '—'}. ${soakResult.leak ? 'LEAK SUSPECTED: ' : ''}${soakResult.verdict}.`);
     md.push('', '| t (s) | RSS (MB) | fds | client sockets | upstream sockets | other sockets |', '|---|---|---|---|---|---|');
     const row = (label: string, x: SoakSample) => `| ${label} | ${x.rssMb.toFixed(1)} | ${x.fds} | ${x.clientSockets} | ${x.upstreamSockets} | ${x.otherSockets} |`;
     md.push(row('before', soakResult.before));
