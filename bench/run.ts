@@ -564,20 +564,25 @@ interface GcPauses {
   majorMs: number;
 }
 
-/** Sums the pauses of the `--trace-gc` lines a proxy wrote to its log after byte `from`. */
-function gcSince(log: string, from: number): GcPauses {
-  const out: GcPauses = { scavenges: 0, scavengeMs: 0, majors: 0, majorMs: 0 };
-  let text = '';
+/** What a proxy wrote to its log after byte `from` (undefined when the log cannot be read). */
+function logSince(log: string, from: number): string | undefined {
   try {
     const fd = openSync(log, 'r');
     const size = statSync(log).size;
     const buf = Buffer.alloc(Math.max(0, size - from));
     readSync(fd, buf, 0, buf.length, from);
     closeSync(fd);
-    text = buf.toString('utf8');
+    return buf.toString('utf8');
   } catch {
-    return out;
+    return undefined;
   }
+}
+
+/** Sums the pauses of the `--trace-gc` lines a proxy wrote to its log after byte `from`. */
+function gcSince(log: string, from: number): GcPauses {
+  const out: GcPauses = { scavenges: 0, scavengeMs: 0, majors: 0, majorMs: 0 };
+  const text = logSince(log, from);
+  if (text === undefined) return out;
   for (const line of text.split('\n')) {
     // [pid:0x…]   7492 ms: Scavenge 57.9 (77.8) -> 50.0 (80.1) MB, 12.57 / 0.00 ms  (…)
     const m = /\] +[\d.]+ ms: (Scavenge|Mark-Compact|Mark-Sweep|Minor Mark-Compact)[^,]*, ([\d.]+) \/ [\d.]+ ms/.exec(line);
@@ -707,17 +712,8 @@ async function soak(t: Target, up: Upstream): Promise<SoakResult> {
 /** Heap size right after each major GC (`--trace-gc` lines in the log after byte `from`). */
 function majorGcHeaps(log: string, from: number): { atMs: number; mb: number }[] {
   const out: { atMs: number; mb: number }[] = [];
-  let text = '';
-  try {
-    const fd = openSync(log, 'r');
-    const size = statSync(log).size;
-    const buf = Buffer.alloc(Math.max(0, size - from));
-    readSync(fd, buf, 0, buf.length, from);
-    closeSync(fd);
-    text = buf.toString('utf8');
-  } catch {
-    return out;
-  }
+  const text = logSince(log, from);
+  if (text === undefined) return out;
   for (const line of text.split('\n')) {
     const m = /\] +([\d.]+) ms: Mark-(?:Compact|Sweep) [\d.]+ \([\d.]+\) -> ([\d.]+) \(/.exec(line);
     if (m) out.push({ atMs: Number(m[1]), mb: Number(m[2]) });

@@ -3,6 +3,7 @@
 import type { Credentials } from '../core/platform/types';
 import { Emitter, type Event } from '../core/util/event';
 import type { Logger } from '../core/util/log';
+import { redactSecrets } from '../core/util/mask';
 
 /** What we use of vscode.SecretStorage. */
 export interface SecretStorageLike {
@@ -124,6 +125,6 @@ export class MemorySecretStorage implements SecretStorageLike {
 }
 
 function errorText(err: unknown): string {
-  // Keychain errors carry no secret, but keep them short.
-  return (err instanceof Error ? err.message : String(err)).slice(0, 200);
+  // Keychain errors should carry no secret; redact anyway, and keep them short.
+  return redactSecrets(err instanceof Error ? err.message : String(err)).slice(0, 200);
 }

@@ -6,7 +6,6 @@ import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { FailureDecision, FailureInput, PoolLease } from '../pool/types';
 import type { Logger } from '../util/log';
-import { redactSecrets } from '../util/mask';
 import { ProxyHttpError, sendError, streamErrorEvent, type ApiFlavor } from './errors';
 import { clientHeaders, upstreamHeaders } from './headers';
 import type { UpstreamRoute } from './routes';
@@ -458,8 +457,4 @@ export function errorCodeOf(err: unknown): string {
   if (e && e.cause && typeof e.cause.code === 'string') return e.cause.code;
   if (e && e.name === 'AbortError') return 'ABORTED';
   return 'UNKNOWN';
-}
-
-export function describeError(err: unknown): string {
-  return redactSecrets(err instanceof Error ? err.message : String(err));
 }
