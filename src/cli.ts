@@ -3,13 +3,13 @@
 // SillyTavern on a server. Secrets come from the environment, never from argv (argv shows up
 // in `ps` and shell history).
 import { readFileSync } from 'node:fs';
+import { Session, type CredentialsPort } from './core/app/session';
+import { defaultSettings, type DaiDaiSettings } from './core/app/settings';
+import type { FakeDaiDai } from './core/demo/types';
 import { parseKeys } from './core/keysFile';
-import { Account } from './core/platform/account';
-import { PlatformClient, PlatformError } from './core/platform/client';
-import { KeyPool } from './core/pool/keyPool';
+import { PlatformError } from './core/platform/client';
 import type { PoolKeyInput } from './core/pool/types';
-import { ProxyServer, ProxyStartError } from './core/proxy/server';
-import { defaultProxyOptions } from './core/proxy/types';
+import { ProxyStartError } from './core/proxy/server';
 import { batchedWriter, consoleLogger, type Logger } from './core/util/log';
 import { redactSecrets } from './core/util/mask';
 
@@ -20,6 +20,7 @@ export const EXIT_USAGE = 1;
 export const EXIT_LOGIN = 2;
 export const EXIT_PORT = 3;
 
+const d = defaultSettings;
 const HELP = `daidai-proxy ${VERSION}: one local OpenAI/Anthropic-compatible URL over all your DaiDai keys.
 
 Usage:
@@ -28,15 +29,15 @@ Usage:
   daidai-proxy demo [--port N]   the embedded fake DaiDai account, to try everything offline
 
 Options:
-  --port N              proxy port (default 5100; 0 = any free port)
-  --host ADDR           listen address (default 127.0.0.1; anything else exposes your keys
+  --port N              proxy port (default ${d.proxyPort}; 0 = any free port)
+  --host ADDR           listen address (default ${d.proxyHost}; anything else exposes your keys
                         to the network: set DAIDAI_ACCESS_TOKEN too)
-  --platform-url URL    DaiDai account API (default https://user.daidaibird.top)
-  --upstream-url URL    model gateway, with /v1 (default https://api.daidaibird.top/v1)
+  --platform-url URL    DaiDai account API (default ${d.platformBaseUrl})
+  --upstream-url URL    model gateway, with /v1 (default ${d.upstreamBaseUrl})
   --keys-file FILE      plain keys, one per line (instead of logging in)
-  --max-retries N       retries on other keys (default 3)
-  --failure-threshold N consecutive failures that take a key out (default 3)
-  --refresh-minutes N   how often balances are refreshed when logged in (default 5; 0 = never)
+  --max-retries N       retries on other keys (default ${d.maxRetries})
+  --failure-threshold N consecutive failures that take a key out (default ${d.failureThreshold})
+  --refresh-minutes N   how often balances are refreshed when logged in (default ${d.refreshMinutes}; 0 = never)
   --log-level LEVEL     trace | debug | info | warn | error (default info)
 
 Environment:
@@ -106,108 +107,115 @@ function urlFlag(flags: Map<string, string>, name: string, fallback: string): st
 interface Running {
   url: string;
   stop(): Promise<void>;
+  /** SIGHUP: pick up new orders and balances (or a changed keys file) without a restart. */
+  reload(): Promise<void>;
 }
 
-async function serve(flags: Map<string, string>, log: Logger, out: (s: string) => void): Promise<Running> {
-  const logsRequests = ['trace', 'debug', 'info'].includes(flags.get('log-level') ?? 'info');
-  const port = intFlag(flags, 'port', defaultProxyOptions.port, 0, 65535);
-  const host = flags.get('host') ?? defaultProxyOptions.host;
-  const platformUrl = urlFlag(flags, 'platform-url', 'https://user.daidaibird.top');
-  const upstreamUrl = urlFlag(flags, 'upstream-url', defaultProxyOptions.upstreamBaseUrl);
-  const refreshMinutes = intFlag(flags, 'refresh-minutes', 5, 0, 24 * 60);
-  const pool = new KeyPool({ failureThreshold: intFlag(flags, 'failure-threshold', 3, 1, 100), logger: log });
+/** The CLI keeps no login: the environment holds it, and nothing is ever written back. */
+function environmentCredentials(email: string | undefined, password: string | undefined): CredentialsPort {
+  return {
+    get: async () => (email && password ? { email, password } : undefined),
+    set: async () => true,
+    clear: async () => true,
+    onDidChange: () => ({ dispose() {} }),
+  };
+}
 
+/** The flags as the application service's settings; every default comes from defaultSettings. */
+function settingsOf(flags: Map<string, string>): DaiDaiSettings {
+  const d = defaultSettings;
+  return {
+    ...d,
+    proxyPort: intFlag(flags, 'port', d.proxyPort, 0, 65535),
+    proxyHost: flags.get('host') ?? d.proxyHost,
+    proxyAccessToken: process.env.DAIDAI_ACCESS_TOKEN ?? '',
+    platformBaseUrl: urlFlag(flags, 'platform-url', d.platformBaseUrl),
+    upstreamBaseUrl: urlFlag(flags, 'upstream-url', d.upstreamBaseUrl),
+    maxRetries: intFlag(flags, 'max-retries', d.maxRetries, 0, 20),
+    failureThreshold: intFlag(flags, 'failure-threshold', d.failureThreshold, 1, 100),
+    refreshMinutes: intFlag(flags, 'refresh-minutes', d.refreshMinutes, 0, 24 * 60),
+  };
+}
+
+function readKeysFile(path: string): PoolKeyInput[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`Cannot read the keys file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
+  }
+  const keys = parseKeys(text);
+  if (keys.length === 0) throw new UsageError(`The keys file ${path} holds no key.`);
+  return keys;
+}
+
+async function serve(flags: Map<string, string>, log: Logger, out: (s: string) => void, demoOf?: () => FakeDaiDai): Promise<Running> {
+  const settings = settingsOf(flags);
   const email = process.env.DAIDAI_EMAIL;
   const password = process.env.DAIDAI_PASSWORD;
-  let plain: PoolKeyInput[] = [];
   const keysFile = flags.get('keys-file');
-  if (keysFile) {
-    let text: string;
-    try {
-      text = readFileSync(keysFile, 'utf8');
-    } catch (err) {
-      throw new UsageError(`Cannot read the keys file ${keysFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
-    }
-    plain = parseKeys(text);
-    if (plain.length === 0) throw new UsageError(`The keys file ${keysFile} holds no key.`);
+  let plain: PoolKeyInput[] = [];
+  if (demoOf) {
+    // the demo account below
+  } else if (keysFile) {
+    plain = readKeysFile(keysFile);
   } else if (process.env.DAIDAI_KEYS) {
     plain = parseKeys(process.env.DAIDAI_KEYS);
   }
-
-  let account: Account | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  if (plain.length > 0) {
-    pool.setKeys(plain);
-    out(`Using ${plain.length} key(s) from ${keysFile ? keysFile : 'DAIDAI_KEYS'}.`);
-  } else if (email && password) {
-    const client = new PlatformClient({ baseUrl: platformUrl, logger: log });
-    account = new Account(client);
-    account.onDidChange((s) => pool.setKeys(s.keys.map((k) => ({ key: k.key, name: k.name, balance: k.balance, used: k.used }))));
-    await account.signIn({ email, password });
-    const s = account.snapshot;
-    out(`Logged in as ${s.email ?? email}: ${s.keys.length} usable key(s), total ¥${(s.totalBalance ?? 0).toFixed(2)}.`);
-    if (refreshMinutes > 0) {
-      timer = setInterval(() => {
-        account!.refresh().catch((err) => log.warn(`balance refresh failed: ${redactSecrets((err as Error).message)}`));
-      }, refreshMinutes * 60_000);
-      timer.unref();
-    }
-  } else {
+  if (!demoOf && plain.length === 0 && !(email && password)) {
     throw new UsageError('No keys: set DAIDAI_EMAIL and DAIDAI_PASSWORD to log in, or DAIDAI_KEYS / --keys-file for plain keys.');
   }
 
-  const proxy = new ProxyServer({
-    pool,
+  const session = new Session({
     logger: log,
+    credentials: environmentCredentials(email, password),
+    settings,
     version: VERSION,
-    options: {
-      port,
-      host,
-      upstreamBaseUrl: upstreamUrl,
-      maxRetries: intFlag(flags, 'max-retries', 3, 0, 20),
-      accessToken: process.env.DAIDAI_ACCESS_TOKEN ?? '',
-    },
+    createDemo: demoOf,
   });
-  // Formatting a line per request costs an allocation on the hot path: only when it is shown.
-  if (logsRequests) proxy.onDidRequest((r) =>
-    log.info(
-      `${r.method} ${r.path.split('?')[0]}${r.model ? ' ' + r.model : ''}${r.stream ? ' (stream)' : ''} → ${r.aborted ? 'client left' : r.status} via ${r.keyId ?? '-'} in ${r.attempts} attempt(s), ${r.durationMs} ms${r.error ? ' — ' + r.error : ''}`,
-    ),
-  );
-  const status = await proxy.start();
-  const c = pool.snapshot().counts;
-  out(`DaiDai proxy on ${status.url}  (${c.usable}/${c.total} keys usable)  health: ${status.url!.replace(/\/v1$/, '')}/health`);
-  return {
-    url: status.url!,
-    async stop() {
-      if (timer) clearInterval(timer);
-      await proxy.dispose();
-      account?.dispose();
-      pool.dispose();
-    },
-  };
+  try {
+    if (demoOf) {
+      await session.tryDemo();
+    } else if (plain.length > 0) {
+      session.useKeys(plain, keysFile ?? 'DAIDAI_KEYS');
+      out(`Using ${plain.length} key(s) from ${keysFile ? keysFile : 'DAIDAI_KEYS'}.`);
+    } else {
+      await session.login({ email: email!, password: password! }, { remember: false, quiet: true });
+    }
+    if (session.mode !== 'keys') {
+      const a = session.accountView;
+      out(`Logged in as ${a.email ?? email}: ${a.keys.length} usable key(s), total ¥${(a.totalBalance ?? 0).toFixed(2)}.`);
+    }
+    const status = await session.startProxy();
+    const c = session.pool.snapshot().counts;
+    out(`DaiDai proxy on ${status.url}  (${c.usable}/${c.total} keys usable)  health: ${status.url!.replace(/\/v1$/, '')}/health`);
+    return {
+      url: status.url!,
+      stop: () => session.dispose(),
+      async reload() {
+        if (session.mode === 'keys') {
+          if (keysFile) session.useKeys(readKeysFile(keysFile), keysFile);
+          return;
+        }
+        await session.refresh();
+        const a = session.accountView;
+        out(`Refreshed: ${a.keys.length} usable key(s), total ¥${(a.totalBalance ?? 0).toFixed(2)}.`);
+      },
+    };
+  } catch (err) {
+    await session.dispose();
+    throw err;
+  }
 }
 
 async function demo(flags: Map<string, string>, log: Logger, out: (s: string) => void): Promise<Running> {
   const { createFakeDaiDai, DEMO_ACCOUNT } = await import('./core/demo/fakeDaiDai');
-  const fake = createFakeDaiDai({ chunkDelayMs: 40 });
-  await fake.start(0);
-  process.env.DAIDAI_EMAIL = DEMO_ACCOUNT.email;
-  process.env.DAIDAI_PASSWORD = DEMO_ACCOUNT.password;
   delete process.env.DAIDAI_KEYS;
-  flags.set('platform-url', fake.url);
-  flags.set('upstream-url', fake.gatewayUrl);
   flags.delete('keys-file');
-  out(`Fake DaiDai platform (demo account ${DEMO_ACCOUNT.email}) on ${fake.url}`);
-  let running: Running;
-  try {
-    running = await serve(flags, log, out);
-  } catch (err) {
-    await fake.stop();
-    throw err;
-  }
+  let fake: FakeDaiDai | undefined;
+  const running = await serve(flags, log, out, () => (fake = createFakeDaiDai({ chunkDelayMs: 40 })));
   const base = running.url.replace(/\/v1$/, '');
-  out(`
+  out(`Fake DaiDai platform (demo account ${DEMO_ACCOUNT.email}) on ${fake?.url}
 Point your client at it (any API key works):
   SillyTavern  Chat Completion → Custom (OpenAI-compatible), URL ${base}/v1
   curl         curl ${base}/v1/chat/completions -H 'content-type: application/json' \\
@@ -215,13 +223,7 @@ Point your client at it (any API key works):
   OpenAI SDK   new OpenAI({ baseURL: '${base}/v1', apiKey: 'anything' })
   Claude Code  ANTHROPIC_BASE_URL=${base} ANTHROPIC_AUTH_TOKEN=anything claude
 Press Ctrl-C to stop.`);
-  return {
-    url: running.url,
-    async stop() {
-      await running.stop();
-      await fake.stop();
-    },
-  };
+  return running;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -289,6 +291,12 @@ export async function main(argv: string[]): Promise<number> {
     };
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
+    // The Unix habit for "reload": a server's operator picks up a new order without a restart.
+    process.on('SIGHUP', () => {
+      if (stopping) return;
+      log.info('SIGHUP: refreshing keys and balances…');
+      running.reload().catch((err) => log.warn(`Refreshing on SIGHUP failed: ${redactSecrets((err as Error)?.message ?? String(err))}`));
+    });
   });
 }
 

@@ -1,6 +1,6 @@
 // activate/deactivate only: everything is built in vscode/services.ts.
 import type * as vscode from 'vscode';
-import type { DaiDaiApi } from './vscode/api';
+import type { DaiDaiApi } from './core/app/api';
 import { Services } from './vscode/services';
 
 let services: Services | undefined;

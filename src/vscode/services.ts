@@ -1,18 +1,16 @@
 // The composition root: builds every object of the extension in one place, wires the events,
 // and hands back one disposable plus the shutdown promise deactivate() returns.
 import * as vscode from 'vscode';
-import { Account } from '../core/platform/account';
-import { PlatformClient } from '../core/platform/client';
+import type { DaiDaiApi, DaiDaiStatus } from '../core/app/api';
+import { CommandHandlers, COMMAND_IDS, type CommandName, type KeyArg } from '../core/app/commands';
+import { CredentialStore } from '../core/app/credentialStore';
+import { errorMessage, Session } from '../core/app/session';
+import { readSettings, type DaiDaiSettings } from '../core/app/settings';
 import { clients, statusModel, treeRows, type ClientId, type TreeRow } from '../core/present';
 import type { Logger } from '../core/util/log';
-import type { DaiDaiApi, DaiDaiStatus } from './api';
-import { CommandHandlers, COMMAND_IDS, type CommandName, type KeyArg } from './commands';
-import { CredentialStore } from './credentialStore';
+import { throttle } from '../core/util/throttle';
 import { KeysTreeProvider } from './keysTree';
-import { errorMessage, Session } from './session';
-import { readSettings, type DaiDaiSettings } from './settings';
 import { StatusBarController } from './statusBar';
-import { throttle } from './throttle';
 import { createVscodeUi, SnippetDocuments, SNIPPET_SCHEME } from './vscodeUi';
 
 /** Views re-render at most this often while requests flow (the pool fires on every request). */
@@ -52,14 +50,8 @@ export class Services implements vscode.Disposable {
     const logger: Logger = log;
     const credentials = new CredentialStore(context.secrets, logger);
     this.own(credentials);
-    
-    this.session = new Session({
-      logger,
-      credentials,
-      settings: readVscodeSettings(),
-      createAccount: (baseUrl) => new Account(new PlatformClient({ baseUrl, logger }), { logger }),
-      version,
-    });
+
+    this.session = new Session({ logger, credentials, settings: readVscodeSettings(), version });
     const snippets = this.own(new SnippetDocuments());
     this.own(vscode.workspace.registerTextDocumentContentProvider(SNIPPET_SCHEME, snippets));
     this.handlers = new CommandHandlers(this.session, createVscodeUi(log, snippets), logger);
@@ -92,8 +84,8 @@ export class Services implements vscode.Disposable {
     this.disposables.push(
       this.session.onDidChange(renderNow),
       this.session.proxy.onDidChangeStatus(renderNow),
-      this.session.pool.onDidChange(render),
-      this.session.onDidCountRequest(render),
+      this.session.pool.onDidChange(() => render()),
+      this.session.onDidCountRequest(() => render()),
       this.session.onDidFindLowBalance((keys) => this.handlers.warnLowBalance(keys)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('daidai')) void this.onSettingsChanged();
@@ -206,12 +198,6 @@ export class Services implements vscode.Disposable {
       void vscode.window.showErrorMessage(`The DaiDai proxy stopped: restarting it with the new settings failed: ${outcome.restartError}`);
     } else if (outcome.restartedFor.length) {
       void vscode.window.showInformationMessage(`DaiDai proxy restarted to apply ${outcome.restartedFor.join(', ')}: it now runs at ${this.session.proxyUrl()}.`);
-    }
-    if (outcome.needReload.length) {
-      const reload = 'Reload Window';
-      void vscode.window.showInformationMessage(`${outcome.needReload.join(', ')} takes effect after a window reload.`, reload).then((c) => {
-        if (c === reload) void vscode.commands.executeCommand('workbench.action.reloadWindow');
-      });
     }
     this.renderNow();
   }

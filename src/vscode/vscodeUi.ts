@@ -1,7 +1,7 @@
 // The Ui the handlers use, on top of vscode.window. Every call looks vscode.window up when it
 // happens, so tests inside VS Code can stub vscode.window.showInputBox and friends.
 import * as vscode from 'vscode';
-import type { Ui } from './ui';
+import type { Ui } from '../core/app/ui';
 
 export const SNIPPET_SCHEME = 'daidai-snippet';
 

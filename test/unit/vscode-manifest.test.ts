@@ -5,8 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { keyContextValue } from '../../src/core/present';
 import type { KeyState } from '../../src/core/pool/types';
-import { COMMAND_IDS } from '../../src/vscode/commands';
-import { defaultSettings, settingIds, type DaiDaiSettings } from '../../src/vscode/settings';
+import { COMMAND_IDS } from '../../src/core/app/commands';
+import { defaultSettings, settingIds, type DaiDaiSettings } from '../../src/core/app/settings';
 
 // out/test/unit → the repository root (the same from test/unit when run by ts-node)
 const root = [path.resolve(__dirname, '../../..'), path.resolve(__dirname, '../..')].find((d) => existsSync(path.join(d, 'package.json')))!;

@@ -10,9 +10,23 @@ export interface Logger {
   info(message: string, ...args: unknown[]): void;
   warn(message: string, ...args: unknown[]): void;
   error(message: string | Error, ...args: unknown[]): void;
+  /**
+   * The lowest level shown, in vscode.LogLevel's numbers (0 off, 1 trace, 2 debug, 3 info, 4 warning,
+   * 5 error), as vscode.LogOutputChannel has it. Absent: everything is shown.
+   */
+  readonly logLevel?: number;
+}
+
+const levelNumber = { trace: 1, debug: 2, info: 3, warn: 4, error: 5 } as const;
+
+/** Whether a line at `level` would be shown: lets callers skip formatting lines nobody sees. */
+export function logsAt(logger: Logger, level: keyof typeof levelNumber): boolean {
+  const min = logger.logLevel;
+  return min === undefined || (min !== 0 && levelNumber[level] >= min);
 }
 
 export const nullLogger: Logger = {
+  logLevel: 0,
   trace() {},
   debug() {},
   info() {},
@@ -35,7 +49,7 @@ export function consoleLogger(
     const extra = args.length ? ' ' + args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a))).join(' ') : '';
     write(`${new Date().toISOString()} [${lvl}] ${text}${extra}`, lvl === 'warn' || lvl === 'error');
   };
-  return { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), logLevel: levelNumber[level] };
 }
 
 /**

@@ -6,7 +6,7 @@ import * as sinon from 'sinon';
 import * as vscode from 'vscode';
 import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_MODELS, DEMO_USABLE_KEYS } from '../../../src/core/demo/fakeDaiDai';
 import type { FakeDaiDai } from '../../../src/core/demo/types';
-import type { DaiDaiApi } from '../../../src/vscode/api';
+import type { DaiDaiApi } from '../../../src/core/app/api';
 
 const EXTENSION_ID = 'daidai-aggregator.daidai-aggregator';
 const SETTINGS = ['platform.baseUrl', 'upstream.baseUrl', 'proxy.port', 'balances.refreshMinutes', 'proxy.autoStart'];

@@ -1,9 +1,11 @@
 // The only code that touches the account's credentials. They live in VS Code's SecretStorage
-// (the OS keychain), never in settings, globalState or logs.
-import type { Credentials } from '../core/platform/types';
-import { Emitter, type Event } from '../core/util/event';
-import type { Logger } from '../core/util/log';
-import { redactSecrets } from '../core/util/mask';
+// (the OS keychain), never in settings, globalState or logs. Written against the small
+// SecretStorageLike interface, so it runs (and is tested) in plain Node.
+import type { Credentials } from '../platform/types';
+import type { CredentialsPort } from './session';
+import { Emitter, type Event } from '../util/event';
+import type { Logger } from '../util/log';
+import { redactSecrets } from '../util/mask';
 
 /** What we use of vscode.SecretStorage. */
 export interface SecretStorageLike {
@@ -15,7 +17,7 @@ export interface SecretStorageLike {
 
 export const CREDENTIALS_SECRET = 'daidai.credentials';
 
-export class CredentialStore {
+export class CredentialStore implements CredentialsPort {
   private readonly changeEmitter = new Emitter<void>();
   private readonly subscription: { dispose(): unknown };
   /** What we last read or wrote, so our own writes are not reported as another window's. */
@@ -91,36 +93,6 @@ export class CredentialStore {
     if (raw === this.known) return;
     this.known = raw;
     this.changeEmitter.fire();
-  }
-}
-
-/** A Map-backed SecretStorage for tests (and anything else that must not touch the keychain). */
-export class MemorySecretStorage implements SecretStorageLike {
-  readonly map = new Map<string, string>();
-  private readonly emitter = new Emitter<{ key: string }>();
-  readonly onDidChange = this.emitter.event;
-  /** Makes every call fail, to test keychain errors. */
-  failing = false;
-
-  async get(key: string): Promise<string | undefined> {
-    if (this.failing) throw new Error('keychain unavailable');
-    return this.map.get(key);
-  }
-  async store(key: string, value: string): Promise<void> {
-    if (this.failing) throw new Error('keychain unavailable');
-    this.map.set(key, value);
-    this.emitter.fire({ key });
-  }
-  async delete(key: string): Promise<void> {
-    if (this.failing) throw new Error('keychain unavailable');
-    this.map.delete(key);
-    this.emitter.fire({ key });
-  }
-  /** What another window writing the same storage looks like from here. */
-  storeFromElsewhere(key: string, value: string | undefined): void {
-    if (value === undefined) this.map.delete(key);
-    else this.map.set(key, value);
-    this.emitter.fire({ key });
   }
 }
 

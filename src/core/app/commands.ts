@@ -1,8 +1,8 @@
 // What each DaiDai command does, written against the small `Ui` interface so plain-Node tests
-// can run them with sinon stubs. registerCommands.ts maps the command ids onto these methods.
-import { clients, clientSnippets, formatYuan, type ClientId, type TreeRow } from '../core/present';
-import type { KeySnapshot } from '../core/pool/types';
-import type { Logger } from '../core/util/log';
+// can run them with sinon stubs. src/vscode/services.ts maps the command ids onto these methods.
+import { clients, clientSnippets, formatYuan, type ClientId, type TreeRow } from '../present';
+import type { KeySnapshot } from '../pool/types';
+import type { Logger } from '../util/log';
 import { errorMessage, type Session } from './session';
 import type { Ui } from './ui';
 

@@ -2,11 +2,12 @@
 import * as assert from 'node:assert/strict';
 import * as sinon from 'sinon';
 import { nullLogger, type Logger } from '../../src/core/util/log';
-import { CREDENTIALS_SECRET, CredentialStore, MemorySecretStorage } from '../../src/vscode/credentialStore';
-import { changedSettings, defaultSettings, proxyOptionsOf, readSettings } from '../../src/vscode/settings';
-import { throttle } from '../../src/vscode/throttle';
+import { CREDENTIALS_SECRET, CredentialStore } from '../../src/core/app/credentialStore';
+import { MemorySecretStorage } from '../helpers/memorySecretStorage';
+import { changedSettings, defaultSettings, proxyOptionsOf, readSettings } from '../../src/core/app/settings';
+import { throttle } from '../../src/core/util/throttle';
 
-describe('vscode: settings', () => {
+describe('app: settings', () => {
   it('reads every daidai.* setting by its id', () => {
     const values: Record<string, unknown> = {
       'proxy.port': 5200,
@@ -68,7 +69,7 @@ describe('vscode: settings', () => {
   });
 });
 
-describe('vscode: throttle', () => {
+describe('app: throttle', () => {
   let clock: sinon.SinonFakeTimers;
   beforeEach(() => {
     clock = sinon.useFakeTimers();
@@ -109,7 +110,7 @@ describe('vscode: throttle', () => {
   });
 });
 
-describe('vscode: CredentialStore', () => {
+describe('app: CredentialStore', () => {
   const creds = { email: 'a@b.c', password: 'p4ss' };
 
   function logger(lines: string[]): Logger {

@@ -1,18 +1,20 @@
-// The extension's state: one account (real or demo), one key pool, one proxy. Everything a
-// command does goes through here; it never calls VS Code (the handlers in commands.ts do), so
-// plain-Node tests drive it against the fake platform.
-import { createFakeDaiDai, DEMO_ACCOUNT } from '../core/demo/fakeDaiDai';
-import type { FakeDaiDai } from '../core/demo/types';
-import type { Credentials } from '../core/platform/types';
-import { KeyPool } from '../core/pool/keyPool';
-import type { KeySnapshot, PoolKeyInput } from '../core/pool/types';
-import { lowBalanceKeys, requestLogLine, requestServed, type AccountView, type RequestCounts } from '../core/present';
-import { ProxyServer } from '../core/proxy/server';
-import type { ProxyStatus } from '../core/proxy/types';
-import { Emitter, type Disposable, type Event } from '../core/util/event';
-import type { Logger } from '../core/util/log';
-import { maskKey, redactSecrets } from '../core/util/mask';
-import type { CredentialStore } from './credentialStore';
+// The application service: one account (real, demo, or plain keys), one key pool, one proxy,
+// the refresh timer and the request log. The extension (src/vscode/services.ts), the CLI
+// (src/cli.ts) and so the benchmark build this same object with their own ports (credentials,
+// settings, logger); it never calls VS Code (the handlers in commands.ts do, through `Ui`).
+import { createFakeDaiDai, DEMO_ACCOUNT } from '../demo/fakeDaiDai';
+import type { FakeDaiDai } from '../demo/types';
+import { Account } from '../platform/account';
+import { PlatformClient } from '../platform/client';
+import type { Credentials } from '../platform/types';
+import { KeyPool } from '../pool/keyPool';
+import type { KeySnapshot, PoolKeyInput } from '../pool/types';
+import { lowBalanceKeys, requestLogLine, requestServed, type AccountView, type RequestCounts } from '../present';
+import { ProxyServer } from '../proxy/server';
+import type { ProxyStatus } from '../proxy/types';
+import { Emitter, type Disposable, type Event } from '../util/event';
+import { logsAt, type Logger } from '../util/log';
+import { maskKey, redactSecrets } from '../util/mask';
 import { changedSettings, proxyOptionsOf, settingIds, type DaiDaiSettings } from './settings';
 
 /** What the session uses of core/platform/account.ts's Account. */
@@ -25,18 +27,33 @@ export interface AccountLike {
   dispose?(): unknown;
 }
 
+/** Where the login is kept: VS Code's SecretStorage in the extension, the environment in the CLI. */
+export interface CredentialsPort {
+  get(): Promise<Credentials | undefined>;
+  /** False when the store refused (the login still holds for this session). */
+  set(creds: Credentials): Promise<boolean>;
+  clear(): Promise<boolean>;
+  /** Another window stored or forgot the credentials. */
+  readonly onDidChange: Event<void>;
+}
+
 export interface SessionDeps {
   logger: Logger;
-  credentials: CredentialStore;
+  credentials: CredentialsPort;
   settings: DaiDaiSettings;
-  /** Builds an account (and its platform client) for a platform base URL. */
-  createAccount(platformBaseUrl: string): AccountLike;
+  /** Builds an account (and its platform client) for a platform base URL; default: the real platform client. */
+  createAccount?(platformBaseUrl: string, logger: Logger): AccountLike;
   /** The embedded fake platform for "Try the Demo Account"; default: the real fake. */
   createDemo?(): FakeDaiDai;
   version?: string;
 }
 
-export type SessionMode = 'signed-out' | 'account' | 'demo';
+export type SessionMode = 'signed-out' | 'account' | 'demo' | 'keys';
+
+/** The real platform: an Account over a PlatformClient for that base URL. */
+export function createPlatformAccount(platformBaseUrl: string, logger: Logger): AccountLike {
+  return new Account(new PlatformClient({ baseUrl: platformBaseUrl, logger }), { logger });
+}
 
 /** What applying new settings did, for the message the user sees. */
 export interface SettingsOutcome {
@@ -44,8 +61,6 @@ export interface SettingsOutcome {
   restartedFor: string[];
   /** Set when the restart failed. */
   restartError?: string;
-  /** Setting ids that only apply after a reload of the window. */
-  needReload: string[];
 }
 
 export class Session {
@@ -54,6 +69,8 @@ export class Session {
   private account: AccountLike;
   private accountSub: Disposable;
   private demo?: FakeDaiDai;
+  /** Plain keys (DAIDAI_KEYS or a keys file) instead of an account: where they came from. */
+  private plainKeys?: { source: string; keys: PoolKeyInput[] };
   private _settings: DaiDaiSettings;
   private counts: RequestCounts = { served: 0, failed: 0 };
   private readonly warnedLow = new Set<string>();
@@ -61,7 +78,7 @@ export class Session {
   private readonly subscriptions: Disposable[] = [];
   private readonly changeEmitter = new Emitter<void>();
   private readonly lowBalanceEmitter = new Emitter<KeySnapshot[]>();
-  private readonly requestEmitter = new Emitter<RequestCounts>();
+  private readonly requestEmitter = new Emitter<void>();
   private readonly logger: Logger;
   private disposed = false;
 
@@ -69,8 +86,8 @@ export class Session {
   readonly onDidChange: Event<void> = this.changeEmitter.event;
   /** Keys that fell below daidai.balances.lowThreshold, each reported once per session. */
   readonly onDidFindLowBalance: Event<KeySnapshot[]> = this.lowBalanceEmitter.event;
-  /** The client-level request counters moved (fires per proxied request). */
-  readonly onDidCountRequest: Event<RequestCounts> = this.requestEmitter.event;
+  /** The client-level request counters moved (fires per proxied request; read `requests`). */
+  readonly onDidCountRequest: Event<void> = this.requestEmitter.event;
 
   constructor(private readonly deps: SessionDeps) {
     this.logger = deps.logger;
@@ -81,14 +98,17 @@ export class Session {
       this.proxy.onDidRequest((r) => {
         if (requestServed(r)) this.counts.served++;
         else this.counts.failed++;
-        const line = requestLogLine(r);
-        if (r.status >= 500 || r.aborted) this.logger.warn(line);
-        else this.logger.info(line);
-        this.requestEmitter.fire({ ...this.counts });
+        // A line per request is formatted only when the logger shows it: it costs an allocation on the hot path.
+        if (r.status >= 500 || r.aborted) {
+          if (logsAt(this.logger, 'warn')) this.logger.warn(requestLogLine(r));
+        } else if (logsAt(this.logger, 'info')) {
+          this.logger.info(requestLogLine(r));
+        }
+        this.requestEmitter.fire();
       }),
       deps.credentials.onDidChange(() => void this.onCredentialsChangedElsewhere()),
     );
-    this.account = deps.createAccount(deps.settings.platformBaseUrl);
+    this.account = this.newAccount(deps.settings.platformBaseUrl);
     this.accountSub = this.account.onDidChange(() => this.onAccountChanged());
   }
 
@@ -97,12 +117,14 @@ export class Session {
   }
 
   get mode(): SessionMode {
+    if (this.plainKeys) return 'keys';
     if (!this.account.snapshot.signedIn) return 'signed-out';
     return this.demo ? 'demo' : 'account';
   }
 
+  /** Logged in, or serving plain keys: the pool has the keys to use. */
   get signedIn(): boolean {
-    return this.account.snapshot.signedIn;
+    return this.plainKeys !== undefined || this.account.snapshot.signedIn;
   }
 
   get isDemo(): boolean {
@@ -111,6 +133,18 @@ export class Session {
 
   get accountView(): AccountView {
     return this.account.snapshot;
+  }
+
+  /**
+   * Serves plain keys (DAIDAI_KEYS, a keys file) instead of an account's: no login, no refresh.
+   * `source` names where they came from, for messages.
+   */
+  useKeys(keys: readonly PoolKeyInput[], source: string): void {
+    this.plainKeys = { source, keys: keys.map((k) => ({ ...k })) };
+    this.stopRefreshTimer();
+    this.pool.setKeys(this.plainKeys.keys);
+    this.logger.debug(`Using ${keys.length} key(s) from ${source}.`);
+    this.changeEmitter.fire();
   }
 
   get proxyStatus(): ProxyStatus {
@@ -130,14 +164,18 @@ export class Session {
     return `http://${shown}:${this._settings.proxyPort}/v1`;
   }
 
-  /** Logs in; remembers the credentials in SecretStorage unless `remember` is false. Throws the platform's error. */
-  async login(creds: Credentials, opts: { remember?: boolean; silent?: boolean } = {}): Promise<void> {
+  /**
+   * Logs in; remembers the credentials unless `remember` is false. Throws the platform's error.
+   * `quiet`: the caller reports the outcome itself (the CLI's one line), so nothing is logged here.
+   */
+  async login(creds: Credentials, opts: { remember?: boolean; silent?: boolean; quiet?: boolean } = {}): Promise<void> {
     if (this.demo) await this.leaveDemo();
-    this.logger.info(`${opts.silent ? 'Logging in again' : 'Logging in'} to ${this._settings.platformBaseUrl} as ${creds.email}…`);
+    this.plainKeys = undefined;
+    if (!opts.quiet) this.logger.info(`${opts.silent ? 'Logging in again' : 'Logging in'} to ${this._settings.platformBaseUrl} as ${creds.email}…`);
     try {
       await this.account.signIn(creds);
     } catch (err) {
-      this.logger.warn(`Login as ${creds.email} failed: ${errorMessage(err)}`);
+      if (!opts.quiet) this.logger.warn(`Login as ${creds.email} failed: ${errorMessage(err)}`);
       throw err;
     }
     if (opts.remember !== false) await this.deps.credentials.set(creds);
@@ -161,6 +199,7 @@ export class Session {
     await this.deps.credentials.clear();
     this.account.signOut();
     if (this.demo) await this.leaveDemo();
+    this.plainKeys = undefined;
     this.pool.setKeys([]);
     this.warnedLow.clear();
     this.counts = { served: 0, failed: 0 };
@@ -170,6 +209,7 @@ export class Session {
 
   /** Fetches the key list and balances again. Throws the platform's error. */
   async refresh(): Promise<void> {
+    if (this.plainKeys) return; // plain keys have no account to ask
     if (!this.signedIn) throw new Error('Not logged in: log in to DaiDai first.');
     try {
       await this.account.refresh();
@@ -239,7 +279,7 @@ export class Session {
     const prev = this._settings;
     const changed = changedSettings(prev, next);
     this._settings = next;
-    const outcome: SettingsOutcome = { restartedFor: [], needReload: [] };
+    const outcome: SettingsOutcome = { restartedFor: [] };
     if (changed.length === 0) return outcome;
     this.logger.info(`Settings changed: ${changed.map((k) => `daidai.${settingIds[k]}`).join(', ')}`);
 
@@ -299,9 +339,13 @@ export class Session {
   private useAccount(platformBaseUrl: string): void {
     this.accountSub.dispose();
     this.account.dispose?.();
-    this.account = this.deps.createAccount(platformBaseUrl);
+    this.account = this.newAccount(platformBaseUrl);
     this.accountSub = this.account.onDidChange(() => this.onAccountChanged());
     this.onAccountChanged();
+  }
+
+  private newAccount(platformBaseUrl: string): AccountLike {
+    return (this.deps.createAccount ?? createPlatformAccount)(platformBaseUrl, this.logger);
   }
 
   private async setUpstream(upstreamBaseUrl: string): Promise<void> {
@@ -324,6 +368,7 @@ export class Session {
   }
 
   private onAccountChanged(): void {
+    if (this.plainKeys) return;
     const s = this.account.snapshot;
     const keys: PoolKeyInput[] = s.signedIn ? s.keys.map((k) => ({ key: k.key, name: k.name, balance: k.balance, used: k.used, createdAt: k.createdAt })) : [];
     this.pool.setKeys(keys);

@@ -1,6 +1,7 @@
-// The extension's settings (`daidai.*`) as one typed, validated snapshot. Reading goes through an
-// injected getter so this file runs in plain Node tests; the VS Code reader is in services.ts.
-import type { ProxyOptions } from '../core/proxy/types';
+// The product's settings (`daidai.*` in VS Code, flags in the CLI) as one typed, validated snapshot.
+// Reading goes through an injected getter so this file runs anywhere; the VS Code reader is in
+// src/vscode/services.ts, the CLI's in src/cli.ts.
+import { defaultProxyOptions, type ProxyOptions } from '../proxy/types';
 
 export interface DaiDaiSettings {
   proxyPort: number;
@@ -18,15 +19,20 @@ export interface DaiDaiSettings {
   lowBalance: number;
 }
 
+/**
+ * Every default of the product, in one place: the extension's manifest is checked against it
+ * (test/unit/vscode-manifest.test.ts), the CLI's flags default to it, and the proxy's own defaults
+ * are the same values.
+ */
 export const defaultSettings: DaiDaiSettings = {
-  proxyPort: 5100,
-  proxyHost: '127.0.0.1',
+  proxyPort: defaultProxyOptions.port,
+  proxyHost: defaultProxyOptions.host,
   proxyAutoStart: false,
   proxyAccessToken: '',
   proxyAllowedOrigins: [],
   platformBaseUrl: 'https://user.daidaibird.top',
-  upstreamBaseUrl: 'https://api.daidaibird.top/v1',
-  maxRetries: 3,
+  upstreamBaseUrl: defaultProxyOptions.upstreamBaseUrl,
+  maxRetries: defaultProxyOptions.maxRetries,
   failureThreshold: 3,
   refreshMinutes: 5,
   lowBalance: 1,

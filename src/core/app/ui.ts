@@ -1,7 +1,31 @@
 // What the command handlers use of the VS Code window, behind an interface so plain-Node tests
 // can drive them with sinon stubs. The real one (vscodeUi.ts) forwards to vscode.window at call
 // time, so a test inside VS Code can still stub vscode.window.showInputBox.
-import type { InputBoxOptions, QuickPickItem, QuickPickOptions } from 'vscode';
+
+/** The part of vscode.InputBoxOptions the handlers use (structurally the same, so vscode.window takes it). */
+export interface InputBoxOptions {
+  title?: string;
+  prompt?: string;
+  placeHolder?: string;
+  value?: string;
+  password?: boolean;
+  ignoreFocusOut?: boolean;
+  validateInput?(value: string): string | undefined | null | Thenable<string | undefined | null>;
+}
+
+/** The part of vscode.QuickPickItem the handlers use. */
+export interface QuickPickItem {
+  label: string;
+  description?: string;
+  detail?: string;
+}
+
+/** The part of vscode.QuickPickOptions the handlers use. */
+export interface QuickPickOptions {
+  title?: string;
+  placeHolder?: string;
+  ignoreFocusOut?: boolean;
+}
 
 export interface Ui {
   showInputBox(options: InputBoxOptions): PromiseLike<string | undefined>;

@@ -1,8 +1,8 @@
 // What activate() returns: a read-only window on the extension's state, for the integration
 // suite (and any extension that wants to know whether the proxy runs). Holds no secret.
-import type { PoolCounts } from '../core/pool/types';
-import type { RequestCounts, StatusKind, TreeRow } from '../core/present';
-import type { ProxyStatus } from '../core/proxy/types';
+import type { PoolCounts } from '../pool/types';
+import type { RequestCounts, StatusKind, TreeRow } from '../present';
+import type { ProxyStatus } from '../proxy/types';
 
 export interface DaiDaiStatus {
   loggedIn: boolean;

@@ -10,11 +10,12 @@ import { PlatformClient } from '../../src/core/platform/client';
 import { treeRows } from '../../src/core/present';
 import type { Logger } from '../../src/core/util/log';
 import { maskKey } from '../../src/core/util/mask';
-import { CommandHandlers } from '../../src/vscode/commands';
-import { CREDENTIALS_SECRET, CredentialStore, MemorySecretStorage } from '../../src/vscode/credentialStore';
-import { Session } from '../../src/vscode/session';
-import { defaultSettings, type DaiDaiSettings } from '../../src/vscode/settings';
-import type { Ui } from '../../src/vscode/ui';
+import { CommandHandlers } from '../../src/core/app/commands';
+import { CREDENTIALS_SECRET, CredentialStore } from '../../src/core/app/credentialStore';
+import { MemorySecretStorage } from '../helpers/memorySecretStorage';
+import { Session } from '../../src/core/app/session';
+import { defaultSettings, type DaiDaiSettings } from '../../src/core/app/settings';
+import type { Ui } from '../../src/core/app/ui';
 
 type Stubbed<T> = { [K in keyof T]: sinon.SinonStub };
 
@@ -52,7 +53,7 @@ function stubUi(sandbox: sinon.SinonSandbox): Stubbed<Ui> {
   };
 }
 
-describe('vscode: command handlers and session', function () {
+describe('app: command handlers and session', function () {
   let sandbox: sinon.SinonSandbox;
   let h: Harness;
   const open: Array<{ close(): unknown }> = [];
@@ -333,11 +334,19 @@ describe('vscode: command handlers and session', function () {
 
     const outcome = await h.session.applySettings({ ...h.session.settings, proxyPort: freePort, failureThreshold: 5 });
     assert.deepEqual(outcome.restartedFor, ['daidai.proxy.port']);
-    assert.deepEqual(outcome.needReload, [], 'the failure threshold applies live');
     assert.equal(h.session.proxyStatus.state, 'running');
     assert.equal(h.session.proxyStatus.port, freePort);
     assert.notEqual(first.port, freePort);
     assert.equal((await chat(h.session.proxyUrl())).status, 200);
+
+    // The new threshold holds at once: with 1, a single failure takes the key that made it out.
+    await h.session.applySettings({ ...h.session.settings, failureThreshold: 1 });
+    const next = h.session.pool.snapshot().nextKeyId!;
+    const victim = h.session.accountView.keys.find((k) => maskKey(k.key) === next)!.key;
+    h.fake.setFault(victim, { status: 500, times: 1 });
+    assert.equal((await chat(h.session.proxyUrl())).status, 200, 'the request moved on to the next key');
+    const after = h.session.pool.snapshot().keys.find((k) => k.id === next)!;
+    assert.equal(after.state, 'disabled', 'one failure took the key out under a threshold of 1');
 
     const quiet = await h.session.applySettings({ ...h.session.settings, maxRetries: 1 });
     assert.deepEqual(quiet.restartedFor, []);
