@@ -53,6 +53,9 @@ interface Args {
 
 class UsageError extends Error {}
 
+/** The port is already served by a DaiDai proxy (another daidai-proxy, or a VS Code window). */
+class PeerRunningError extends Error {}
+
 function parseArgs(argv: string[]): Args {
   const flags = new Map<string, string>();
   let command = '';
@@ -187,6 +190,13 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
       out(`Logged in as ${a.email ?? email}: ${a.keys.length} usable key(s), total ¥${(a.totalBalance ?? 0).toFixed(2)}.`);
     }
     const status = await session.startProxy();
+    const peer = session.peer;
+    if (peer) {
+      const k = peer.health.keys;
+      throw new PeerRunningError(
+        `A DaiDai proxy already serves port ${peer.port} (${peer.url}${k ? `, ${k.usable}/${k.total} keys usable` : ''}): a VS Code window or another daidai-proxy. Use it, stop it, or pick another --port.`,
+      );
+    }
     const c = session.pool.snapshot().counts;
     out(`DaiDai proxy on ${status.url}  (${c.usable}/${c.total} keys usable)  health: ${status.url!.replace(/\/v1$/, '')}/health`);
     return {
@@ -262,6 +272,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError) {
       fail(err.message);
       return EXIT_USAGE;
+    }
+    if (err instanceof PeerRunningError) {
+      fail(err.message);
+      return EXIT_PORT;
     }
     if (err instanceof ProxyStartError) {
       fail(err.message);

@@ -137,6 +137,17 @@ export class CommandHandlers {
     }
     try {
       const status = await this.session.startProxy();
+      const peer = this.session.peer;
+      if (peer) {
+        this.notify(
+          this.ui.showInformationMessage(
+            `The DaiDai proxy already runs in another window at ${peer.url}: this window uses it, and takes it over when that window closes.`,
+            'Copy URL',
+          ),
+          { 'Copy URL': () => this.copyProxyUrl() },
+        );
+        return true;
+      }
       const counts = this.session.pool.snapshot().counts;
       if (counts.total === 0) {
         this.notify(this.ui.showWarningMessage(`The DaiDai proxy runs at ${status.url}, but has no keys yet: log in or try the demo account.`, 'Login', 'Try the Demo Account'), {
@@ -157,6 +168,11 @@ export class CommandHandlers {
   }
 
   async stopProxy(): Promise<void> {
+    if (this.session.peer) {
+      await this.session.stopProxy(); // stop watching it; the window that owns it keeps it running
+      this.notify(this.ui.showInformationMessage('The DaiDai proxy runs in another window: stop it there. This window no longer takes it over.'));
+      return;
+    }
     if (this.session.proxyStatus.state === 'stopped') return;
     await this.session.stopProxy();
     this.notify(this.ui.showInformationMessage('DaiDai proxy stopped.'));
@@ -246,9 +262,12 @@ export class CommandHandlers {
     const running = this.session.proxyStatus.state === 'running';
     type Item = { label: string; description?: string; run: () => unknown };
     const items: Item[] = [];
+    const peer = this.session.peer;
     if (running) {
       items.push({ label: '$(debug-stop) Stop Proxy', description: this.session.proxyUrl(), run: () => this.stopProxy() });
       items.push({ label: '$(debug-restart) Restart Proxy', run: () => this.restartProxy() });
+    } else if (peer) {
+      // Stop belongs to the window that owns the proxy.
     } else {
       items.push({ label: '$(play) Start Proxy', description: this.session.proxyUrl(), run: () => this.startProxy() });
     }
@@ -261,7 +280,8 @@ export class CommandHandlers {
       items.push({ label: '$(beaker) Try the Demo Account', run: () => this.tryDemo() });
     }
     items.push({ label: '$(output) Show Logs', run: () => this.showLogs() });
-    const pick = await this.ui.showQuickPick(items, { title: 'DaiDai', placeHolder: running ? `Proxy running at ${this.session.proxyUrl()}` : 'Proxy stopped' });
+    const placeHolder = running ? `Proxy running at ${this.session.proxyUrl()}` : peer ? `Proxy running in another window at ${peer.url}` : 'Proxy stopped';
+    const pick = await this.ui.showQuickPick(items, { title: 'DaiDai', placeHolder });
     await pick?.run();
   }
 

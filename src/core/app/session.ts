@@ -10,7 +10,8 @@ import type { Credentials } from '../platform/types';
 import { KeyPool } from '../pool/keyPool';
 import type { KeySnapshot, PoolKeyInput } from '../pool/types';
 import { lowBalanceKeys, requestLogLine, requestServed, type AccountView, type RequestCounts } from '../present';
-import { ProxyServer } from '../proxy/server';
+import { probePeer, type PeerHealth } from '../proxy/peer';
+import { ProxyServer, ProxyStartError } from '../proxy/server';
 import type { ProxyStatus } from '../proxy/types';
 import { Emitter, type Disposable, type Event } from '../util/event';
 import { logsAt, type Logger } from '../util/log';
@@ -46,9 +47,25 @@ export interface SessionDeps {
   /** The embedded fake platform for "Try the Demo Account"; default: the real fake. */
   createDemo?(): FakeDaiDai;
   version?: string;
+  /** How often another window's proxy is polled (default PEER_POLL_MS; tests go faster). */
+  peerPollMs?: number;
 }
 
 export type SessionMode = 'signed-out' | 'account' | 'demo' | 'keys';
+
+/** Our own proxy, run by another window (or a `daidai-proxy serve`), found on the port we wanted. */
+export interface PeerProxy {
+  /** `http://127.0.0.1:PORT/v1`, what clients use. */
+  url: string;
+  port: number;
+  /** Its latest /health (no key in it). */
+  health: PeerHealth;
+  /** Epoch ms since this window uses it. */
+  since: number;
+}
+
+/** How often a window that uses another window's proxy reads its /health and tries to take the port over. */
+export const PEER_POLL_MS = 3_000;
 
 /** The real platform: an Account over a PlatformClient for that base URL. */
 export function createPlatformAccount(platformBaseUrl: string, logger: Logger): AccountLike {
@@ -75,6 +92,10 @@ export class Session {
   private counts: RequestCounts = { served: 0, failed: 0 };
   private readonly warnedLow = new Set<string>();
   private refreshTimer?: NodeJS.Timeout;
+  private _peer?: PeerProxy;
+  private peerTimer?: NodeJS.Timeout;
+  /** The user (or autoStart) wants a proxy: when another window's goes away, this one takes the port over. */
+  private wantsProxy = false;
   private readonly subscriptions: Disposable[] = [];
   private readonly changeEmitter = new Emitter<void>();
   private readonly lowBalanceEmitter = new Emitter<KeySnapshot[]>();
@@ -194,6 +215,8 @@ export class Session {
   /** Forgets credentials, keys and balances, and stops the proxy. */
   async logout(): Promise<void> {
     const email = this.account.snapshot.email;
+    this.wantsProxy = false;
+    this.leavePeer();
     await this.proxy.stop();
     this.stopRefreshTimer();
     await this.deps.credentials.clear();
@@ -245,11 +268,31 @@ export class Session {
     this.changeEmitter.fire();
   }
 
+  /** Another window's proxy this window uses, while the port is taken by it. */
+  get peer(): PeerProxy | undefined {
+    return this._peer;
+  }
+
+  /**
+   * Starts the proxy. When the port is taken by another DaiDai proxy (a second VS Code window, or a
+   * `daidai-proxy serve`), this is not an error: this window uses that proxy (see `peer`) and takes
+   * the port over when it goes away. Throws for anything else holding the port.
+   */
   async startProxy(): Promise<ProxyStatus> {
-    return this.proxy.start();
+    this.wantsProxy = true;
+    try {
+      const status = await this.proxy.start();
+      this.leavePeer();
+      return status;
+    } catch (err) {
+      if (err instanceof ProxyStartError && err.code === 'EADDRINUSE' && (await this.findPeer())) return this.proxy.status;
+      throw err;
+    }
   }
 
   async stopProxy(): Promise<void> {
+    this.wantsProxy = false;
+    this.leavePeer();
     await this.proxy.stop();
   }
 
@@ -319,6 +362,7 @@ export class Session {
     if (this.disposed) return;
     this.disposed = true;
     this.stopRefreshTimer();
+    this.leavePeer();
     for (const d of this.subscriptions) d.dispose();
     this.accountSub.dispose();
     try {
@@ -335,6 +379,73 @@ export class Session {
   }
 
   // ---- internals ----
+
+  /** The address to ask for the proxy on our port: a wildcard host is reached on loopback. */
+  private peerAddress(): { host: string; port: number } {
+    const o = this.proxy.options;
+    const host = o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host;
+    return { host, port: o.port };
+  }
+
+  /** Asks the port's holder whether it is one of ours; if so, uses it. */
+  private async findPeer(): Promise<boolean> {
+    const { host, port } = this.peerAddress();
+    if (port === 0) return false;
+    const probe = await probePeer(host, port, { timeoutMs: 1000 });
+    if (probe.kind !== 'daidai') return false;
+    const shown = host.includes(':') ? `[${host}]` : host;
+    const first = !this._peer;
+    this._peer = { url: `http://${shown}:${port}/v1`, port, health: probe.health, since: this._peer?.since ?? Date.now() };
+    if (first) this.logger.info(`Port ${port} is served by another DaiDai proxy (another window or daidai-proxy): using it; this window takes over when it stops.`);
+    this.schedulePeerPoll();
+    this.changeEmitter.fire();
+    return true;
+  }
+
+  private schedulePeerPoll(): void {
+    if (this.peerTimer || this.disposed) return;
+    this.peerTimer = setTimeout(() => {
+      this.peerTimer = undefined;
+      void this.pollPeer();
+    }, this.deps.peerPollMs ?? PEER_POLL_MS);
+    this.peerTimer.unref?.();
+  }
+
+  /** Reads the other proxy's /health; when it is gone, takes the port over if a proxy is wanted here. */
+  private async pollPeer(): Promise<void> {
+    if (!this._peer || this.disposed) return;
+    const { host, port } = this.peerAddress();
+    const probe = await probePeer(host, port, { timeoutMs: 1000 });
+    if (!this._peer || this.disposed) return;
+    if (probe.kind === 'daidai') {
+      this._peer = { ...this._peer, health: probe.health };
+      this.changeEmitter.fire();
+      this.schedulePeerPoll();
+      return;
+    }
+    if (probe.kind === 'none' && this.wantsProxy) {
+      try {
+        await this.proxy.start();
+        this.logger.info(`The other DaiDai proxy on port ${port} stopped: this window took it over.`);
+        this.leavePeer();
+        return;
+      } catch (err) {
+        // Another window may have been quicker: if it is ours, keep using it.
+        if (err instanceof ProxyStartError && err.code === 'EADDRINUSE' && (await this.findPeer())) return;
+        this.logger.warn(`Taking over port ${port} failed: ${errorMessage(err)}`);
+      }
+    }
+    if (probe.kind === 'other') this.logger.warn(`Port ${port} is now held by another program, not a DaiDai proxy.`);
+    this.leavePeer();
+  }
+
+  private leavePeer(): void {
+    if (this.peerTimer) clearTimeout(this.peerTimer);
+    this.peerTimer = undefined;
+    if (!this._peer) return;
+    this._peer = undefined;
+    if (!this.disposed) this.changeEmitter.fire();
+  }
 
   private useAccount(platformBaseUrl: string): void {
     this.accountSub.dispose();
