@@ -3,7 +3,7 @@
 // SillyTavern on a server. Secrets come from the environment, never from argv (argv shows up
 // in `ps` and shell history).
 import { readFileSync } from 'node:fs';
-import { Session, type CredentialsPort } from './core/app/session';
+import { PeerProxyRunning, Session, type CredentialsPort } from './core/app/session';
 import { defaultSettings, type DaiDaiSettings } from './core/app/settings';
 import type { FakeDaiDai } from './core/demo/types';
 import { parseKeys } from './core/keysFile';
@@ -53,8 +53,6 @@ interface Args {
 
 class UsageError extends Error {}
 
-/** The port is already served by a DaiDai proxy (another daidai-proxy, or a VS Code window). */
-class PeerRunningError extends Error {}
 
 function parseArgs(argv: string[]): Args {
   const flags = new Map<string, string>();
@@ -175,6 +173,7 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
     settings,
     version: VERSION,
     createDemo: demoOf,
+    peers: 'refuse',
   });
   try {
     if (demoOf) {
@@ -190,13 +189,6 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
       out(`Logged in as ${a.email ?? email}: ${a.keys.length} usable key(s), total ¥${(a.totalBalance ?? 0).toFixed(2)}.`);
     }
     const status = await session.startProxy();
-    const peer = session.peer;
-    if (peer) {
-      const k = peer.health.keys;
-      throw new PeerRunningError(
-        `A DaiDai proxy already serves port ${peer.port} (${peer.url}${k ? `, ${k.usable}/${k.total} keys usable` : ''}): a VS Code window or another daidai-proxy. Use it, stop it, or pick another --port.`,
-      );
-    }
     const c = session.pool.snapshot().counts;
     out(`DaiDai proxy on ${status.url}  (${c.usable}/${c.total} keys usable)  health: ${status.url!.replace(/\/v1$/, '')}/health`);
     return {
@@ -273,8 +265,10 @@ export async function main(argv: string[]): Promise<number> {
       fail(err.message);
       return EXIT_USAGE;
     }
-    if (err instanceof PeerRunningError) {
-      fail(err.message);
+    if (err instanceof PeerProxyRunning) {
+      const { port, url, health } = err.peer;
+      const k = health.keys;
+      fail(`A DaiDai proxy already serves port ${port} (${url}${k ? `, ${k.usable}/${k.total} keys usable` : ''}): a VS Code window or another daidai-proxy. Use it, stop it, or pick another --port.`);
       return EXIT_PORT;
     }
     if (err instanceof ProxyStartError) {

@@ -244,7 +244,8 @@ describe('state: JsonStateFile and PoolStateFile', () => {
     file.schedule(sample()); // while the first write is held
     assert.equal(timers.pending, 0, 'no second timer while writing');
     release();
-    for (let i = 0; i < 1000 && timers.pending === 0 && writes < 2; i++) await new Promise((r) => setImmediate(r));
+    // The held write finishes on the real disk: wait for it by its effect, not a count of turns.
+    for (const deadline = Date.now() + 5000; Date.now() < deadline && timers.pending === 0 && writes < 2; ) await new Promise((r) => setTimeout(r, 2));
     assert.equal(writes, 1, 'the second change was not written straight after the first');
     assert.equal(timers.pending, 1, 'it waits for its own timer');
     timers.fire();

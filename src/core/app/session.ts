@@ -49,6 +49,11 @@ export interface SessionDeps {
   version?: string;
   /** How often another window's proxy is polled (default PEER_POLL_MS; tests go faster). */
   peerPollMs?: number;
+  /**
+   * What to do when our own proxy already serves the port: 'share' (the extension: use it and take
+   * the port over when it stops) or 'refuse' (the CLI: startProxy throws PeerProxyRunning).
+   */
+  peers?: 'share' | 'refuse';
 }
 
 export type SessionMode = 'signed-out' | 'account' | 'demo' | 'keys';
@@ -62,6 +67,14 @@ export interface PeerProxy {
   health: PeerHealth;
   /** Epoch ms since this window uses it. */
   since: number;
+}
+
+/** startProxy() with `peers: 'refuse'` found one of our proxies on the port. */
+export class PeerProxyRunning extends Error {
+  constructor(readonly peer: PeerProxy) {
+    super(`A DaiDai proxy already serves port ${peer.port} (${peer.url}).`);
+    this.name = 'PeerProxyRunning';
+  }
 }
 
 /** How often a window that uses another window's proxy reads its /health and tries to take the port over. */
@@ -394,8 +407,10 @@ export class Session {
     const probe = await probePeer(host, port, { timeoutMs: 1000 });
     if (probe.kind !== 'daidai') return false;
     const shown = host.includes(':') ? `[${host}]` : host;
+    const peer: PeerProxy = { url: `http://${shown}:${port}/v1`, port, health: probe.health, since: this._peer?.since ?? Date.now() };
+    if (this.deps.peers === 'refuse') throw new PeerProxyRunning(peer);
     const first = !this._peer;
-    this._peer = { url: `http://${shown}:${port}/v1`, port, health: probe.health, since: this._peer?.since ?? Date.now() };
+    this._peer = peer;
     if (first) this.logger.info(`Port ${port} is served by another DaiDai proxy (another window or daidai-proxy): using it; this window takes over when it stops.`);
     this.schedulePeerPoll();
     this.changeEmitter.fire();

@@ -24,6 +24,8 @@ export interface AppDeps {
   logger: Logger;
   onRecord?: (record: RequestRecord) => void;
   version?: string;
+  /** emailHash of the account served, for /health (another window compares it). */
+  healthAccount?: () => string | undefined;
 }
 
 interface State {
@@ -38,7 +40,7 @@ export function createApp(deps: AppDeps): Koa<State> {
 
   router.get('/health', (ctx) => {
     ctx.set('cache-control', 'no-store');
-    ctx.body = healthReport(deps.pool.snapshot(), deps.status());
+    ctx.body = healthReport(deps.pool.snapshot(), deps.status(), Date.now(), { version: deps.version, account: deps.healthAccount?.() });
   });
   // Claude Code probes the base URL with `HEAD /` before its first call.
   router.head('/', (ctx) => {

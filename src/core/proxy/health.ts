@@ -4,7 +4,20 @@ import type { ProxyStatus } from './types';
 
 export type HealthStatus = 'ok' | 'degraded' | 'down' | 'no-keys';
 
+/** What /health says about the proxy itself: how another window knows the port is served by one of ours. */
+export const HEALTH_NAME = 'daidai-aggregator';
+
+export interface HealthInfo {
+  version?: string;
+  /** emailHash of the account served (never the e-mail itself). */
+  account?: string;
+}
+
 export interface HealthReport {
+  /** Always HEALTH_NAME. */
+  name: typeof HEALTH_NAME;
+  version?: string;
+  account?: string;
   status: HealthStatus;
   uptimeSeconds: number;
   url?: string;
@@ -22,8 +35,11 @@ export function healthStatus(snapshot: PoolSnapshot): HealthStatus {
   return c.usable < c.total ? 'degraded' : 'ok';
 }
 
-export function healthReport(snapshot: PoolSnapshot, status: ProxyStatus, now = Date.now()): HealthReport {
+export function healthReport(snapshot: PoolSnapshot, status: ProxyStatus, now = Date.now(), info: HealthInfo = {}): HealthReport {
   return {
+    name: HEALTH_NAME,
+    version: info.version,
+    account: info.account,
     status: healthStatus(snapshot),
     uptimeSeconds: status.startedAt ? Math.round((now - status.startedAt) / 1000) : 0,
     url: status.url,

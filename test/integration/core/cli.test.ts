@@ -1,7 +1,7 @@
 // The CLI as a user runs it: a real child process of dist/cli.js (built by `npm test`).
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_USABLE_KEYS, type FakeDaiDai } from '../../../src/core/demo/fakeDaiDai';
 
@@ -45,6 +45,7 @@ describe('CLI (dist/cli.js)', function () {
   let fake: FakeDaiDai;
   const children: ChildProcess[] = [];
   const servers: Server[] = [];
+  const blockerSockets: Socket[] = [];
 
   beforeEach(async () => {
     fake = createFakeDaiDai();
@@ -52,6 +53,7 @@ describe('CLI (dist/cli.js)', function () {
   });
   afterEach(async () => {
     for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+    for (const s of blockerSockets.splice(0)) s.destroy();
     for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
     await fake.stop();
   });
@@ -117,7 +119,11 @@ describe('CLI (dist/cli.js)', function () {
   });
 
   it('serve: a port in use is one line naming the port and exit code 3', async () => {
-    const blocker = createServer();
+    // Answers nothing and hangs up nobody: the CLI's "is it ours?" probe must give up on it.
+    const blocker = createServer((socket) => {
+      socket.resume();
+      blockerSockets.push(socket);
+    });
     servers.push(blocker);
     await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', res));
     const port = (blocker.address() as { port: number }).port;
@@ -128,6 +134,20 @@ describe('CLI (dist/cli.js)', function () {
     assert.equal(lines.length, 1, r.stderr());
     assert.ok(lines[0].includes(String(port)), lines[0]);
     assert.match(lines[0], /in use/);
+  });
+
+  it('serve: a port already served by another DaiDai proxy is one line saying so, exit code 3', async () => {
+    const keys = { DAIDAI_KEYS: DEMO_USABLE_KEYS.slice(0, 2).join(',') };
+    const first = run(['serve', '--port', '0', '--upstream-url', fake.gatewayUrl], keys);
+    children.push(first.child);
+    const [, port] = await waitForOutput(first, /DaiDai proxy on http:\/\/127\.0\.0\.1:(\d+)\/v1/);
+    const second = run(['serve', '--port', port, '--upstream-url', fake.gatewayUrl], keys);
+    children.push(second.child);
+    assert.equal(await second.exit, 3);
+    const lines = second.stderr().trim().split('\n');
+    assert.equal(lines.length, 1, second.stderr());
+    assert.match(lines[0], new RegExp(`A DaiDai proxy already serves port ${port}`));
+    assert.equal(first.child.exitCode, null, 'the first proxy keeps running');
   });
 
   it('refuses secrets on the command line and unknown options, with exit code 1', async () => {
