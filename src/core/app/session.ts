@@ -14,6 +14,7 @@ import { probePeer, type PeerHealth } from '../proxy/peer';
 import { ProxyServer, ProxyStartError } from '../proxy/server';
 import type { ProxyStatus } from '../proxy/types';
 import { Emitter, type Disposable, type Event } from '../util/event';
+import { emailHash } from '../util/hash';
 import { logsAt, type Logger } from '../util/log';
 import { maskKey, redactSecrets } from '../util/mask';
 import { changedSettings, proxyOptionsOf, settingIds, type DaiDaiSettings } from './settings';
@@ -127,7 +128,13 @@ export class Session {
     this.logger = deps.logger;
     this._settings = deps.settings;
     this.pool = new KeyPool({ failureThreshold: deps.settings.failureThreshold, logger: deps.logger });
-    this.proxy = new ProxyServer({ pool: this.pool, options: proxyOptionsOf(deps.settings), logger: deps.logger, version: deps.version });
+    this.proxy = new ProxyServer({
+      pool: this.pool,
+      options: proxyOptionsOf(deps.settings),
+      logger: deps.logger,
+      version: deps.version,
+      healthAccount: () => (this.account.snapshot.signedIn && this.account.snapshot.email ? emailHash(this.account.snapshot.email) : undefined),
+    });
     this.subscriptions.push(
       this.proxy.onDidRequest((r) => {
         if (requestServed(r)) this.counts.served++;

@@ -21,6 +21,8 @@ export interface ProxyServerDeps {
   /** Injected by tests (MockAgent) or shared by the composition root; otherwise one Agent of our own. */
   dispatcher?: Dispatcher;
   version?: string;
+  /** emailHash of the account served, for /health. */
+  healthAccount?: () => string | undefined;
 }
 
 /** Options that only take effect on a new listener or a new upstream connection pool. */
@@ -89,6 +91,7 @@ export class ProxyServer {
       logger: this.logger,
       onRecord: (r) => this.requestEmitter.fire(r),
       version: this.deps.version,
+      healthAccount: this.deps.healthAccount,
     });
     const server = createServer(app.callback());
     // SSE answers can be quiet for minutes while a model thinks; Node's default 5 min request
