@@ -215,7 +215,7 @@ async function demo(flags: Map<string, string>, log: Logger, out: (s: string) =>
   delete process.env.DAIDAI_KEYS;
   flags.delete('keys-file');
   let fake: FakeDaiDai | undefined;
-  const running = await serve(flags, log, out, () => (fake = createFakeDaiDai({ chunkDelayMs: 40 })));
+  const running = await serve(flags, log, out, () => (fake = createFakeDaiDai({ chunkDelayMs: 40, packages: true })));
   const base = running.url.replace(/\/v1$/, '');
   out(`Fake DaiDai platform (demo account ${DEMO_ACCOUNT.email}) on ${fake?.url}
 Point your client at it (any API key works):
