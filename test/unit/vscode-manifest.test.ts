@@ -10,7 +10,11 @@ import { defaultSettings, settingIds, type DaiDaiSettings } from '../../src/core
 
 // out/test/unit → the repository root (the same from test/unit when run by ts-node)
 const root = [path.resolve(__dirname, '../../..'), path.resolve(__dirname, '../..')].find((d) => existsSync(path.join(d, 'package.json')))!;
-const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+// The manifest as VS Code shows it in English: `%key%` placeholders filled from package.nls.json.
+const nls = JSON.parse(readFileSync(path.join(root, 'package.nls.json'), 'utf8')) as Record<string, string>;
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'), (_k, v: unknown) =>
+  typeof v === 'string' && /^%[^%]+%$/.test(v) && v.slice(1, -1) in nls ? nls[v.slice(1, -1)] : v,
+);
 const contributes = pkg.contributes;
 
 interface MenuItem {

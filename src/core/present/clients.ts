@@ -1,6 +1,8 @@
 // "Connect a Client…": the exact settings or snippet each client needs to use the proxy.
 // Shaped by how the clients really call the proxy (../../shared/clients.md): OpenAI-style clients
-// want the base URL with /v1; Claude Code and the Anthropic SDK want it without.
+// want the base URL with /v1; Claude Code and the Anthropic SDK want it without. The prose is
+// translated; code (commands, config files, values) stays as the client reads it.
+import { t } from '../l10n';
 
 export type ClientId = 'sillytavern' | 'continue' | 'cline' | 'claude-code' | 'openai-sdk' | 'curl';
 
@@ -10,13 +12,14 @@ export interface ClientInfo {
   detail: string;
 }
 
+// `detail` is a getter so that it follows the language set after this module loaded.
 export const clients: readonly ClientInfo[] = [
-  { id: 'sillytavern', label: 'SillyTavern', detail: 'Chat Completion → Custom (OpenAI-compatible)' },
-  { id: 'continue', label: 'Continue', detail: 'An OpenAI provider in config.yaml' },
-  { id: 'cline', label: 'Cline / Roo Code', detail: 'API Provider "OpenAI Compatible"' },
-  { id: 'claude-code', label: 'Claude Code', detail: 'ANTHROPIC_BASE_URL and ANTHROPIC_AUTH_TOKEN' },
-  { id: 'openai-sdk', label: 'OpenAI SDK', detail: 'Node.js and Python' },
-  { id: 'curl', label: 'curl', detail: 'A chat request and a streamed one' },
+  { id: 'sillytavern', label: 'SillyTavern', get detail() { return t('Chat Completion → Custom (OpenAI-compatible)'); } },
+  { id: 'continue', label: 'Continue', get detail() { return t('An OpenAI provider in config.yaml'); } },
+  { id: 'cline', label: 'Cline / Roo Code', get detail() { return t('API Provider "OpenAI Compatible"'); } },
+  { id: 'claude-code', label: 'Claude Code', get detail() { return t('ANTHROPIC_BASE_URL and ANTHROPIC_AUTH_TOKEN'); } },
+  { id: 'openai-sdk', label: 'OpenAI SDK', get detail() { return t('Node.js and Python'); } },
+  { id: 'curl', label: 'curl', get detail() { return t('A chat request and a streamed one'); } },
 ];
 
 export interface SnippetOptions {
@@ -48,19 +51,18 @@ export function anthropicBaseUrl(proxyUrl: string): string {
   return openAiBaseUrl(proxyUrl).replace(/\/v1$/, '');
 }
 
-const TOKEN_NOTE = 'the value of the `daidai.proxy.accessToken` setting';
-
 export function clientSnippets(proxyUrl: string, client: ClientId, opts: SnippetOptions = {}): ClientSnippet {
   const v1 = openAiBaseUrl(proxyUrl);
   const origin = anthropicBaseUrl(proxyUrl);
   const model = opts.model ?? 'gpt-4o-mini';
   const token = opts.accessTokenSet ? '<your daidai.proxy.accessToken>' : 'anything';
-  const keyLine = opts.accessTokenSet
-    ? `API key: ${TOKEN_NOTE} (the proxy requires it).`
-    : 'API key: anything (the proxy puts one of your DaiDai keys in its place).';
+  const keyLine = (field: string) =>
+    opts.accessTokenSet
+      ? t('{0}: the value of the `daidai.proxy.accessToken` setting (the proxy requires it).', field)
+      : t('{0}: anything (the proxy puts one of your DaiDai keys in its place).', field);
   const head = (title: string) => {
-    const lines = [`# Connect ${title} to DaiDai Aggregator`, ''];
-    if (opts.running === false) lines.push('> The proxy is not running yet: run **DaiDai: Start Proxy** first.', '');
+    const lines = [t('# Connect {0} to DaiDai Aggregator', title), ''];
+    if (opts.running === false) lines.push(t('> The proxy is not running yet: run **DaiDai: Start Proxy** first.'), '');
     return lines;
   };
 
@@ -72,14 +74,14 @@ export function clientSnippets(proxyUrl: string, client: ClientId, opts: Snippet
         baseUrl: v1,
         markdown: [
           ...head('SillyTavern'),
-          '1. Open **API Connections** (the plug icon).',
-          '2. API: **Chat Completion**.',
-          '3. Chat Completion Source: **Custom (OpenAI-compatible)**.',
-          `4. Custom Endpoint (Base URL): \`${v1}\``,
-          `5. ${keyLine.replace('API key', 'Custom API Key')}`,
-          '6. Click **Connect**, then pick a model from the list.',
+          t('1. Open **API Connections** (the plug icon).'),
+          t('2. API: **Chat Completion**.'),
+          t('3. Chat Completion Source: **Custom (OpenAI-compatible)**.'),
+          t('4. Custom Endpoint (Base URL): `{0}`', v1),
+          `5. ${keyLine('Custom API Key')}`,
+          t('6. Click **Connect**, then pick a model from the list.'),
           '',
-          'Streaming works as usual; the Stop button also stops the upstream request.',
+          t('Streaming works as usual; the Stop button also stops the upstream request.'),
           '',
         ].join('\n'),
       };
@@ -90,7 +92,7 @@ export function clientSnippets(proxyUrl: string, client: ClientId, opts: Snippet
         baseUrl: v1,
         markdown: [
           ...head('Continue'),
-          'Add a model to `~/.continue/config.yaml`:',
+          t('Add a model to `~/.continue/config.yaml`:'),
           '',
           '```yaml',
           'models:',
@@ -101,7 +103,7 @@ export function clientSnippets(proxyUrl: string, client: ClientId, opts: Snippet
           `    apiKey: ${token}`,
           '```',
           '',
-          'Any model id your DaiDai keys can use works in `model`.',
+          t('Any model id your DaiDai keys can use works in `model`.'),
           '',
         ].join('\n'),
       };
@@ -112,12 +114,12 @@ export function clientSnippets(proxyUrl: string, client: ClientId, opts: Snippet
         baseUrl: v1,
         markdown: [
           ...head('Cline / Roo Code'),
-          'In the extension\'s settings (gear icon):',
+          t("In the extension's settings (gear icon):"),
           '',
-          '1. API Provider: **OpenAI Compatible**.',
-          `2. Base URL: \`${v1}\``,
-          `3. ${keyLine}`,
-          `4. Model ID: \`${model}\` (or any model your DaiDai keys can use).`,
+          t('1. API Provider: **OpenAI Compatible**.'),
+          t('2. Base URL: `{0}`', v1),
+          `3. ${keyLine('API key')}`,
+          t('4. Model ID: `{0}` (or any model your DaiDai keys can use).', model),
           '',
         ].join('\n'),
       };
@@ -128,9 +130,9 @@ export function clientSnippets(proxyUrl: string, client: ClientId, opts: Snippet
         baseUrl: origin,
         markdown: [
           ...head('Claude Code'),
-          'Claude Code wants the base URL **without** `/v1`.',
+          t('Claude Code wants the base URL **without** `/v1`.'),
           '',
-          'macOS / Linux shell:',
+          t('macOS / Linux shell:'),
           '',
           '```sh',
           `export ANTHROPIC_BASE_URL=${origin}`,
@@ -138,7 +140,7 @@ export function clientSnippets(proxyUrl: string, client: ClientId, opts: Snippet
           'claude',
           '```',
           '',
-          'Windows PowerShell:',
+          t('Windows PowerShell:'),
           '',
           '```powershell',
           `$env:ANTHROPIC_BASE_URL = "${origin}"`,
@@ -146,7 +148,7 @@ export function clientSnippets(proxyUrl: string, client: ClientId, opts: Snippet
           'claude',
           '```',
           '',
-          'Or for every session, in `~/.claude/settings.json`:',
+          t('Or for every session, in `~/.claude/settings.json`:'),
           '',
           '```json',
           JSON.stringify({ env: { ANTHROPIC_BASE_URL: origin, ANTHROPIC_AUTH_TOKEN: token } }, null, 2),
@@ -160,8 +162,8 @@ export function clientSnippets(proxyUrl: string, client: ClientId, opts: Snippet
         title: 'OpenAI SDK',
         baseUrl: v1,
         markdown: [
-          ...head('the OpenAI SDK'),
-          'Node.js (`npm install openai`):',
+          ...head(t('the OpenAI SDK')),
+          t('Node.js (`npm install openai`):'),
           '',
           '```js',
           "import OpenAI from 'openai';",
@@ -174,7 +176,7 @@ export function clientSnippets(proxyUrl: string, client: ClientId, opts: Snippet
           'console.log(reply.choices[0].message.content);',
           '```',
           '',
-          'Python (`pip install openai`):',
+          t('Python (`pip install openai`):'),
           '',
           '```python',
           'from openai import OpenAI',
@@ -202,13 +204,13 @@ export function clientSnippets(proxyUrl: string, client: ClientId, opts: Snippet
           `  -H 'Authorization: Bearer ${token}' \\`,
           `  -d '{"model": "${model}", "messages": [{"role": "user", "content": "Hello!"}]}'`,
           '',
-          '# streamed',
+          t('# streamed'),
           `curl -N ${v1}/chat/completions \\`,
           "  -H 'Content-Type: application/json' \\",
           `  -H 'Authorization: Bearer ${token}' \\`,
           `  -d '{"model": "${model}", "stream": true, "messages": [{"role": "user", "content": "Hello!"}]}'`,
           '',
-          '# which key serves next, and the pool\'s health',
+          t("# which key serves next, and the pool's health"),
           `curl ${origin}/health`,
           '```',
           '',

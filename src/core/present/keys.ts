@@ -1,4 +1,5 @@
 // Rows of the "Keys" tree as pure functions of the account and pool snapshots.
+import { t } from '../l10n';
 import type { AccountKey } from '../platform/types';
 import type { KeySnapshot, KeyState, PoolSnapshot } from '../pool/types';
 import { formatAgo, formatIn, formatYuan } from './format';
@@ -60,16 +61,16 @@ export function keyIcon(key: Pick<KeySnapshot, 'state' | 'manuallyDisabled'>): R
 }
 
 function stateText(key: KeySnapshot, now: number): string {
-  if (key.manuallyDisabled) return 'out of rotation';
+  if (key.manuallyDisabled) return t('out of rotation');
   switch (key.state) {
     case 'healthy':
-      return 'healthy';
+      return t('healthy');
     case 'cooling':
-      return key.coolingUntil ? `cooling, back ${formatIn(key.coolingUntil, now)}` : 'cooling';
+      return key.coolingUntil ? t('cooling, back {0}', formatIn(key.coolingUntil, now)) : t('cooling');
     case 'disabled':
-      return 'disabled';
+      return t('disabled');
     case 'exhausted':
-      return 'balance used up';
+      return t('balance used up');
   }
 }
 
@@ -78,21 +79,23 @@ export function keyRow(key: KeySnapshot, opts: RowOptions): TreeRow {
   const low = opts.lowBalance !== undefined && key.balance !== undefined && key.balance < opts.lowBalance;
   const parts: string[] = [];
   if (key.name) parts.push(key.name);
-  parts.push(`${formatYuan(key.balance)} left${low ? ' (low)' : ''}`);
-  if (key.used !== undefined) parts.push(`${formatYuan(key.used)} used`);
+  parts.push(low ? t('{0} left (low)', formatYuan(key.balance)) : t('{0} left', formatYuan(key.balance)));
+  if (key.used !== undefined) parts.push(t('{0} used', formatYuan(key.used)));
   if (key.state !== 'healthy' || key.manuallyDisabled) parts.push(stateText(key, now));
 
   const s = key.stats;
+  const balance =
+    key.used !== undefined ? t('Balance: {0}, used: {1}', formatYuan(key.balance), formatYuan(key.used)) : t('Balance: {0}', formatYuan(key.balance));
   const tip = [
     `${key.masked}${key.name ? ` — ${key.name}` : ''}`,
-    `State: ${stateText(key, now)}${key.reason && !key.manuallyDisabled ? ` (${key.reason})` : ''}`,
-    `Balance: ${formatYuan(key.balance)}${key.used !== undefined ? `, used: ${formatYuan(key.used)}` : ''}${low ? ' — low' : ''}`,
-    `Requests: ${s.requests} (${s.successes} ok, ${s.failures} failed)`,
+    key.reason && !key.manuallyDisabled ? t('State: {0} ({1})', stateText(key, now), key.reason) : t('State: {0}', stateText(key, now)),
+    low ? t('{0} — low', balance) : balance,
+    t('Requests: {0} ({1} ok, {2} failed)', s.requests, s.successes, s.failures),
   ];
-  if (s.lastError) tip.push(`Last error: ${s.lastError}`);
-  tip.push(`Last used: ${formatAgo(s.lastUsedAt, now)}`);
-  if (s.avgLatencyMs !== undefined) tip.push(`Average latency: ${Math.round(s.avgLatencyMs)} ms`);
-  if (key.manuallyDisabled) tip.push('Taken out of rotation by you: right-click to put it back.');
+  if (s.lastError) tip.push(t('Last error: {0}', s.lastError));
+  tip.push(t('Last used: {0}', formatAgo(s.lastUsedAt, now)));
+  if (s.avgLatencyMs !== undefined) tip.push(t('Average latency: {0} ms', Math.round(s.avgLatencyMs)));
+  if (key.manuallyDisabled) tip.push(t('Taken out of rotation by you: right-click to put it back.'));
 
   return {
     id: `key/${key.id}`,
@@ -110,20 +113,20 @@ export function accountRow(account: AccountView, pool: PoolSnapshot | undefined,
   const total = pool?.counts.total ?? account.keys.length;
   const usable = pool?.counts.usable ?? total;
   const balance = account.totalBalance ?? sumBalances(account.keys);
-  const email = account.email ?? '(signed in)';
+  const email = account.email ?? t('(signed in)');
   const tip = [
-    `${opts.demo ? 'Demo account' : 'DaiDai account'}: ${email}`,
-    `Total balance: ${formatYuan(balance)}`,
-    `Keys: ${usable} of ${total} usable`,
-    `Refreshed: ${formatAgo(account.refreshedAt, opts.now)}`,
+    opts.demo ? t('Demo account: {0}', email) : t('DaiDai account: {0}', email),
+    t('Total balance: {0}', formatYuan(balance)),
+    t('Keys: {0} of {1} usable', usable, total),
+    t('Refreshed: {0}', formatAgo(account.refreshedAt, opts.now)),
   ];
-  if (opts.demo) tip.push('This is the built-in demo platform: its keys only work through this proxy.');
-  if (account.error) tip.push(`Last refresh failed: ${account.error}`);
+  if (opts.demo) tip.push(t('This is the built-in demo platform: its keys only work through this proxy.'));
+  if (account.error) tip.push(t('Last refresh failed: {0}', account.error));
   return {
     id: 'account',
     kind: 'account',
-    label: opts.demo ? `${email} (demo)` : email,
-    description: `${formatYuan(balance)} · ${usable}/${total} keys usable`,
+    label: opts.demo ? t('{0} (demo)', email) : email,
+    description: t('{0} · {1}/{2} keys usable', formatYuan(balance), usable, total),
     tooltip: tip.join('\n'),
     contextValue: opts.demo ? 'account:demo' : 'account',
     icon: account.error ? { id: 'warning', color: 'charts.yellow' } : { id: 'account' },
@@ -141,14 +144,14 @@ export function treeRows(account: AccountView, pool: PoolSnapshot | undefined, o
   if (!account.signedIn) return [];
   const rows = [accountRow(account, pool, opts), ...keyRows(account, pool, opts)];
   if (rows.length === 1 && account.refreshing) {
-    rows.push({ id: 'info/loading', kind: 'info', label: 'Loading keys…', tooltip: 'Fetching the keys and balances of your account.', contextValue: 'info', icon: { id: 'loading~spin' } });
+    rows.push({ id: 'info/loading', kind: 'info', label: t('Loading keys…'), tooltip: t('Fetching the keys and balances of your account.'), contextValue: 'info', icon: { id: 'loading~spin' } });
   } else if (rows.length === 1) {
     rows.push({
       id: 'info/no-keys',
       kind: 'info',
-      label: 'No usable keys on this account',
-      description: 'buy a package, then refresh',
-      tooltip: 'Only paid orders with a key and no error are used. Buy a package on the DaiDai site, then run "DaiDai: Refresh Keys and Balances".',
+      label: t('No usable keys on this account'),
+      description: t('buy a package, then refresh'),
+      tooltip: t('Only paid orders with a key and no error are used. Buy a package on the DaiDai site, then run "DaiDai: Refresh Keys and Balances".'),
       contextValue: 'info',
       icon: { id: 'info' },
     });

@@ -1,14 +1,15 @@
 // One log line per proxied request. The record holds no secret (the key id is masked).
+import { t } from '../l10n';
 import type { RequestRecord } from '../proxy/types';
 
 export function requestLogLine(r: RequestRecord): string {
   const parts = [`${r.method} ${r.path}`];
-  if (r.model) parts.push(`model=${r.model}`);
-  if (r.stream) parts.push('stream');
-  parts.push(`→ ${r.aborted ? `${r.status} (client went away)` : r.status}`);
-  parts.push(`key=${r.keyId ?? '(none)'}`);
-  parts.push(`attempts=${r.attempts}`);
-  parts.push(`${Math.round(r.durationMs)} ms`);
+  if (r.model) parts.push(t('model={0}', r.model));
+  if (r.stream) parts.push(t('stream'));
+  parts.push(`→ ${r.aborted ? t('{0} (client went away)', r.status) : r.status}`);
+  parts.push(t('key={0}', r.keyId ?? t('(none)')));
+  parts.push(t('attempts={0}', r.attempts));
+  parts.push(t('{0} ms', Math.round(r.durationMs)));
   if (r.error) parts.push(`— ${r.error}`);
   return parts.join(' ');
 }

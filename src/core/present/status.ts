@@ -1,6 +1,8 @@
 // The status-bar item as a pure function of the proxy status and the pool snapshot.
+import { t } from '../l10n';
 import type { PoolSnapshot } from '../pool/types';
 import type { ProxyStatus } from '../proxy/types';
+import { formatList } from './format';
 
 /** How the item should look: `warning`/`error` map to the status bar's warning/error background. */
 export type StatusKind = 'normal' | 'warning' | 'error';
@@ -39,10 +41,10 @@ export function statusModel(proxy: ProxyStatus, pool: PoolSnapshot | undefined, 
       const usable = counts?.usable ?? 0;
       const total = counts?.total ?? 0;
       text = `$(${icon}) DaiDai ${usable}/${total}`;
-      lines.push(`DaiDai proxy running at ${proxy.url ?? `http://${proxy.host}:${proxy.port}/v1`}`);
+      lines.push(t('DaiDai proxy running at {0}', proxy.url ?? `http://${proxy.host}:${proxy.port}/v1`));
       if (usable === 0) {
         kind = 'warning';
-        lines.push(total === 0 ? 'No keys: log in or refresh the keys.' : 'No key is usable right now: requests will fail until one recovers.');
+        lines.push(total === 0 ? t('No keys: log in or refresh the keys.') : t('No key is usable right now: requests will fail until one recovers.'));
       }
       break;
     }
@@ -50,33 +52,39 @@ export function statusModel(proxy: ProxyStatus, pool: PoolSnapshot | undefined, 
     case 'stopping':
       icon = 'loading~spin';
       text = `$(${icon}) DaiDai`;
-      lines.push(proxy.state === 'starting' ? 'DaiDai proxy starting…' : 'DaiDai proxy stopping…');
+      lines.push(proxy.state === 'starting' ? t('DaiDai proxy starting…') : t('DaiDai proxy stopping…'));
       break;
     default:
       icon = 'circle-slash';
       text = `$(${icon}) DaiDai`;
-      lines.push('DaiDai proxy stopped');
+      lines.push(t('DaiDai proxy stopped'));
       if (proxy.error) {
         kind = 'error';
-        lines.push(`Last start failed: ${proxy.error}`);
+        lines.push(t('Last start failed: {0}', proxy.error));
       }
   }
 
   if (counts && counts.total > 0) {
     const extra: string[] = [];
-    if (counts.cooling) extra.push(`${counts.cooling} cooling`);
-    if (counts.disabled) extra.push(`${counts.disabled} disabled`);
-    if (counts.exhausted) extra.push(`${counts.exhausted} exhausted`);
-    lines.push(`Keys: ${counts.usable} of ${counts.total} usable${extra.length ? ` (${extra.join(', ')})` : ''}`);
+    if (counts.cooling) extra.push(t('{0} cooling', counts.cooling));
+    if (counts.disabled) extra.push(t('{0} disabled', counts.disabled));
+    if (counts.exhausted) extra.push(t('{0} exhausted', counts.exhausted));
+    lines.push(
+      extra.length
+        ? t('Keys: {0} of {1} usable ({2})', counts.usable, counts.total, formatList(extra))
+        : t('Keys: {0} of {1} usable', counts.usable, counts.total),
+    );
   }
   const served = ctx.requests?.served ?? pool?.totals.successes ?? 0;
   const failed = ctx.requests?.failed ?? pool?.totals.failures ?? 0;
-  lines.push(`Requests served: ${served}, failed: ${failed}`);
-  if (pool?.lastKeyId) lines.push(`Last key used: ${pool.lastKeyId}`);
-  if (pool?.nextKeyId) lines.push(`Next key: ${pool.nextKeyId}`);
-  if (ctx.signedIn) lines.push(`Account: ${ctx.email ?? '(signed in)'}${ctx.demo ? ' (demo)' : ''}`);
-  else lines.push('Not logged in.');
-  lines.push('Click for proxy actions.');
+  lines.push(t('Requests served: {0}, failed: {1}', served, failed));
+  if (pool?.lastKeyId) lines.push(t('Last key used: {0}', pool.lastKeyId));
+  if (pool?.nextKeyId) lines.push(t('Next key: {0}', pool.nextKeyId));
+  if (ctx.signedIn) {
+    const email = ctx.email ?? t('(signed in)');
+    lines.push(ctx.demo ? t('Account: {0} (demo)', email) : t('Account: {0}', email));
+  } else lines.push(t('Not logged in.'));
+  lines.push(t('Click for proxy actions.'));
 
   return { text, tooltip: lines.join('\n'), icon, kind };
 }
