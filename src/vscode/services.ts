@@ -71,7 +71,9 @@ export class Services implements vscode.Disposable {
       tree.refresh();
       this.statusBar.render(this.model());
       const s = this.session.proxyStatus;
-      treeView.description = s.state === 'running' ? `proxy on :${s.port}` : this.session.signedIn ? 'proxy stopped' : undefined;
+      const peer = this.session.peer;
+      treeView.description =
+        s.state === 'running' ? `proxy on :${s.port}` : peer ? `proxy on :${peer.port} (other window)` : this.session.signedIn ? 'proxy stopped' : undefined;
       this.updateContextKeys();
     }, RENDER_INTERVAL_MS);
     const renderNow = () => {
@@ -164,6 +166,7 @@ export class Services implements vscode.Disposable {
       email: this.session.accountView.email,
       demo: this.session.isDemo,
       requests: this.session.requests,
+      peer: this.session.peer && { url: this.session.peer.url, keys: this.session.peer.health.keys },
     });
   }
 

@@ -99,6 +99,28 @@ describe('present: statusModel', () => {
     assert.match(m.tooltip, /Not logged in/);
   });
 
+  it('shows the proxy another window runs, from its /health, without offering to stop it here', () => {
+    const m = statusModel({ state: 'stopped' }, pool([key({ id: 'k1' })]), {
+      signedIn: true,
+      peer: { url: 'http://127.0.0.1:5100/v1', keys: { usable: 5, total: 6 } },
+    });
+    assert.equal(m.text, '$(radio-tower) DaiDai 5/6 · other window');
+    assert.equal(m.kind, 'normal');
+    assert.match(m.tooltip, /another window at http:\/\/127\.0\.0\.1:5100\/v1/);
+    assert.doesNotMatch(m.tooltip, /Keys: \d+ of/, 'this window’s own pool is not what serves');
+    const none = statusModel({ state: 'stopped' }, undefined, { signedIn: true, peer: { url: 'http://127.0.0.1:5100/v1', keys: { usable: 0, total: 2 } } });
+    assert.equal(none.kind, 'warning');
+  });
+
+  it('says when the gateway is unreachable, with the reason, in the warning colour', () => {
+    const p = pool([key({ id: 'k1' }), key({ id: 'k2' })]);
+    const since = new Date(2026, 11, 1, 9, 5, 7).getTime();
+    const m = statusModel(running, p, { signedIn: true, gateway: { reason: 'connection refused on 2 keys', since } });
+    assert.equal(m.text, '$(warning) DaiDai 2/2 · gateway unreachable');
+    assert.equal(m.kind, 'warning');
+    assert.match(m.tooltip, /unreachable since 09:05:07: connection refused on 2 keys/);
+  });
+
   it('shows a stopped proxy, and a failed start as an error', () => {
     const stopped = statusModel({ state: 'stopped' }, pool([key({ id: 'k1' })]), { signedIn: true });
     assert.equal(stopped.text, '$(circle-slash) DaiDai');

@@ -10,8 +10,6 @@ export type StatusKind = 'normal' | 'warning' | 'error';
 export interface StatusModel {
   text: string;
   tooltip: string;
-  /** Codicon id at the start of `text`. */
-  icon: string;
   kind: StatusKind;
 }
 
@@ -26,6 +24,10 @@ export interface StatusContext {
   email?: string;
   demo?: boolean;
   requests?: RequestCounts;
+  /** Our proxy runs in another window (or a daidai-proxy) on the port: this window uses it. */
+  peer?: { url: string; keys?: { usable: number; total: number } };
+  /** The gateway is considered down (every attempt failed the same way on several keys). */
+  gateway?: { reason: string; since: number };
 }
 
 export function statusModel(proxy: ProxyStatus, pool: PoolSnapshot | undefined, ctx: StatusContext): StatusModel {
@@ -35,14 +37,28 @@ export function statusModel(proxy: ProxyStatus, pool: PoolSnapshot | undefined, 
   let kind: StatusKind = 'normal';
   const counts = pool?.counts;
 
-  switch (proxy.state) {
+  const peer = proxy.state === 'stopped' ? ctx.peer : undefined;
+  switch (peer ? 'peer' : proxy.state) {
+    case 'peer': {
+      icon = 'radio-tower';
+      const k = peer!.keys;
+      text = `$(${icon}) DaiDai${k ? ` ${k.usable}/${k.total}` : ''} · ${t('other window')}`;
+      lines.push(t('DaiDai proxy running in another window at {0}: this window uses it.', peer!.url));
+      lines.push(t('Stop it in the window that runs it; this window takes over when it closes.'));
+      if (k && k.usable === 0) kind = 'warning';
+      break;
+    }
     case 'running': {
       icon = 'radio-tower';
       const usable = counts?.usable ?? 0;
       const total = counts?.total ?? 0;
       text = `$(${icon}) DaiDai ${usable}/${total}`;
       lines.push(t('DaiDai proxy running at {0}', proxy.url ?? `http://${proxy.host}:${proxy.port}/v1`));
-      if (usable === 0) {
+      if (ctx.gateway) {
+        kind = 'warning';
+        text = `$(warning) DaiDai ${usable}/${total} · ${t('gateway unreachable')}`;
+        lines.push(t('The DaiDai gateway has been unreachable since {0}: {1}. Requests fail fast until it answers again; keys are not blamed.', clockTime(ctx.gateway.since), ctx.gateway.reason));
+      } else if (usable === 0) {
         kind = 'warning';
         lines.push(total === 0 ? t('No keys: log in or refresh the keys.') : t('No key is usable right now: requests will fail until one recovers.'));
       }
@@ -64,7 +80,7 @@ export function statusModel(proxy: ProxyStatus, pool: PoolSnapshot | undefined, 
       }
   }
 
-  if (counts && counts.total > 0) {
+  if (counts && counts.total > 0 && !peer) {
     const extra: string[] = [];
     if (counts.cooling) extra.push(t('{0} cooling', counts.cooling));
     if (counts.disabled) extra.push(t('{0} disabled', counts.disabled));
@@ -86,6 +102,13 @@ export function statusModel(proxy: ProxyStatus, pool: PoolSnapshot | undefined, 
   } else lines.push(t('Not logged in.'));
   lines.push(t('Click for proxy actions.'));
 
-  return { text, tooltip: lines.join('\n'), icon, kind };
+  return { text, tooltip: lines.join('\n'), kind };
+}
+
+/** HH:MM:SS in local time: when something started today. */
+function clockTime(epochMs: number): string {
+  const d = new Date(epochMs);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
