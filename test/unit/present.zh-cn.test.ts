@@ -20,7 +20,7 @@ import {
 const NOW = 1_700_000_000_000;
 
 function key(over: Partial<KeySnapshot> & { id: string }): KeySnapshot {
-  return { masked: over.id, state: 'healthy', manuallyDisabled: false, consecutiveFailures: 0, stats: { requests: 0, successes: 0, failures: 0 }, ...over };
+  return { masked: over.id, state: 'healthy', manuallyDisabled: false, consecutiveFailures: 0, stats: { requests: 0, successes: 0, failures: 0 }, exclusions: [], ...over };
 }
 
 function pool(keys: KeySnapshot[], over: Partial<PoolSnapshot> = {}): PoolSnapshot {
@@ -29,7 +29,7 @@ function pool(keys: KeySnapshot[], over: Partial<PoolSnapshot> = {}): PoolSnapsh
     counts[k.state]++;
     if (k.state === 'healthy' && !k.manuallyDisabled) counts.usable++;
   }
-  return { keys, counts, totals: { requests: 0, successes: 0, failures: 0 }, resets: 0, ...over };
+  return { keys, counts, totals: { requests: 0, successes: 0, failures: 0 }, resets: 0, excludedPairs: 0, ...over };
 }
 
 const account: AccountView = { signedIn: true, email: 'user@example.com', keys: [], totalBalance: 12.9, refreshedAt: NOW - 30_000 };

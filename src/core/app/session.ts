@@ -325,16 +325,9 @@ export class Session {
     return this.pool.setManualDisabled(id, disabled);
   }
 
-  /** The key in clear for a pool id: only for the confirmed "Copy Key". */
+  /** The key in clear for a pool id: only for the confirmed "Copy Key". The pool owns the ids. */
   revealKey(id: string): string | undefined {
-    const keys = this.account.snapshot.keys;
-    const exact = keys.find((k) => maskKey(k.key) === id);
-    if (exact) return exact.key;
-    // Masks collide rarely; the pool then names the second one `mask#2`, in list order.
-    const m = /^(.*)#(\d+)$/.exec(id);
-    if (!m) return undefined;
-    const same = keys.filter((k) => maskKey(k.key) === m[1]);
-    return same[Number(m[2]) - 1]?.key;
+    return this.pool.revealKey(id);
   }
 
   /** Applies changed settings at once; restarts a running proxy when a change needs it. */
