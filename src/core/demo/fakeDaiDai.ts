@@ -702,16 +702,19 @@ class FakeDaiDaiServer implements FakeDaiDai {
     const body = json ?? {};
     const model = typeof body.model === 'string' ? body.model : '';
 
-    // new-api's order: the token's model list (auth), the group's channels (distributor), then
-    // the relay's moderation. The first two answer in the OpenAI shape on every route.
+    // Moderation first, so that every usable key gives a prompt the same verdict whatever its
+    // package (new-api itself checks the model list before its relay's moderation; the wording
+    // and shapes are new-api's either way).
+    const userText = route.moderated ? lastUserText(body.messages) : '';
+    if (route.moderated && isModerated(userText)) {
+      return this.send(ex, 400, JSON_HEADERS, newApiRelayError(format, MODERATION_MESSAGE, gatewayRequestId(entry.seq), MODERATED_ROUTE_CODE));
+    }
+    // The token's model list (new-api's auth) and the group's channels (its distributor) refuse
+    // before the relay knows the API format: the OpenAI shape on every route.
     if (route.modelScoped && model && ks.models && !ks.models.has(model)) {
       const rid = gatewayRequestId(entry.seq);
       if (ks.modelRefusal === 'permission') return this.send(ex, 403, JSON_HEADERS, newApiMiddlewareError(modelPermissionMessage(model), rid));
       return this.send(ex, 503, JSON_HEADERS, newApiMiddlewareError(noChannelMessage(ks.group, model), rid, 'model_not_found'));
-    }
-    const userText = route.moderated ? lastUserText(body.messages) : '';
-    if (route.moderated && isModerated(userText)) {
-      return this.send(ex, 400, JSON_HEADERS, newApiRelayError(format, MODERATION_MESSAGE, gatewayRequestId(entry.seq), MODERATED_ROUTE_CODE));
     }
 
     const call: GatewayCall = {

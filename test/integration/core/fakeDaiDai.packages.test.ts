@@ -219,8 +219,8 @@ describe('fake DaiDai: packages (loopback)', () => {
   });
 
   describe('moderation', () => {
-    it('refuses [[moderate]] on a chat with 400 sensitive_words_detected, whatever the key, without charging', async () => {
-      for (const key of [KEY_C, KEY_D, KEY_F]) {
+    it('refuses [[moderate]] on a chat with 400 sensitive_words_detected, whatever the key and its package, without charging', async () => {
+      for (const key of [KEY_A, KEY_C, KEY_D, KEY_E, KEY_F]) {
         const before = fake.balanceOf(key);
         const r = await call('POST', '/v1/chat/completions', { body: chat('gpt-4o-mini', 'please [[moderate]] this'), headers: bearer(key) });
         assert.equal(r.status, 400);
