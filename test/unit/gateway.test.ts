@@ -470,6 +470,17 @@ describe('gateway monitor', () => {
       d.dispose();
     });
 
+    it('a refused connection and a reset one are the same way of failing; a timeout is another', () => {
+      const pool = new PoolDouble(3);
+      const d = new OutageDetector(pool, probe, { clock });
+      d.recordFailure('k1', 'UND_ERR_HEADERS_TIMEOUT', undefined);
+      d.recordFailure('k2', 'ECONNREFUSED', undefined);
+      assert.equal(d.outage, undefined);
+      d.recordFailure('k3', 'UND_ERR_SOCKET', undefined);
+      assert.match(outageOf(d).reason, /connection refused \(ECONNREFUSED\) on 2 keys/);
+      d.dispose();
+    });
+
     it('does not declare it when a success came in between, or when the failures are more than 10 s apart', async () => {
       const pool = new PoolDouble(3);
       const d = new OutageDetector(pool, probe, { clock });

@@ -6,7 +6,7 @@ import type { PoolLease } from '../pool/types';
 import { Emitter, type Event } from '../util/event';
 import { nullLogger, type Logger } from '../util/log';
 import { systemClock, withTimeout, type GatewayClock, type TimerHandle } from './clock';
-import { describeSignature } from './signature';
+import { describeSignature, failureFamily } from './signature';
 import type { FailureTicket, GatewayHealth, GatewayPoolPort, GatewayProbe, GatewayWatch, ProbeResult } from './types';
 
 export const OUTAGE_WINDOW_MS = 10_000;
@@ -34,15 +34,16 @@ type OutagePool = Pick<GatewayPoolPort, 'leases' | 'forgive'> & { readonly size?
 
 interface Recent {
   keyId: string;
+  signature: string;
   at: number;
   ticket: FailureTicket | undefined;
 }
 
 export class OutageDetector implements GatewayWatch {
   private current: { reason: string; since: number } | undefined;
-  /** Failures since the last success, all of `signature`, oldest first. */
+  /** Failures since the last success, all of one family, oldest first. */
   private recent: Recent[] = [];
-  private signature: string | undefined;
+  private family: string | undefined;
   private probeTimer: TimerHandle | undefined;
   private probeDelayMs: number;
   private probing = false;
@@ -97,23 +98,24 @@ export class OutageDetector implements GatewayWatch {
       if (ticket) this.pool.forgive([ticket]);
       return;
     }
-    if (signature !== this.signature) {
+    const family = failureFamily(signature);
+    if (family !== this.family) {
       // A different way of failing breaks "every attempt fails the same way": start over.
-      this.signature = signature;
+      this.family = family;
       this.recent = [];
     }
     const from = now - this.windowMs;
     let drop = 0;
     while (drop < this.recent.length && this.recent[drop].at < from) drop++;
     if (drop) this.recent.splice(0, drop);
-    this.recent.push({ keyId, at: now, ticket });
-    if (this.enough()) this.declare(signature, now);
+    this.recent.push({ keyId, signature, at: now, ticket });
+    if (this.enough()) this.declare(now);
   }
 
   recordSuccess(): void {
     if (this.disposed) return;
-    if (this.recent.length) this.recent = [];
-    this.signature = undefined;
+    this.recent = [];
+    this.family = undefined;
     if (this.current) this.end('an answer came through');
   }
 
@@ -131,12 +133,13 @@ export class OutageDetector implements GatewayWatch {
     return keys.size >= this.minKeys;
   }
 
-  private declare(signature: string, now: number): void {
+  private declare(now: number): void {
     const keys = new Set(this.recent.map((r) => r.keyId)).size;
-    const reason = `${describeSignature(signature)} on ${keys === 1 ? 'the only key' : `${keys} keys`}`;
+    // The first failure names it: later ones of the family (resets after refusals) add nothing.
+    const reason = `${describeSignature(this.recent[0].signature)} on ${keys === 1 ? 'the only key' : `${keys} keys`}`;
     const tickets = this.recent.flatMap((r) => (r.ticket ? [r.ticket] : []));
     this.recent = [];
-    this.signature = undefined;
+    this.family = undefined;
     this.current = { reason, since: now };
     if (tickets.length) this.pool.forgive(tickets);
     this.logger.warn(`The DaiDai gateway looks unreachable (${reason}); the keys are not blamed, and a probe checks it on a backoff until it answers.`);

@@ -44,6 +44,34 @@ export function networkWords(code: string): string {
   return w ? `${w} (${safe})` : `network error (${safe})`;
 }
 
+/**
+ * Network codes that are one way of failing: when the gateway goes away, keep-alive sockets
+ * break (ECONNRESET, UND_ERR_SOCKET) while new ones are refused, and both mean the same thing.
+ */
+const FAMILIES: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection',
+  ECONNRESET: 'connection',
+  ECONNABORTED: 'connection',
+  EPIPE: 'connection',
+  UND_ERR_SOCKET: 'connection',
+  UND_ERR_CLOSED: 'connection',
+  ENOTFOUND: 'dns',
+  EAI_AGAIN: 'dns',
+  ETIMEDOUT: 'timeout',
+  UND_ERR_CONNECT_TIMEOUT: 'timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'timeout',
+  EHOSTUNREACH: 'unreachable',
+  ENETUNREACH: 'unreachable',
+};
+
+/**
+ * What the outage detector compares: network codes by family (refused and reset alike), an
+ * error page by its exact signature (status and body hash).
+ */
+export function failureFamily(signature: string): string {
+  return FAMILIES[signature] ?? signature;
+}
+
 /** Bytes of an error page hashed: enough to tell nginx's 502 page from a different one. */
 export const SIGNATURE_BODY_BYTES = 512;
 
