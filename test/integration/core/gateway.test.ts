@@ -2,7 +2,14 @@
 // sockets, real (short) backoffs. Assertions wait for outcomes, never for durations.
 import * as assert from 'node:assert/strict';
 import { Agent, type Dispatcher } from 'undici';
-import { createFakeDaiDai, DEMO_MODELS, DEMO_USABLE_KEYS, type FakeDaiDai } from '../../../src/core/demo/fakeDaiDai';
+import {
+  createFakeDaiDai,
+  DEMO_MODELS,
+  DEMO_PACKAGE_KEYS,
+  DEMO_PACKAGE_MODELS_BY_GROUP,
+  DEMO_USABLE_KEYS,
+  type FakeDaiDai,
+} from '../../../src/core/demo/fakeDaiDai';
 import { GatewayMonitor } from '../../../src/core/gateway/monitor';
 import { createGatewayProbe } from '../../../src/core/gateway/probe';
 import { failureFamily, gatewaySignature } from '../../../src/core/gateway/signature';
@@ -122,6 +129,27 @@ describe('gateway monitor (loopback, against the fake DaiDai)', () => {
     assert.deepEqual(monitor.models()?.map((m) => m.id), [...DEMO_MODELS].sort());
   });
 
+  it('keys of different packages: each key gets its package\'s list, the union lists every model once', async () => {
+    await fake.stop();
+    fake = createFakeDaiDai({ packages: true, costPerRequest: 0 });
+    await fake.start(0, '127.0.0.1');
+    const byKey = new Map(DEMO_PACKAGE_KEYS.filter((k) => (k.state ?? 'success') === 'success' && !k.hasError).map((k) => [k.key, k]));
+    const keys = [...byKey.keys()];
+    const pool = new MemoryPool(keys);
+    monitor = new GatewayMonitor({ pool, probe: createGatewayProbe(agent, fake.gatewayUrl) });
+    await monitor.start();
+    const claude = DEMO_PACKAGE_KEYS.find((k) => k.group === 'claude-max')!;
+    assert.deepEqual(pool.models.get(maskKey(claude.key)), [...DEMO_PACKAGE_MODELS_BY_GROUP['claude-max']]);
+    const gemini = DEMO_PACKAGE_KEYS.find((k) => k.group === 'gemini')!;
+    assert.deepEqual(pool.models.get(maskKey(gemini.key)), [...DEMO_PACKAGE_MODELS_BY_GROUP.gemini]);
+    const expected = [...new Set(keys.flatMap((k) => [...(pool.models.get(maskKey(k)) ?? [])]))].sort();
+    const union = monitor.models()!.map((m) => m.id);
+    assert.deepEqual(union, expected);
+    assert.equal(new Set(union).size, union.length, 'each id once');
+    for (const id of Object.values(DEMO_PACKAGE_MODELS_BY_GROUP).flat()) assert.ok(union.includes(id), id);
+    assert.equal(fake.requests.filter((q) => q.path === '/v1/models').length, keys.length, 'one list request per key');
+  });
+
   it('a key with a fault stays unknown; a re-check brings it back once the fault clears, with its list', async () => {
     const pool = new MemoryPool([K0, K1]);
     fake.setFault(K1, { status: 503, body: '<html>503</html>' });
@@ -182,6 +210,35 @@ describe('gateway monitor (loopback, against the fake DaiDai)', () => {
     const lines = logger.lines.filter((l) => l.startsWith('[warn]') || /gateway/.test(l));
     assert.equal(lines.filter((l) => l.startsWith('[warn]')).length, 1, lines.join('\n'));
     assert.equal(lines.filter((l) => /answers again/.test(l)).length, 1, lines.join('\n'));
+  });
+
+  it('a whole-gateway HTML 502 from the front: outage on the same page from two keys, ended by the probe once it clears', async () => {
+    const pool = new MemoryPool([K0, K1, K2]);
+    const logger = recordingLogger();
+    monitor = new GatewayMonitor({
+      pool,
+      probe: createGatewayProbe(agent, fake.gatewayUrl),
+      logger,
+      outage: { probeFirstMs: 20, probeMaxMs: 40, probeTimeoutMs: 1_000 },
+    });
+    fake.setGatewayFault({ status: 502, html: true });
+    const tickets: FailureTicket[] = [];
+    for (const key of [K1, K2]) {
+      const r = await attempt(agent, fake, key);
+      assert.equal(r.status, 502);
+      const sig = gatewaySignature(r);
+      assert.match(sig ?? '', /^HTTP 502:/);
+      const ticket = { keyId: maskKey(key), at: Date.now() };
+      tickets.push(ticket);
+      monitor.watch.recordFailure(ticket.keyId, sig!, ticket);
+    }
+    assert.match(monitor.health()?.reason ?? '', /HTTP 502 page from the gateway's front on 2 keys/);
+    assert.deepEqual(pool.forgiven, tickets);
+    await waitFor('two failed probes', () => fake.requests.filter((q) => q.path === '/v1/models').length >= 2);
+    assert.ok(monitor.watch.outage);
+    fake.setGatewayFault(undefined);
+    await waitFor('the probe to end the outage', () => monitor!.watch.outage === undefined);
+    assert.equal(logger.lines.filter((l) => l.startsWith('[warn]')).length, 1);
   });
 
   it('the same HTML 502 page from every key is an outage; the gateway\'s JSON errors are not', async () => {
