@@ -285,6 +285,27 @@ describe('gateway monitor', () => {
       catalog.dispose();
     });
 
+    it('sync() during a refresh does not fetch the keys still queued in it', async () => {
+      const pool = new PoolDouble(6);
+      const gates: ReturnType<typeof deferred<ProbeResult>>[] = [];
+      probe.answer = () => {
+        const d = deferred<ProbeResult>();
+        gates.push(d);
+        return d.promise;
+      };
+      const catalog = new ModelCatalog(pool, probe, { clock });
+      const done = catalog.refresh();
+      await settle();
+      catalog.sync();
+      while (gates.length) {
+        gates.shift()!.resolve(list('a'));
+        await settle();
+      }
+      await done;
+      assert.equal(probe.calls.length, 6);
+      catalog.dispose();
+    });
+
     it('a list that arrives for a key that left meanwhile is dropped', async () => {
       const pool = new PoolDouble(2);
       const gate = deferred<ProbeResult>();

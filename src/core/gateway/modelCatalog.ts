@@ -136,11 +136,12 @@ export class ModelCatalog {
   private async fetch(leases: readonly { id: string; key: string }[]): Promise<void> {
     let changed = false;
     let failed = 0;
+    // Claimed up front, not as each starts: a sync() meanwhile must not fetch a queued key twice.
+    for (const l of leases) this.attempted.add(l.id);
     await eachLimited(leases, this.concurrency, async (lease) => {
       if (this.disposed) return;
       const mine = ++this.gen;
       this.generation.set(lease.id, mine);
-      this.attempted.add(lease.id);
       const result = await withTimeout<ProbeResult>(
         this.probe.models(lease.key, this.timeoutMs).catch((): ProbeResult => ({ ok: false, reason: 'probe failed' })),
         this.timeoutMs,
