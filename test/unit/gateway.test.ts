@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import type { GatewayClock, TimerHandle } from '../../src/core/gateway/clock';
 import { KeyRechecker } from '../../src/core/gateway/keyRechecker';
-import { ModelCatalog } from '../../src/core/gateway/modelCatalog';
+import { ModelCatalog, modelListBody } from '../../src/core/gateway/modelCatalog';
 import { GatewayMonitor } from '../../src/core/gateway/monitor';
 import { OutageDetector } from '../../src/core/gateway/outageDetector';
 import { createGatewayProbe, parseModelList } from '../../src/core/gateway/probe';
@@ -241,6 +241,7 @@ describe('gateway monitor', () => {
       assert.equal(union.find((m) => m.id === 'gpt-4o')?.owned_by, 'k1');
       assert.equal(union.find((m) => m.id === 'claude-sonnet')?.owned_by, 'k1');
       assert.deepEqual(pool.models.get('k2'), ['[官Max]claude-sonnet-4-5', 'gpt-4o'], 'ids exactly as the gateway lists them');
+      assert.deepEqual(modelListBody(union), { object: 'list', data: union });
       catalog.dispose();
     });
 

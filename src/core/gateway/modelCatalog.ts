@@ -199,3 +199,8 @@ function sameIds(a: readonly GatewayModel[], b: readonly GatewayModel[]): boolea
   for (let i = 0; i < a.length; i++) if (a[i].id !== b[i].id) return false;
   return true;
 }
+
+/** The OpenAI list shape of GET /v1/models, for the proxy to answer from the union. */
+export function modelListBody(models: readonly GatewayModel[]): { object: 'list'; data: GatewayModel[] } {
+  return { object: 'list', data: [...models] };
+}
