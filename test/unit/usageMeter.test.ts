@@ -127,6 +127,31 @@ const shapes: { name: string; route: Route; ct: string; text: string; want: Toke
     ]),
     want: { inputTokens: 10, outputTokens: 2 },
   },
+  {
+    name: 'Responses API body with usage more than a KB before its end',
+    route: { path: '/responses', flavor: 'openai' },
+    ct: JSON_CT,
+    text: `{"id":"resp_2","output":[],"usage":{"input_tokens":4,"output_tokens":5},"metadata":{"note":"${'m'.repeat(3000)}"}}`,
+    want: { inputTokens: 4, outputTokens: 5 },
+  },
+  {
+    name: 'OpenAI stream whose last event (with usage) is longer than a KB',
+    route: CHAT,
+    ct: SSE,
+    text: sse([
+      openaiChunk('a'),
+      `data: {"id":"c","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1},"padding":"${'p'.repeat(2500)}"}\n\n`,
+      'data: [DONE]\n\n',
+    ]),
+    want: { inputTokens: 3, outputTokens: 1 },
+  },
+  {
+    name: 'an OpenAI stream with CRLF line ends',
+    route: CHAT,
+    ct: SSE,
+    text: 'data: {"choices":[{"delta":{"content":"x"}}]}\r\n\r\ndata: {"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":1}}\r\n\r\ndata: [DONE]\r\n\r\n',
+    want: { inputTokens: 2, outputTokens: 1 },
+  },
   { name: 'an error-shaped 2xx body (unknown shape)', route: CHAT, ct: JSON_CT, text: '{"error":{"message":"x","type":"new_api_error"}}', want: undefined },
   { name: 'usage of an unknown shape', route: CHAT, ct: JSON_CT, text: '{"usage":{"credits":3,"units":"x"}}', want: undefined },
 ];
@@ -148,8 +173,10 @@ describe('usage meter: extraction', () => {
       const whole = Buffer.from(s.text);
       const bytes = Array.from({ length: whole.length }, (_, i) => whole.subarray(i, i + 1));
       assert.deepEqual(run(s.route, s.ct, bytes), s.want, `${s.name}, one byte per chunk`);
-      for (let i = 1; i < whole.length; i += 7) {
-        for (let j = i + 1; j < whole.length; j += 13) {
+      const di = Math.max(7, Math.floor(whole.length / 60));
+      const dj = Math.max(13, Math.floor(whole.length / 40));
+      for (let i = 1; i < whole.length; i += di) {
+        for (let j = i + 1; j < whole.length; j += dj) {
           assert.deepEqual(run(s.route, s.ct, [whole.subarray(0, i), whole.subarray(i, j), whole.subarray(j)]), s.want, `${s.name}, at ${i} and ${j}`);
         }
       }

@@ -1,6 +1,6 @@
 // Usage capture, cost, history and reports (issue 14). See docs/CONTRACTS-WIP.md, "Usage".
 export * from './types';
-export { createUsageMeter, normalizeUsage, scanInto, totalInputTokens, TAIL_BYTES, HEAD_BYTES } from './meter';
+export { createUsageMeter, normalizeUsage, totalInputTokens, TAIL_BYTES, HEAD_BYTES } from './meter';
 export { costOf, priceOf, PriceBook, requestCost, stripChannel } from './price';
 export {
   UsageHistory,

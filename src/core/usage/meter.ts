@@ -10,18 +10,20 @@
 // - Anthropic streams: `message_start` (the first event: input and cache tokens) and
 //   `message_delta` (near the end: output tokens, sometimes input again, cumulative).
 // So a tap keeps references to the chunks of the first few KB (Anthropic streams only) and of
-// the last few KB, drops the rest as it goes, and parses only at end(): it scans those bytes
-// for `"usage"` and JSON.parses just the small object that follows. Per chunk that is an
-// array push and a length sum: no scan, no copy, no toString.
+// the last few KB, drops the rest as it goes, and parses only at end(): it searches the last KB
+// backwards for `"usage"` (wider only when that finds nothing and may have missed something)
+// and JSON.parses just the small object that follows. Per chunk that is an array push and a
+// length sum: no scan, no copy, no toString.
 //
 // Holding a reference is safe: the forwarder has already handed the same chunk to
 // `res.write`, which may itself queue it, so nobody reuses chunk memory after the write.
 //
-// Cost note (one-off, not a test; Node 20, this machine, 2 shared cores): a tap over an OpenAI
-// stream of 400 small chunks (~120 B each) plus end() costs about 7 µs in all, about 0.02 µs per
-// write() and 1–2 µs for end()'s scan and parse; over a 200 KB body in 16 KB chunks about 3 µs.
-// Measured with `node out/test/unit/usageMeter.cost.js` style loops: 20k taps after warm-up,
-// total time / taps (see the report of the `usage` branch).
+// Cost note (a one-off loop, not a test; Node 20 on this 2-core machine shared by nine builds,
+// load average 12, where one JSON.parse of a 120-byte body took 2 µs; minimum of 7 rounds of
+// 2,000–20,000 answers after warm-up): write() 15–75 ns per chunk; a whole 400-chunk OpenAI
+// stream with its usage chunk 8 µs, without one 9 µs, an Anthropic stream of 400 events about
+// the sum of its writes, a 200 KB body in 16 KB chunks 6 µs, a small one-chunk body 1.4–7 µs
+// (mostly that one small JSON.parse). The forwarder's own res.write costs more per chunk.
 
 import type { TokenUsage, UsageMeter, UsageTap } from './types';
 
@@ -47,7 +49,7 @@ export function createUsageMeter(): UsageMeter {
     tap(route, contentType) {
       const kind = answerKind(contentType);
       if (!kind || !METERED.has(routePath(route.path))) return undefined;
-      return new ChunkTap(kind === 'sse' && route.flavor === 'anthropic' ? HEAD_BYTES : 0);
+      return new ChunkTap(kind === 'sse' && route.flavor === 'anthropic' ? HEAD_BYTES : 0, kind === 'sse');
     },
   };
 }
@@ -79,7 +81,10 @@ class ChunkTap implements UsageTap {
   private gap = false;
   private ended = false;
 
-  constructor(private readonly headLimit: number) {}
+  constructor(
+    private readonly headLimit: number,
+    private readonly sse: boolean,
+  ) {}
 
   write(chunk: Buffer): void {
     if (this.ended || chunk.length === 0) return;
@@ -108,17 +113,117 @@ class ChunkTap implements UsageTap {
     if (this.ended) return undefined;
     this.ended = true;
     const tail = this.tail.slice(this.tailStart) as Buffer[];
-    const found: TokenUsage = {};
-    let any = false;
-    if (this.gap) {
-      any = scanInto(joinTail(this.head, Infinity), found) || any;
-      any = scanInto(joinTail(tail, TAIL_BYTES), found) || any;
-    } else {
-      any = scanInto(joinTail(this.head.concat(tail), Infinity), found);
-    }
+    const head = this.head;
+    const all = this.gap ? tail : head.concat(tail);
     this.head = [];
     this.tail = [];
-    return any ? found : undefined;
+    // Anthropic streams need message_start (input) as well as message_delta (output); every
+    // other answer says all in its last usage object.
+    const needBoth = this.headLimit > 0;
+    const found: TokenUsage = {};
+    // The last usage object is almost always within the last KB: look there first, so that
+    // the usual answer costs one small concat and a short backward search.
+    const near = joinTail(all, NEAR_END_BYTES);
+    if (scanBack(near, found, needBoth)) return found;
+    if (needBoth) {
+      // message_start is the first event: a forward search of the head finds it at once.
+      scanForward(joinTail(head, Infinity), found);
+      if (isComplete(found, true)) return found;
+    }
+    // A stream's usage is in its last event or two; when the last KB holds the last three
+    // events, there is nothing further back to find (the common stream without a usage chunk).
+    if (this.sse && !needBoth && eventEnds(near, 3)) return hasAny(found) ? found : undefined;
+    scanBack(joinTail(all, Infinity), found, needBoth);
+    return hasAny(found) ? found : undefined;
+  }
+}
+
+const LF_LF = Buffer.from('\n\n');
+const CRLF_CRLF = Buffer.from('\r\n\r\n');
+
+/** Whether `buf` holds at least `n` SSE event ends (blank lines). */
+function eventEnds(buf: Buffer, n: number): boolean {
+  for (const sep of [LF_LF, CRLF_CRLF]) {
+    let seen = 0;
+    let from = buf.length - sep.length;
+    while (from >= 0) {
+      const at = buf.lastIndexOf(sep, from);
+      if (at === -1) break;
+      if (++seen >= n) return true;
+      from = at - 1;
+    }
+  }
+  return false;
+}
+
+/** Where usage sits in nearly every answer: the last event, the body's last fields. */
+const NEAR_END_BYTES = 1024;
+
+function hasAny(u: TokenUsage): boolean {
+  return u.inputTokens !== undefined || u.outputTokens !== undefined || u.cacheReadTokens !== undefined || u.cacheWriteTokens !== undefined;
+}
+
+function isComplete(u: TokenUsage, needBoth: boolean): boolean {
+  return needBoth ? u.inputTokens !== undefined && u.outputTokens !== undefined : hasAny(u);
+}
+
+/** Fills what `into` lacks: scanning backwards, a later usage object has already spoken. */
+function fillMissing(into: TokenUsage, u: TokenUsage): void {
+  if (into.inputTokens === undefined && u.inputTokens !== undefined) into.inputTokens = u.inputTokens;
+  if (into.outputTokens === undefined && u.outputTokens !== undefined) into.outputTokens = u.outputTokens;
+  if (into.cacheReadTokens === undefined && u.cacheReadTokens !== undefined) into.cacheReadTokens = u.cacheReadTokens;
+  if (into.cacheWriteTokens === undefined && u.cacheWriteTokens !== undefined) into.cacheWriteTokens = u.cacheWriteTokens;
+}
+
+/**
+ * Reads `"usage": {…}` objects from the end of `buf` backwards, the later ones winning field by
+ * field (OpenAI's last chunk; Anthropic's message_delta over message_start). Returns whether
+ * what was found is complete, so the caller can stop.
+ */
+function scanBack(buf: Buffer, into: TokenUsage, needBoth: boolean): boolean {
+  let from = buf.length - MARKER.length;
+  while (from >= 0) {
+    const at = buf.lastIndexOf(MARKER, from);
+    if (at === -1) break;
+    from = at - 1;
+    const u = usageAt(buf, at);
+    if (u) {
+      fillMissing(into, u);
+      if (isComplete(into, needBoth)) return true;
+    }
+  }
+  return false;
+}
+
+/** The first usage object of `buf` (the head of an Anthropic stream: message_start). */
+function scanForward(buf: Buffer, into: TokenUsage): void {
+  let from = 0;
+  for (;;) {
+    const at = buf.indexOf(MARKER, from);
+    if (at === -1) return;
+    from = at + MARKER.length;
+    const u = usageAt(buf, at);
+    if (u) {
+      fillMissing(into, u);
+      return;
+    }
+  }
+}
+
+/** The usage object whose key starts at `at`, when it is one. */
+function usageAt(buf: Buffer, at: number): TokenUsage | undefined {
+  // Inside a JSON string the quote would be escaped (`\"usage\"`): not a key.
+  if (isEscaped(buf, at)) return undefined;
+  let i = skipSpace(buf, at + MARKER.length);
+  if (buf[i] !== COLON) return undefined;
+  i = skipSpace(buf, i + 1);
+  if (buf[i] !== OPEN) return undefined; // `"usage":null` on every chunk of some streams
+  const end = objectEnd(buf, i);
+  if (end === -1) return undefined;
+  try {
+    return normalizeUsage(JSON.parse(buf.toString('utf8', i, end)));
+  } catch {
+    return undefined;
   }
 }
 
@@ -141,41 +246,6 @@ function joinTail(chunks: Buffer[], limit: number): Buffer {
     left = 0;
   }
   return Buffer.concat(parts, total - skip);
-}
-
-/**
- * Finds every `"usage": {…}` in `buf`, in order, and merges what each says into `into` (later
- * ones win field by field: OpenAI's last chunk, Anthropic's message_delta after message_start).
- * Returns whether any usage object was found.
- */
-export function scanInto(buf: Buffer, into: TokenUsage): boolean {
-  let any = false;
-  let from = 0;
-  for (;;) {
-    const at = buf.indexOf(MARKER, from);
-    if (at === -1) return any;
-    from = at + MARKER.length;
-    // Inside a JSON string the quote would be escaped (`\"usage\"`): not a key.
-    if (isEscaped(buf, at)) continue;
-    let i = skipSpace(buf, from);
-    if (buf[i] !== COLON) continue;
-    i = skipSpace(buf, i + 1);
-    if (buf[i] !== OPEN) continue; // `"usage":null` on every chunk of some streams
-    const end = objectEnd(buf, i);
-    if (end === -1) continue;
-    from = end;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(buf.toString('utf8', i, end));
-    } catch {
-      continue;
-    }
-    const u = normalizeUsage(parsed);
-    if (u) {
-      Object.assign(into, u);
-      any = true;
-    }
-  }
 }
 
 function isEscaped(buf: Buffer, quoteAt: number): boolean {

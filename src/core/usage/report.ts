@@ -200,7 +200,7 @@ export function formatUsageTable(report: UsageReport, tr: Translate = plainText)
   const nameWidth = Math.max(...all.map((r) => displayWidth(r[0]!)));
   const line = (r: string[]) => [pad(r[0]!, nameWidth, false), ...r.slice(1).map((c, i) => pad(c, widths[i]!, true))].join('  ').trimEnd();
 
-  const out: string[] = [tr('Usage since {0} (until {1})', report.since.replace('T', ' ').replace(/:00\.000Z$/, ' UTC'), report.until.replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC'))];
+  const out: string[] = [tr('Usage since {0} (until {1})', report.since.replace('T', ' ').replace(/:00\.000Z$/, ' UTC'), report.until.replace('T', ' ').replace(/:\d{2}\.\d{3}Z$/, ' UTC'))];
   for (const s of sections) {
     out.push('', line([s.title, ...head]));
     if (s.rows.length === 0) out.push(`  ${tr('(none)')}`);
@@ -208,7 +208,7 @@ export function formatUsageTable(report: UsageReport, tr: Translate = plainText)
   }
   out.push('', line(totalRow));
   if (report.total.unpricedRequests > 0) {
-    out.push(tr('* {0} requests have no known price; their cost is not in the sums.', report.total.unpricedRequests));
+    out.push(tr('* Requests without a known price: {0}. Their cost is not in the ¥ sums.', report.total.unpricedRequests));
   }
   if (report.total.utilisedCny !== null) {
     out.push(tr('The account itself reports {0} spent by these keys in this period.', formatCny(report.total.utilisedCny)!));
