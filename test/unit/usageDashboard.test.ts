@@ -147,8 +147,8 @@ describe('usage dashboard model', () => {
     assert.deepEqual(
       model.keys.map((k) => [k.id, k.stateText, k.balanceText, k.todayCostText, k.requests, k.failures]),
       [
-        [KEY_A, 'Active', '¥3.00', '¥0.02', 9, 0],
-        [KEY_B, 'Cooling down', '¥1.50', '¥0.50', 4, 2],
+        [KEY_A, 'healthy', '¥3.00', '¥0.02', 9, 0],
+        [KEY_B, 'cooling, back in 30 s', '¥1.50', '¥0.50', 4, 2],
       ],
     );
     assert.equal(model.keys[1]!.coolingUntil, NOW + 30_000);

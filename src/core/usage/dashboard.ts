@@ -3,6 +3,7 @@
 // translation come in; the page only places numbers and strings, it computes none.
 
 import type { KeySnapshot, KeyState, PoolSnapshot } from '../pool/types';
+import { formatIn } from '../present/format';
 import { DAY_MS, HOUR_MS, hourOf, type HourBucket, type UsageHistory } from './history';
 import {
   costText,
@@ -158,7 +159,7 @@ export function dashboardModel(history: UsageHistory, input: DashboardInput): Da
   const balance = input.balance !== undefined && Number.isFinite(input.balance) ? balanceView(input.balance, rate.total, rate.basis, t) : undefined;
 
   const todayByKey = new Map(periods[0]!.byKey.map((k) => [k.key, k]));
-  const keys = (input.pool?.keys ?? []).map((k) => keyRow(k, todayByKey.get(k.id), rate.byKey.get(k.id), t));
+  const keys = (input.pool?.keys ?? []).map((k) => keyRow(k, todayByKey.get(k.id), rate.byKey.get(k.id), now, t));
 
   const recent = history.recent();
   return {
@@ -295,13 +296,26 @@ function balanceView(balance: number, perDay: number, basis: Rate['basis'], t: T
   return view;
 }
 
-const STATE_TEXT: Record<KeyState, string> = { healthy: 'Active', cooling: 'Cooling down', disabled: 'Disabled', exhausted: 'Balance used up' };
+/** The same words as the Keys view (present/keys.ts), so a key reads the same everywhere. */
+function keyStateText(k: KeySnapshot, now: number, t: Translate): string {
+  if (k.manuallyDisabled) return t('out of rotation');
+  switch (k.state) {
+    case 'healthy':
+      return t('healthy');
+    case 'cooling':
+      return k.coolingUntil ? t('cooling, back {0}', formatIn(k.coolingUntil, now)) : t('cooling');
+    case 'disabled':
+      return t('disabled');
+    case 'exhausted':
+      return t('balance used up');
+  }
+}
 
-function keyRow(k: KeySnapshot, today: KeySpendRow | undefined, perDay: number | undefined, t: Translate): KeyStateRow {
+function keyRow(k: KeySnapshot, today: KeySpendRow | undefined, perDay: number | undefined, now: number, t: Translate): KeyStateRow {
   const row: KeyStateRow = {
     id: k.id,
     state: k.state,
-    stateText: k.manuallyDisabled ? t('Disabled by you') : t(STATE_TEXT[k.state]),
+    stateText: keyStateText(k, now, t),
     manuallyDisabled: k.manuallyDisabled,
     balanceText: formatCny(k.balance) ?? t('unknown'),
     requests: k.stats.requests,
