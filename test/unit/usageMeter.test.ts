@@ -244,6 +244,11 @@ describe('usage meter: extraction', () => {
     assert.equal(tap.end(), undefined);
   });
 
+  it('reads a plain Uint8Array chunk as bytes too', () => {
+    const bytes = new Uint8Array(Buffer.from('{"usage":{"prompt_tokens":4,"completion_tokens":2}}'));
+    assert.deepEqual(run(CHAT, JSON_CT, [bytes as Buffer]), { inputTokens: 4, outputTokens: 2 });
+  });
+
   it('no tap for answers without usage: models, count_tokens, audio, images', () => {
     assert.equal(meter.tap({ path: '/models', flavor: 'openai' }, JSON_CT), undefined);
     assert.equal(meter.tap({ path: '/messages/count_tokens', flavor: 'anthropic' }, JSON_CT), undefined);

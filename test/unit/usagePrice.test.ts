@@ -25,6 +25,19 @@ describe('usage price: priceOf', () => {
     assert.equal(priceOf('', prices), undefined);
   });
 
+  it('channels that disagree on the price leave it unknown; agreeing ones give it', () => {
+    const list: ModelPrice[] = [
+      { model: '[官Max]claude-haiku', inputPerMillion: 5, outputPerMillion: 25 },
+      { model: '[逆向]claude-haiku', inputPerMillion: 1, outputPerMillion: 5 },
+      { model: '[A]gemini', inputPerMillion: 2, outputPerMillion: 8 },
+      { model: '[B]gemini', inputPerMillion: 2, outputPerMillion: 8 },
+    ];
+    assert.equal(priceOf('claude-haiku', list), undefined);
+    assert.equal(priceOf('[其他]claude-haiku', list), undefined);
+    assert.equal(priceOf('[官Max]claude-haiku', list)?.inputPerMillion, 5, 'exact still wins');
+    assert.equal(priceOf('gemini', list)?.model, '[A]gemini');
+  });
+
   it('stripChannel takes off one leading bracketed prefix only', () => {
     assert.equal(stripChannel('[官Max]claude-x'), 'claude-x');
     assert.equal(stripChannel(' [A] claude-x'), 'claude-x');

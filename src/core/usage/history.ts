@@ -168,14 +168,14 @@ export class UsageHistory {
     this.fire();
   }
 
-  /** Hour buckets that end after `since` (all when omitted), oldest first as recorded. */
-  hourBuckets(since = -Infinity): HourBucket[] {
+  /** Hour buckets that end after `since` (all when omitted), oldest first as recorded. The history's own objects: read only. */
+  hourBuckets(since = -Infinity): readonly Readonly<HourBucket>[] {
     const out: HourBucket[] = [];
     for (const b of this.hours.values()) if (b.hour + HOUR_MS > since) out.push(b);
     return out;
   }
 
-  utilisedBuckets(since = -Infinity): UtilisedBucket[] {
+  utilisedBuckets(since = -Infinity): readonly Readonly<UtilisedBucket>[] {
     const out: UtilisedBucket[] = [];
     for (const b of this.spent.values()) if (b.hour + HOUR_MS > since) out.push(b);
     return out;

@@ -233,7 +233,12 @@ function joinTail(chunks: Buffer[], limit: number): Buffer {
   let total = 0;
   for (const c of chunks) total += c.length;
   const skip = total > limit ? total - limit : 0;
-  if (chunks.length === 1) return skip ? chunks[0]!.subarray(skip) : chunks[0]!;
+  if (chunks.length === 1) {
+    const c: Uint8Array = chunks[0]!;
+    // A plain Uint8Array would search for one element, not a byte sequence.
+    const b = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    return skip ? b.subarray(skip) : b;
+  }
   if (skip === 0) return Buffer.concat(chunks, total);
   const parts: Buffer[] = [];
   let left = skip;

@@ -13,8 +13,9 @@ export function stripChannel(model: string): string {
 
 /**
  * The price of `model` as the gateway names it: the exact name first; then the name without
- * its `[channel]` prefix against the list, the list's names without theirs against the name,
- * and both stripped. The first row that matches at the earliest step wins (list order).
+ * its `[channel]` prefix against the list; then the list's names without theirs against the
+ * name, and both stripped. When a step finds several channels' rows that disagree on the
+ * price, the price is unknown: picking one would be a guess.
  */
 export function priceOf<P extends ModelPrice>(model: string | undefined, prices: readonly P[]): P | undefined {
   if (!model) return undefined;
@@ -25,9 +26,16 @@ export function priceOf<P extends ModelPrice>(model: string | undefined, prices:
     const hit = prices.find((p) => p.model === bare);
     if (hit) return hit;
   }
-  const hit = prices.find((p) => stripChannel(p.model) === model);
-  if (hit) return hit;
-  return bare !== model ? prices.find((p) => stripChannel(p.model) === bare) : undefined;
+  const rows = prices.filter((p) => stripChannel(p.model) === model);
+  if (rows.length > 0) return unanimous(rows);
+  return bare !== model ? unanimous(prices.filter((p) => stripChannel(p.model) === bare)) : undefined;
+}
+
+function unanimous<P extends ModelPrice>(rows: readonly P[]): P | undefined {
+  const first = rows[0];
+  if (!first) return undefined;
+  const same = (a: ModelPrice, b: ModelPrice) => a.perCall === b.perCall && a.inputPerMillion === b.inputPerMillion && a.outputPerMillion === b.outputPerMillion;
+  return rows.every((r) => same(r, first)) ? first : undefined;
 }
 
 /**
