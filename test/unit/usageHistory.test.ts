@@ -129,6 +129,17 @@ describe('usage history: the account’s own spend (utilised)', () => {
     ]);
   });
 
+  it('recordUtilisedFrom reads a pool snapshot’s keys', () => {
+    const h = new UsageHistory();
+    h.recordUtilisedFrom([{ id: KEY_A, used: 1 }, { id: KEY_B }], T0);
+    h.recordUtilisedFrom([{ id: KEY_A, used: 1.25 }, { id: KEY_B, used: 4 }], T0 + 1);
+    h.recordUtilisedFrom([{ id: KEY_A, used: 1.25 }, { id: KEY_B, used: 4.5 }], T0 + 2);
+    assert.deepEqual(h.utilisedBuckets().map((b) => [b.key, b.yuan]), [
+      [KEY_A, 0.25],
+      [KEY_B, 0.5],
+    ]);
+  });
+
   it('the baseline survives a restart (toJSON/fromJSON)', () => {
     const h = new UsageHistory();
     h.recordUtilised(KEY_A, 10, T0);

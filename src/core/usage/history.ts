@@ -168,6 +168,14 @@ export class UsageHistory {
     this.fire();
   }
 
+  /**
+   * recordUtilised for every key of a pool snapshot that knows its `used` (call it after each
+   * refresh of the account: `history.recordUtilisedFrom(pool.snapshot().keys, now)`).
+   */
+  recordUtilisedFrom(keys: readonly { id: string; used?: number }[], now: number): void {
+    for (const k of keys) if (k.used !== undefined) this.recordUtilised(k.id, k.used, now);
+  }
+
   /** Hour buckets that end after `since` (all when omitted), oldest first as recorded. The history's own objects: read only. */
   hourBuckets(since = -Infinity): readonly Readonly<HourBucket>[] {
     const out: HourBucket[] = [];

@@ -33,4 +33,20 @@ export {
   type Translate,
   type CsvOptions,
 } from './report';
-export { dashboardModel, forecastText, percentile, formatDuration, type DashboardModel, type DashboardInput } from './dashboard';
+export {
+  dashboardModel,
+  forecastText,
+  percentile,
+  formatDuration,
+  type DashboardModel,
+  type DashboardInput,
+  type PeriodView,
+  type TotalsView,
+  type ModelSpendRow,
+  type KeySpendRow,
+  type SeriesPoint,
+  type BalanceView,
+  type LiveView,
+  type KeyStateRow,
+  type RecentRow,
+} from './dashboard';
