@@ -1,0 +1,422 @@
+// What the proxy spent, kept per hour, key and model for 90 days, plus the last 1,000 requests
+// and the account's own spend per key (the change of each key's `utilised` between refreshes).
+// add() is O(1) (one Map update and one ring slot): it runs for every request. Nothing here
+// touches the disk: the state store writes toJSON() off the hot path.
+
+import { Emitter, type Event } from '../util/event';
+import { maskKey, redactSecrets } from '../util/mask';
+import { totalInputTokens } from './meter';
+import type { RecentRequest, UsageRecordInput } from './types';
+
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 24 * HOUR_MS;
+
+export interface UsageHistoryOptions {
+  /** Days kept (default 90). */
+  retentionDays?: number;
+  /** Requests kept in the recent list (default 1,000). */
+  maxRecent?: number;
+  /** Hour × key × model buckets kept at most (default 50,000); the oldest go first. */
+  maxBuckets?: number;
+}
+
+/** One hour of one key serving one model. */
+export interface HourBucket {
+  /** Epoch ms of the hour's start (UTC hours; every time zone's hours start on them except a few half-hour ones). */
+  hour: number;
+  /** Masked key id; '' when no key was tried. */
+  key: string;
+  /** The model the client asked for, as it named it; '' when the request named none. */
+  model: string;
+  requests: number;
+  failures: number;
+  /** Cache included. */
+  inputTokens: number;
+  outputTokens: number;
+  cacheTokens: number;
+  /** Sum of the known costs (¥). */
+  costCny: number;
+  /** Requests whose cost is unknown; costCny leaves them out. */
+  unpricedRequests: number;
+}
+
+/** ¥ the account itself says a key spent in one hour. */
+export interface UtilisedBucket {
+  hour: number;
+  key: string;
+  yuan: number;
+}
+
+export const USAGE_HISTORY_VERSION = 1;
+
+/** The file form. Buckets as arrays: a 90-day history has tens of thousands of them. */
+export interface UsageHistoryData {
+  version: typeof USAGE_HISTORY_VERSION;
+  /** [hour, key, model, requests, failures, inputTokens, outputTokens, cacheTokens, costCny, unpricedRequests] */
+  hours: [number, string, string, number, number, number, number, number, number, number][];
+  /** [hour, key, yuan] */
+  utilised: [number, string, number][];
+  /** [key, last utilised ¥ seen, epoch ms seen] */
+  baselines: [string, number, number][];
+  recent: RecentRequest[];
+}
+
+const MAX_TEXT = 200;
+
+export class UsageHistory {
+  private readonly retentionMs: number;
+  private readonly maxRecent: number;
+  private readonly maxBuckets: number;
+  private readonly hours = new Map<string, HourBucket>();
+  private readonly spent = new Map<string, UtilisedBucket>();
+  private readonly baselines = new Map<string, { yuan: number; at: number }>();
+  /** Ring of the last requests; `ringStart` is the oldest once full. */
+  private ring: RecentRequest[] = [];
+  private ringStart = 0;
+  private prunedForHour = -1;
+  private readonly changed = new Emitter<void>();
+  /** Fires after every change (once per request: subscribers throttle). */
+  readonly onDidChange: Event<void> = this.changed.event;
+  /** Entries fromJSON dropped as damaged. */
+  dropped = 0;
+
+  constructor(options: UsageHistoryOptions = {}) {
+    this.retentionMs = (options.retentionDays ?? 90) * DAY_MS;
+    this.maxRecent = Math.max(1, options.maxRecent ?? 1000);
+    this.maxBuckets = Math.max(1, options.maxBuckets ?? 50_000);
+  }
+
+  /**
+   * Records a finished request. `costCny`: what it cost (requestCost()), undefined when
+   * unknown. `now`: when it finished (the injected clock).
+   */
+  add(record: UsageRecordInput, now: number, costCny: number | undefined): void {
+    const hour = hourOf(now);
+    this.pruneHourly(now, hour);
+    const key = safeKeyId(record.keyId);
+    const model = clip(record.model ?? '');
+    const failed = isFailure(record);
+    const u = record.usage;
+    const input = totalInputTokens(u);
+    const output = u?.outputTokens ?? 0;
+    const cache = (u?.cacheReadTokens ?? 0) + (u?.cacheWriteTokens ?? 0);
+    const known = costCny !== undefined && Number.isFinite(costCny);
+
+    const id = bucketId(hour, key, model);
+    let b = this.hours.get(id);
+    if (!b) {
+      b = { hour, key, model, requests: 0, failures: 0, inputTokens: 0, outputTokens: 0, cacheTokens: 0, costCny: 0, unpricedRequests: 0 };
+      this.hours.set(id, b);
+      this.bound(this.hours);
+    }
+    b.requests++;
+    if (failed) b.failures++;
+    b.inputTokens += input;
+    b.outputTokens += output;
+    b.cacheTokens += cache;
+    if (known) b.costCny += costCny;
+    else b.unpricedRequests++;
+
+    const r: RecentRequest = {
+      at: now,
+      method: clip(record.method),
+      route: clip(routeOf(record.path)),
+      model,
+      key,
+      status: record.status,
+      attempts: record.attempts,
+      stream: record.stream === true,
+      costCny: known ? costCny : null,
+      durationMs: record.durationMs,
+      failed,
+      aborted: record.aborted,
+    };
+    if (u) {
+      r.inputTokens = input;
+      r.outputTokens = output;
+      if (cache) r.cacheTokens = cache;
+    }
+    if (record.error) r.error = clip(redactSecrets(record.error));
+    this.pushRecent(r);
+    this.fire();
+  }
+
+  /**
+   * The account's own figure for a key's spend, read at each refresh: the rise since the
+   * last reading is spent in the current hour. The first reading only sets the baseline; a
+   * fall (refund, reissued key) moves the baseline down without a negative spend. A rise
+   * seen after the app was off lands in the hour it is seen.
+   */
+  recordUtilised(keyId: string, utilisedYuan: number, now: number): void {
+    if (!Number.isFinite(utilisedYuan) || utilisedYuan < 0) return;
+    const key = safeKeyId(keyId);
+    const prev = this.baselines.get(key);
+    this.baselines.set(key, { yuan: utilisedYuan, at: now });
+    if (!prev) return;
+    const delta = Math.round((utilisedYuan - prev.yuan) * 1e8) / 1e8;
+    if (delta <= 0) return;
+    const hour = hourOf(now);
+    this.pruneHourly(now, hour);
+    const id = `${hour}\u0000${key}`;
+    let b = this.spent.get(id);
+    if (!b) {
+      b = { hour, key, yuan: 0 };
+      this.spent.set(id, b);
+      this.bound(this.spent);
+    }
+    b.yuan += delta;
+    this.fire();
+  }
+
+  /**
+   * recordUtilised for every key of a pool snapshot that knows its `used` (call it after each
+   * refresh of the account: `history.recordUtilisedFrom(pool.snapshot().keys, now)`).
+   */
+  recordUtilisedFrom(keys: readonly { id: string; used?: number }[], now: number): void {
+    for (const k of keys) if (k.used !== undefined) this.recordUtilised(k.id, k.used, now);
+  }
+
+  /** Hour buckets that end after `since` (all when omitted), oldest first as recorded. The history's own objects: read only. */
+  hourBuckets(since = -Infinity): readonly Readonly<HourBucket>[] {
+    const out: HourBucket[] = [];
+    for (const b of this.hours.values()) if (b.hour + HOUR_MS > since) out.push(b);
+    return out;
+  }
+
+  utilisedBuckets(since = -Infinity): readonly Readonly<UtilisedBucket>[] {
+    const out: UtilisedBucket[] = [];
+    for (const b of this.spent.values()) if (b.hour + HOUR_MS > since) out.push(b);
+    return out;
+  }
+
+  /** The recent requests, oldest first. */
+  recent(): RecentRequest[] {
+    return this.ring.length < this.maxRecent || this.ringStart === 0
+      ? this.ring.slice()
+      : this.ring.slice(this.ringStart).concat(this.ring.slice(0, this.ringStart));
+  }
+
+  /** Drops what is older than the retention period. */
+  prune(now: number): void {
+    const cutoff = now - this.retentionMs;
+    for (const [id, b] of this.hours) if (b.hour + HOUR_MS <= cutoff) this.hours.delete(id);
+    for (const [id, b] of this.spent) if (b.hour + HOUR_MS <= cutoff) this.spent.delete(id);
+    for (const [k, v] of this.baselines) if (v.at <= cutoff) this.baselines.delete(k);
+    const kept = this.recent().filter((r) => r.at > cutoff);
+    if (kept.length !== this.ring.length) {
+      this.ring = kept;
+      this.ringStart = 0;
+    }
+    this.prunedForHour = hourOf(now);
+  }
+
+  toJSON(): UsageHistoryData {
+    return {
+      version: USAGE_HISTORY_VERSION,
+      hours: [...this.hours.values()].map((b) => [b.hour, b.key, b.model, b.requests, b.failures, b.inputTokens, b.outputTokens, b.cacheTokens, round8(b.costCny), b.unpricedRequests]),
+      utilised: [...this.spent.values()].map((b) => [b.hour, b.key, round8(b.yuan)]),
+      baselines: [...this.baselines].map(([k, v]) => [k, v.yuan, v.at]),
+      recent: this.recent(),
+    };
+  }
+
+  /**
+   * A history from its file form, pruned on `now`. Missing data (undefined/null) gives an
+   * empty history; a damaged entry is dropped and counted in `dropped`. Throws only when the
+   * data is not a usage history at all or of an unknown version, so the caller can set the
+   * file aside (instead of overwriting it with an empty history).
+   */
+  static fromJSON(data: unknown, now: number, options: UsageHistoryOptions = {}): UsageHistory {
+    const h = new UsageHistory(options);
+    if (data === undefined || data === null) return h;
+    if (!isRecord(data)) throw new Error('The usage history is not in a form this version understands.');
+    if (data.version !== USAGE_HISTORY_VERSION) {
+      throw new Error(`The usage history has version ${String(data.version)}; this version reads version ${USAGE_HISTORY_VERSION}.`);
+    }
+    let dropped = 0;
+    const rows = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+    const hours: HourBucket[] = [];
+    for (const row of rows(data.hours)) {
+      const b = readHour(row);
+      if (b) hours.push(b);
+      else dropped++;
+    }
+    // Oldest first, so that the size bound drops the oldest.
+    hours.sort((a, b) => a.hour - b.hour);
+    for (const b of hours) {
+      const id = bucketId(b.hour, b.key, b.model);
+      const had = h.hours.get(id);
+      if (had) mergeInto(had, b);
+      else h.hours.set(id, b);
+    }
+    for (const row of rows(data.utilised)) {
+      if (Array.isArray(row) && isTime(row[0]) && typeof row[1] === 'string' && isAmount(row[2])) {
+        const hour = hourOf(row[0]);
+        const key = safeKeyId(row[1]);
+        const id = `${hour}\u0000${key}`;
+        const had = h.spent.get(id);
+        if (had) had.yuan += row[2];
+        else h.spent.set(id, { hour, key, yuan: row[2] });
+      } else dropped++;
+    }
+    for (const row of rows(data.baselines)) {
+      if (Array.isArray(row) && typeof row[0] === 'string' && isAmount(row[1]) && isTime(row[2])) {
+        h.baselines.set(safeKeyId(row[0]), { yuan: row[1], at: row[2] });
+      } else dropped++;
+    }
+    const recent: RecentRequest[] = [];
+    for (const row of rows(data.recent)) {
+      const r = readRecent(row);
+      if (r) recent.push(r);
+      else dropped++;
+    }
+    recent.sort((a, b) => a.at - b.at);
+    h.ring = recent.slice(-h.maxRecent);
+    h.bound(h.hours);
+    h.bound(h.spent);
+    h.prune(now);
+    h.dropped = dropped;
+    return h;
+  }
+
+  private pushRecent(r: RecentRequest): void {
+    if (this.ring.length < this.maxRecent) {
+      this.ring.push(r);
+      return;
+    }
+    this.ring[this.ringStart] = r;
+    this.ringStart = (this.ringStart + 1) % this.maxRecent;
+  }
+
+  /** At most once an hour: pruning walks every bucket. */
+  private pruneHourly(now: number, hour: number): void {
+    if (hour !== this.prunedForHour) this.prune(now);
+  }
+
+  /** Maps keep insertion order, which is time order: the first entries are the oldest. */
+  private bound(map: Map<string, unknown>): void {
+    while (map.size > this.maxBuckets) {
+      const first = map.keys().next();
+      if (first.done) return;
+      map.delete(first.value);
+    }
+  }
+
+  private fire(): void {
+    if (this.changed.listenerCount > 0) this.changed.fire();
+  }
+}
+
+/** A request that did not get its answer: an error status, or an answer cut off upstream. */
+export function isFailure(r: Pick<UsageRecordInput, 'status' | 'error' | 'aborted'>): boolean {
+  if (r.status >= 400) return true;
+  // The client hanging up is the client's choice, not a failure of the proxy or the key.
+  if (r.aborted) return false;
+  return r.status < 200 || !!r.error;
+}
+
+export function hourOf(t: number): number {
+  return Math.floor(t / HOUR_MS) * HOUR_MS;
+}
+
+function bucketId(hour: number, key: string, model: string): string {
+  return `${hour}\u0000${key}\u0000${model}`;
+}
+
+function routeOf(path: string): string {
+  const q = path.indexOf('?');
+  return q === -1 ? path : path.slice(0, q);
+}
+
+function clip(s: string): string {
+  return s.length > MAX_TEXT ? s.slice(0, MAX_TEXT) : s;
+}
+
+/**
+ * Key ids are masked already (`sk-abcd…wxyz`, `#2` on a collision). Anything that looks like
+ * a key in clear is masked here too: a history file must never hold one.
+ */
+export function safeKeyId(id: string | undefined): string {
+  if (!id) return '';
+  if (id.includes('…') && id.length <= 40) return id;
+  return maskKey(id);
+}
+
+function round8(n: number): number {
+  return Math.round(n * 1e8) / 1e8;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0;
+}
+
+function isAmount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+}
+
+function isTime(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0;
+}
+
+function readHour(row: unknown): HourBucket | undefined {
+  if (!Array.isArray(row) || row.length < 10) return undefined;
+  const [hour, key, model, requests, failures, inputTokens, outputTokens, cacheTokens, costCny, unpricedRequests] = row as unknown[];
+  if (!isTime(hour) || typeof key !== 'string' || typeof model !== 'string') return undefined;
+  if (![requests, failures, inputTokens, outputTokens, cacheTokens, unpricedRequests].every(isCount) || !isAmount(costCny)) return undefined;
+  const b: HourBucket = {
+    hour: hourOf(hour),
+    key: safeKeyId(key),
+    model: clip(model),
+    requests: requests as number,
+    failures: failures as number,
+    inputTokens: inputTokens as number,
+    outputTokens: outputTokens as number,
+    cacheTokens: cacheTokens as number,
+    costCny,
+    unpricedRequests: unpricedRequests as number,
+  };
+  if (b.failures > b.requests || b.unpricedRequests > b.requests) return undefined;
+  return b;
+}
+
+function mergeInto(a: HourBucket, b: HourBucket): void {
+  a.requests += b.requests;
+  a.failures += b.failures;
+  a.inputTokens += b.inputTokens;
+  a.outputTokens += b.outputTokens;
+  a.cacheTokens += b.cacheTokens;
+  a.costCny += b.costCny;
+  a.unpricedRequests += b.unpricedRequests;
+}
+
+function readRecent(v: unknown): RecentRequest | undefined {
+  if (!isRecord(v)) return undefined;
+  if (!isTime(v.at) || typeof v.route !== 'string' || !isCount(v.status) || !isCount(v.attempts) || !isAmount(v.durationMs)) return undefined;
+  if (v.costCny !== null && !isAmount(v.costCny)) return undefined;
+  const r: RecentRequest = {
+    at: v.at,
+    method: typeof v.method === 'string' ? clip(v.method) : 'POST',
+    route: clip(v.route),
+    model: typeof v.model === 'string' ? clip(v.model) : '',
+    key: typeof v.key === 'string' ? safeKeyId(v.key) : '',
+    status: v.status,
+    attempts: v.attempts,
+    stream: v.stream === true,
+    costCny: v.costCny as number | null,
+    durationMs: v.durationMs,
+    failed: v.failed === true,
+    aborted: v.aborted === true,
+  };
+  for (const f of ['inputTokens', 'outputTokens', 'cacheTokens'] as const) {
+    if (v[f] === undefined) continue;
+    if (!isCount(v[f])) return undefined;
+    r[f] = v[f] as number;
+  }
+  if (typeof v.error === 'string' && v.error) r.error = clip(redactSecrets(v.error));
+  return r;
+}

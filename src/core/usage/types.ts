@@ -1,0 +1,81 @@
+// The contract of usage capture (docs/CONTRACTS-WIP.md, "Usage"), plus the shapes the history,
+// the reports and the dashboard share.
+
+import type { ModelPrice } from '../platform/types';
+import type { RequestRecord } from '../proxy/types';
+
+/**
+ * Tokens of one answer. `inputTokens` counts the input that was *not* served from a cache
+ * (Anthropic's meaning); OpenAI's `prompt_tokens` includes its cached tokens, so the meter
+ * subtracts them. Input in total = inputTokens + cacheReadTokens + cacheWriteTokens.
+ */
+export interface TokenUsage {
+  inputTokens?: number;
+  outputTokens?: number;
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
+}
+
+/** Watches the chunks of one answer on their way to the client; never changes or holds them. */
+export interface UsageTap {
+  write(chunk: Buffer): void;
+  end(): TokenUsage | undefined;
+}
+
+/** One per proxy; the forwarder asks it for a tap when an answer starts (2xx only). */
+export interface UsageMeter {
+  tap(route: { path: string; flavor: 'openai' | 'anthropic' }, contentType: string | undefined): UsageTap | undefined;
+}
+
+/**
+ * A price as costOf reads it. The platform's list has no cache prices today; when a row
+ * someday carries them they apply, otherwise cache tokens cost what input tokens cost.
+ */
+export interface UsagePrice extends ModelPrice {
+  cacheReadPerMillion?: number;
+  cacheWritePerMillion?: number;
+}
+
+/** What the history takes of a finished request: the proxy's record with the usage it measured. */
+export type UsageRecordInput = Pick<RequestRecord, 'method' | 'path' | 'status' | 'attempts' | 'durationMs' | 'aborted'> &
+  Partial<Pick<RequestRecord, 'id' | 'model' | 'stream' | 'keyId' | 'error'>> & { usage?: TokenUsage };
+
+/** Sums over a set of requests. `costCny` is the sum of the known costs only. */
+export interface UsageTotals {
+  requests: number;
+  failures: number;
+  /** Input tokens in total, cache included. */
+  inputTokens: number;
+  outputTokens: number;
+  /** The part of inputTokens read from or written to a cache. */
+  cacheTokens: number;
+  /** ¥ of the requests whose cost is known; null when requests > 0 and none is known. */
+  costCny: number | null;
+  /** Requests whose cost could not be known (no price, or no usage on a per-token price). */
+  unpricedRequests: number;
+}
+
+/** One of the last 1,000 requests. Holds no secret: the key only as its masked id. */
+export interface RecentRequest {
+  /** Epoch ms when the request finished. */
+  at: number;
+  method: string;
+  /** The client's route, without the query. */
+  route: string;
+  model: string;
+  /** Masked key id ('' when no key was tried). */
+  key: string;
+  status: number;
+  attempts: number;
+  stream: boolean;
+  inputTokens?: number;
+  outputTokens?: number;
+  cacheTokens?: number;
+  /** null: cost unknown. */
+  costCny: number | null;
+  durationMs: number;
+  failed: boolean;
+  aborted: boolean;
+  /** Short, secret-free reason when it failed. */
+  error?: string;
+}
