@@ -9,7 +9,7 @@ const KEY_B = 'sk-eeee…8888';
 const MIN = 60_000;
 
 function key(over: Partial<KeySnapshot> & { id: string }): KeySnapshot {
-  return { masked: over.id, state: 'healthy', manuallyDisabled: false, consecutiveFailures: 0, stats: { requests: 0, successes: 0, failures: 0 }, ...over };
+  return { masked: over.id, state: 'healthy', manuallyDisabled: false, consecutiveFailures: 0, stats: { requests: 0, successes: 0, failures: 0 }, exclusions: [], ...over };
 }
 const pool: PoolSnapshot = {
   keys: [
@@ -18,6 +18,7 @@ const pool: PoolSnapshot = {
   ],
   counts: { total: 2, healthy: 1, cooling: 1, disabled: 0, exhausted: 0, usable: 1 },
   totals: { requests: 13, successes: 11, failures: 2 },
+  excludedPairs: 0,
   resets: 0,
 };
 
