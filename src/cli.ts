@@ -7,6 +7,7 @@ import { PeerProxyRunning, Session, type CredentialsPort } from './core/app/sess
 import { defaultSettings, type DaiDaiSettings } from './core/app/settings';
 import type { FakeDaiDai } from './core/demo/types';
 import { parseKeys } from './core/keysFile';
+import { defaultStateDir, type StateIdentity } from './core/state';
 import { PlatformError } from './core/platform/client';
 import type { PoolKeyInput } from './core/pool/types';
 import { ProxyStartError } from './core/proxy/server';
@@ -39,6 +40,9 @@ Options:
   --failure-threshold N consecutive failures that take a key out (default ${d.failureThreshold})
   --refresh-minutes N   how often balances are refreshed when logged in (default ${d.refreshMinutes}; 0 = never)
   --log-level LEVEL     trace | debug | info | warn | error (default info)
+  --state-dir DIR       where what the pool learned and the usage history are kept
+                        (default $XDG_STATE_HOME/daidai-aggregator or ~/.local/state/daidai-aggregator)
+  --reset-state         forget what the pool learned (disabled, revoked, exhausted keys…) and start fresh
 
 Environment:
   DAIDAI_EMAIL, DAIDAI_PASSWORD   account login
@@ -54,6 +58,9 @@ interface Args {
 class UsageError extends Error {}
 
 
+/** Flags that take no value. */
+const BOOLEAN_FLAGS = new Set(['reset-state', 'json', 'csv']);
+
 function parseArgs(argv: string[]): Args {
   const flags = new Map<string, string>();
   let command = '';
@@ -63,6 +70,8 @@ function parseArgs(argv: string[]): Args {
       flags.set('help', 'true');
     } else if (a === '-v' || a === '--version') {
       flags.set('version', 'true');
+    } else if (BOOLEAN_FLAGS.has(a.slice(2))) {
+      flags.set(a.slice(2), 'true');
     } else if (a.startsWith('--')) {
       const eq = a.indexOf('=');
       const name = eq === -1 ? a.slice(2) : a.slice(2, eq);
@@ -84,7 +93,25 @@ function parseArgs(argv: string[]): Args {
   return { command, flags };
 }
 
-const known = new Set(['port', 'host', 'platform-url', 'upstream-url', 'keys-file', 'max-retries', 'failure-threshold', 'refresh-minutes', 'log-level', 'help', 'version']);
+const known = new Set([
+  'port',
+  'host',
+  'platform-url',
+  'upstream-url',
+  'keys-file',
+  'max-retries',
+  'failure-threshold',
+  'refresh-minutes',
+  'log-level',
+  'state-dir',
+  'reset-state',
+  'since',
+  'json',
+  'csv',
+  'lang',
+  'help',
+  'version',
+]);
 
 function intFlag(flags: Map<string, string>, name: string, fallback: number, min: number, max: number): number {
   const v = flags.get(name);
@@ -174,15 +201,21 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
     version: VERSION,
     createDemo: demoOf,
     peers: 'refuse',
+    stateDir: demoOf ? undefined : flags.get('state-dir') ?? defaultStateDir(),
   });
   try {
     if (demoOf) {
       await session.tryDemo();
     } else if (plain.length > 0) {
-      session.useKeys(plain, keysFile ?? 'DAIDAI_KEYS');
+      const identity: StateIdentity = keysFile ? { kind: 'keys-file', path: keysFile } : { kind: 'keys', keys: plain.map((k) => k.key) };
+      await session.useKeys(plain, keysFile ?? 'DAIDAI_KEYS', identity);
       out(`Using ${plain.length} key(s) from ${keysFile ? keysFile : 'DAIDAI_KEYS'}.`);
     } else {
       await session.login({ email: email!, password: password! }, { remember: false, quiet: true });
+    }
+    if (flags.has('reset-state')) {
+      await session.resetKeyStates();
+      out('Key states reset: every key starts healthy, with nothing remembered.');
     }
     if (session.mode !== 'keys') {
       const a = session.accountView;
@@ -196,7 +229,7 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
       stop: () => session.dispose(),
       async reload() {
         if (session.mode === 'keys') {
-          if (keysFile) session.useKeys(readKeysFile(keysFile), keysFile);
+          if (keysFile) await session.useKeys(readKeysFile(keysFile), keysFile, { kind: 'keys-file', path: keysFile });
           return;
         }
         await session.refresh();

@@ -2,22 +2,27 @@
 // the refresh timer and the request log. The extension (src/vscode/services.ts), the CLI
 // (src/cli.ts) and so the benchmark build this same object with their own ports (credentials,
 // settings, logger); it never calls VS Code (the handlers in commands.ts do, through `Ui`).
+import { Agent } from 'undici';
 import { createFakeDaiDai, DEMO_ACCOUNT } from '../demo/fakeDaiDai';
 import type { FakeDaiDai } from '../demo/types';
 import { Account } from '../platform/account';
 import { PlatformClient } from '../platform/client';
-import type { Credentials } from '../platform/types';
+import { createGatewayProbe, GatewayMonitor, type GatewayHealth, type GatewayModel } from '../gateway';
+import type { Credentials, ModelAvailability, ModelPrice } from '../platform/types';
 import { KeyPool } from '../pool/keyPool';
 import type { KeySnapshot, PoolKeyInput } from '../pool/types';
 import { lowBalanceKeys, requestLogLine, requestServed, type AccountView, type RequestCounts } from '../present';
 import { probePeer, type PeerHealth } from '../proxy/peer';
 import { ProxyServer, ProxyStartError } from '../proxy/server';
-import type { ProxyStatus } from '../proxy/types';
+import type { ProxyStatus, RequestRecord } from '../proxy/types';
+import type { StateIdentity } from '../state';
+import { createUsageMeter, PriceBook, requestCost, type UsageHistory } from '../usage';
 import { Emitter, type Disposable, type Event } from '../util/event';
 import { emailHash } from '../util/hash';
 import { logsAt, type Logger } from '../util/log';
 import { maskKey, redactSecrets } from '../util/mask';
 import { changedSettings, proxyOptionsOf, settingIds, type DaiDaiSettings } from './settings';
+import { StateKeeper } from './stateKeeper';
 
 /** What the session uses of core/platform/account.ts's Account. */
 export interface AccountLike {
@@ -27,6 +32,8 @@ export interface AccountLike {
   signOut(): unknown;
   refresh(): Promise<unknown>;
   dispose?(): unknown;
+  /** The platform's price list and model monitor, when the account can ask for them. */
+  readonly client?: { pricing(): Promise<ModelPrice[]>; monitor(): Promise<ModelAvailability[]> };
 }
 
 /** Where the login is kept: VS Code's SecretStorage in the extension, the environment in the CLI. */
@@ -55,6 +62,11 @@ export interface SessionDeps {
    * the port over when it stops) or 'refuse' (the CLI: startProxy throws PeerProxyRunning).
    */
   peers?: 'share' | 'refuse';
+  /**
+   * Where what the pool learned and the usage history are kept (the extension's globalStorageUri,
+   * the CLI's --state-dir). Undefined: nothing is kept (tests, and the demo never is).
+   */
+  stateDir?: string;
 }
 
 export type SessionMode = 'signed-out' | 'account' | 'demo' | 'keys';
@@ -116,6 +128,17 @@ export class Session {
   private readonly requestEmitter = new Emitter<void>();
   private readonly logger: Logger;
   private disposed = false;
+  /** One connection pool to the gateway, shared by the proxy and the background checks. */
+  private readonly agent: Agent;
+  private monitor?: { upstream: string; monitor: GatewayMonitor };
+  private readonly state: StateKeeper;
+  private readonly meter = createUsageMeter();
+  private market: { prices: ModelPrice[]; book: PriceBook; availability: ModelAvailability[]; fetchedAt?: number } = {
+    prices: [],
+    book: new PriceBook([]),
+    availability: [],
+  };
+  private readonly insightEmitter = new Emitter<void>();
 
   /** Account, mode or key list changed. */
   readonly onDidChange: Event<void> = this.changeEmitter.event;
@@ -123,16 +146,33 @@ export class Session {
   readonly onDidFindLowBalance: Event<KeySnapshot[]> = this.lowBalanceEmitter.event;
   /** The client-level request counters moved (fires per proxied request; read `requests`). */
   readonly onDidCountRequest: Event<void> = this.requestEmitter.event;
+  /** Model lists, prices, availability or the gateway's health changed. */
+  readonly onDidChangeInsight: Event<void> = this.insightEmitter.event;
 
   constructor(private readonly deps: SessionDeps) {
     this.logger = deps.logger;
     this._settings = deps.settings;
     this.pool = new KeyPool({ failureThreshold: deps.settings.failureThreshold, logger: deps.logger });
+    this.pool.setExclusionMinutes(deps.settings.modelExclusionMinutes);
+    this.agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
+    this.state = new StateKeeper(deps.stateDir, this.pool, deps.logger, () => this.proxy.status.state === 'running');
+    const watch = () => this.monitor?.monitor.watch;
     this.proxy = new ProxyServer({
       pool: this.pool,
       options: proxyOptionsOf(deps.settings),
       logger: deps.logger,
       version: deps.version,
+      dispatcher: this.agent,
+      models: () => this.monitor?.monitor.models(),
+      gateway: {
+        get outage() {
+          return watch()?.outage;
+        },
+        recordFailure: (keyId, signature, ticket) => watch()?.recordFailure(keyId, signature, ticket),
+        recordSuccess: () => watch()?.recordSuccess(),
+        onDidChange: this.insightEmitter.event,
+      },
+      usage: this.meter,
       healthAccount: () => (this.account.snapshot.signedIn && this.account.snapshot.email ? emailHash(this.account.snapshot.email) : undefined),
     });
     this.subscriptions.push(
@@ -145,6 +185,7 @@ export class Session {
         } else if (logsAt(this.logger, 'info')) {
           this.logger.info(requestLogLine(r));
         }
+        this.recordUsage(r);
         this.requestEmitter.fire();
       }),
       deps.credentials.onDidChange(() => void this.onCredentialsChangedElsewhere()),
@@ -180,11 +221,53 @@ export class Session {
    * Serves plain keys (DAIDAI_KEYS, a keys file) instead of an account's: no login, no refresh.
    * `source` names where they came from, for messages.
    */
-  useKeys(keys: readonly PoolKeyInput[], source: string): void {
+  async useKeys(keys: readonly PoolKeyInput[], source: string, identity?: StateIdentity): Promise<void> {
     this.plainKeys = { source, keys: keys.map((k) => ({ ...k })) };
     this.stopRefreshTimer();
     this.pool.setKeys(this.plainKeys.keys);
     this.logger.debug(`Using ${keys.length} key(s) from ${source}.`);
+    await this.state.open(identity);
+    this.ensureMonitor();
+    this.changeEmitter.fire();
+  }
+
+  /** The usage history of the account in use (restored from the state folder). */
+  get history(): UsageHistory {
+    return this.state.history;
+  }
+
+  /** Every model some key serves, as the gateway describes it; undefined until a list is known. */
+  get models(): GatewayModel[] | undefined {
+    return this.monitor?.monitor.models();
+  }
+
+  /** The platform's prices and model availability, fetched with the keys. */
+  get marketInfo(): { readonly prices: readonly ModelPrice[]; readonly availability: readonly ModelAvailability[]; readonly fetchedAt?: number } {
+    return this.market;
+  }
+
+  /** Set while the gateway is considered down. */
+  get gatewayHealth(): GatewayHealth | undefined {
+    return this.monitor?.monitor.health();
+  }
+
+  /** The state folder in use, for messages (undefined: nothing is kept). */
+  get stateFolder(): string | undefined {
+    return this.deps.stateDir;
+  }
+
+  /**
+   * `DaiDai: Reset Key States` / `serve --reset-state`: forgets what the pool learned (hand-disabled,
+   * revoked, exhausted, cool-downs, exclusions, counters), here and in the state file.
+   */
+  async resetKeyStates(): Promise<void> {
+    await this.state.resetPoolState();
+    const keys = this.plainKeys ? this.plainKeys.keys : this.poolInputs();
+    this.pool.setKeys([]);
+    this.pool.setKeys(keys);
+    this.state.saveNow();
+    this.logger.info('Key states reset: every key starts healthy again.');
+    void this.monitor?.monitor.refreshModels();
     this.changeEmitter.fire();
   }
 
@@ -221,6 +304,7 @@ export class Session {
     }
     if (opts.remember !== false) await this.deps.credentials.set(creds);
     this.logger.info(`Logged in as ${creds.email}.`);
+    await this.afterSignIn({ kind: 'account', email: creds.email });
     this.scheduleRefresh();
   }
 
@@ -243,6 +327,8 @@ export class Session {
     this.account.signOut();
     if (this.demo) await this.leaveDemo();
     this.plainKeys = undefined;
+    await this.state.open(undefined);
+    this.disposeMonitor();
     this.pool.setKeys([]);
     this.warnedLow.clear();
     this.counts = { served: 0, failed: 0 };
@@ -261,6 +347,9 @@ export class Session {
       throw err;
     }
     this.logger.info('Keys and balances refreshed.');
+    this.history.recordUtilisedFrom(this.pool.snapshot().keys, Date.now());
+    void this.monitor?.monitor.refreshModels();
+    void this.fetchMarket();
   }
 
   /**
@@ -284,6 +373,7 @@ export class Session {
       throw err;
     }
     this.logger.info(`Logged in to the demo account ${DEMO_ACCOUNT.email}.`);
+    await this.afterSignIn(undefined); // the demo keeps nothing
     this.scheduleRefresh();
     this.changeEmitter.fire();
   }
@@ -300,6 +390,7 @@ export class Session {
    */
   async startProxy(): Promise<ProxyStatus> {
     this.wantsProxy = true;
+    await this.state.ready(); // what the state file says applies before the first request
     try {
       const status = await this.proxy.start();
       this.leavePeer();
@@ -320,9 +411,11 @@ export class Session {
     return this.proxy.restart();
   }
 
-  /** Takes a key out of rotation (or puts it back). False for an unknown id. */
+  /** Takes a key out of rotation (or puts it back). False for an unknown id. Kept across reloads. */
   setKeyDisabled(id: string, disabled: boolean): boolean {
-    return this.pool.setManualDisabled(id, disabled);
+    const ok = this.pool.setManualDisabled(id, disabled);
+    if (ok) this.state.saveNow();
+    return ok;
   }
 
   /** The key in clear for a pool id: only for the confirmed "Copy Key". The pool owns the ids. */
@@ -340,6 +433,7 @@ export class Session {
     this.logger.info(`Settings changed: ${changed.map((k) => `daidai.${settingIds[k]}`).join(', ')}`);
 
     if (changed.includes('failureThreshold')) this.pool.setFailureThreshold(next.failureThreshold);
+    if (changed.includes('modelExclusionMinutes')) this.pool.setExclusionMinutes(next.modelExclusionMinutes);
     if (changed.includes('refreshMinutes')) this.scheduleRefresh();
     if (changed.includes('lowBalance')) this.checkLowBalance();
 
@@ -380,7 +474,11 @@ export class Session {
     this.accountSub.dispose();
     try {
       await this.proxy.dispose();
+      await this.state.close();
     } finally {
+      this.disposeMonitor();
+      this.insightEmitter.dispose();
+      await this.agent.close().catch(() => undefined);
       this.account.dispose?.();
       this.pool.dispose();
       await this.demo?.stop();
@@ -476,7 +574,58 @@ export class Session {
 
   private async setUpstream(upstreamBaseUrl: string): Promise<void> {
     const { needsRestart } = this.proxy.updateOptions({ upstreamBaseUrl });
+    this.ensureMonitor();
     if (needsRestart) await this.proxy.restart();
+  }
+
+  private poolInputs(): PoolKeyInput[] {
+    const s = this.account.snapshot;
+    return s.signedIn ? s.keys.map((k) => ({ key: k.key, name: k.name, balance: k.balance, used: k.used, createdAt: k.createdAt })) : [];
+  }
+
+  /** After a login: the account's state files, the model lists, prices and availability. */
+  private async afterSignIn(identity: StateIdentity | undefined): Promise<void> {
+    await this.state.open(identity);
+    this.ensureMonitor();
+    void this.fetchMarket();
+  }
+
+  /** One gateway monitor while there are keys, for the gateway the proxy forwards to. */
+  private ensureMonitor(): void {
+    if (this.disposed) return;
+    const upstream = this.proxy.options.upstreamBaseUrl;
+    if (!this.signedIn) return this.disposeMonitor();
+    if (this.monitor?.upstream === upstream) return;
+    this.disposeMonitor();
+    const monitor = new GatewayMonitor({ pool: this.pool, probe: createGatewayProbe(this.agent, upstream), logger: this.logger });
+    monitor.onDidChange(() => this.insightEmitter.fire());
+    this.monitor = { upstream, monitor };
+    void monitor.start().catch((err) => this.logger.debug(`Fetching the model lists failed: ${errorMessage(err)}`));
+  }
+
+  private disposeMonitor(): void {
+    const m = this.monitor;
+    this.monitor = undefined;
+    m?.monitor.dispose();
+  }
+
+  /** Prices and the model monitor, with the keys; a failure keeps what was known (and says so once). */
+  private async fetchMarket(): Promise<void> {
+    const client = this.account.client;
+    if (!client || this.plainKeys) return;
+    const [prices, availability] = await Promise.allSettled([client.pricing(), client.monitor()]);
+    if (this.disposed) return;
+    if (prices.status === 'fulfilled') this.market = { ...this.market, prices: prices.value, book: new PriceBook(prices.value) };
+    else this.logger.debug(`Fetching the price list failed: ${errorMessage(prices.reason)}`);
+    if (availability.status === 'fulfilled') this.market = { ...this.market, availability: availability.value };
+    else this.logger.debug(`Fetching the model monitor failed: ${errorMessage(availability.reason)}`);
+    this.market.fetchedAt = Date.now();
+    this.insightEmitter.fire();
+  }
+
+  /** One finished request into the usage history (tokens and the estimated ¥ from the prices). */
+  private recordUsage(r: RequestRecord): void {
+    this.state.history.add(r, Date.now(), requestCost(r, this.market.book));
   }
 
   private async leaveDemo(): Promise<void> {
@@ -496,8 +645,7 @@ export class Session {
   private onAccountChanged(): void {
     if (this.plainKeys) return;
     const s = this.account.snapshot;
-    const keys: PoolKeyInput[] = s.signedIn ? s.keys.map((k) => ({ key: k.key, name: k.name, balance: k.balance, used: k.used, createdAt: k.createdAt })) : [];
-    this.pool.setKeys(keys);
+    this.pool.setKeys(this.poolInputs());
     if (!s.signedIn) this.stopRefreshTimer();
     this.checkLowBalance();
     this.changeEmitter.fire();

@@ -13,6 +13,10 @@ export interface DaiDaiSettings {
   upstreamBaseUrl: string;
   maxRetries: number;
   failureThreshold: number;
+  /** Longest wait for a key cooling down after a 429 when no other key can answer; 0 = never wait. */
+  cooldownWaitSeconds: number;
+  /** How long a (key, model) pair refused for lack of a channel (无可用渠道) stays excluded. */
+  modelExclusionMinutes: number;
   /** 0 turns the timer off. */
   refreshMinutes: number;
   /** ¥; 0 turns the warning off. */
@@ -34,6 +38,8 @@ export const defaultSettings: DaiDaiSettings = {
   upstreamBaseUrl: defaultProxyOptions.upstreamBaseUrl,
   maxRetries: defaultProxyOptions.maxRetries,
   failureThreshold: 3,
+  cooldownWaitSeconds: defaultProxyOptions.cooldownWaitMs / 1000,
+  modelExclusionMinutes: 10,
   refreshMinutes: 5,
   lowBalance: 1,
 };
@@ -49,6 +55,8 @@ export const settingIds: Record<keyof DaiDaiSettings, string> = {
   upstreamBaseUrl: 'upstream.baseUrl',
   maxRetries: 'failover.maxRetries',
   failureThreshold: 'failover.failureThreshold',
+  cooldownWaitSeconds: 'failover.cooldownWaitSeconds',
+  modelExclusionMinutes: 'failover.modelExclusionMinutes',
   refreshMinutes: 'balances.refreshMinutes',
   lowBalance: 'balances.lowThreshold',
 };
@@ -69,6 +77,8 @@ export function readSettings(get: SettingGetter): DaiDaiSettings {
     upstreamBaseUrl: url(get(id.upstreamBaseUrl)) ?? d.upstreamBaseUrl,
     maxRetries: int(get(id.maxRetries), d.maxRetries, 0, 20),
     failureThreshold: int(get(id.failureThreshold), d.failureThreshold, 1, 100),
+    cooldownWaitSeconds: num(get(id.cooldownWaitSeconds), d.cooldownWaitSeconds, 0, 60),
+    modelExclusionMinutes: num(get(id.modelExclusionMinutes), d.modelExclusionMinutes, 1, 24 * 60),
     refreshMinutes: num(get(id.refreshMinutes), d.refreshMinutes, 0, 24 * 60),
     lowBalance: num(get(id.lowBalance), d.lowBalance, 0, 1e9),
   };

@@ -4,7 +4,9 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
+import type { GatewayModel, GatewayWatch } from '../gateway/types';
 import { classifyFailure } from '../pool/policy';
+import type { UsageMeter } from '../usage/types';
 import type { PoolSnapshot } from '../pool/types';
 import { Emitter } from '../util/event';
 import { nullLogger, type Logger } from '../util/log';
@@ -23,6 +25,12 @@ export interface ProxyServerDeps {
   version?: string;
   /** emailHash of the account served, for /health. */
   healthAccount?: () => string | undefined;
+  /** The union of the keys' model lists, for /v1/models (undefined: forward as before). */
+  models?: () => GatewayModel[] | undefined;
+  /** The outage detector the forwarder reports attempts to. */
+  gateway?: GatewayWatch;
+  /** Reads token usage off each 2xx answer. */
+  usage?: UsageMeter;
 }
 
 /** Options that only take effect on a new listener or a new upstream connection pool. */

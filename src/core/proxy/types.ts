@@ -19,6 +19,8 @@ export interface ProxyOptions {
   headersTimeoutMs: number;
   /** Upstream silence between body chunks (default 300 s). */
   bodyTimeoutMs: number;
+  /** Longest wait for a key cooling down after a 429 when no other key may serve (default 2 s; 0 = never wait). */
+  cooldownWaitMs: number;
 }
 
 export const defaultProxyOptions: ProxyOptions = {
@@ -31,6 +33,7 @@ export const defaultProxyOptions: ProxyOptions = {
   bodyLimitBytes: 32 * 1024 * 1024,
   headersTimeoutMs: 120_000,
   bodyTimeoutMs: 300_000,
+  cooldownWaitMs: 2_000,
 };
 
 export type ProxyStateName = 'stopped' | 'starting' | 'running' | 'stopping';

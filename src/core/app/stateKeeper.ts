@@ -1,0 +1,104 @@
+// What the pool learned and where the money went, kept across reloads and restarts (issues 11
+// and 14): one pool-state file and one usage file per account (or per keys file) in the state
+// folder. Reads happen once, when the account is known and before the proxy serves; writes are
+// scheduled from change events (the thunk runs at write time, so a request costs nothing) and
+// flushed on stop. A damaged file costs one warning, never the login or the keys.
+import type { KeyPool } from '../pool/keyPool';
+import { openStateFiles, type StateFiles, type StateIdentity } from '../state';
+import { UsageHistory } from '../usage';
+import type { Disposable } from '../util/event';
+import type { Logger } from '../util/log';
+import { redactSecrets } from '../util/mask';
+
+export class StateKeeper {
+  private files?: StateFiles;
+  private subscriptions: Disposable[] = [];
+  private _history = new UsageHistory();
+  private opening?: Promise<void>;
+
+  constructor(
+    private readonly dir: string | undefined,
+    private readonly pool: KeyPool,
+    private readonly logger: Logger,
+    /** Whether this window may write (it owns the proxy, or the user changed something here). */
+    private readonly mayWrite: () => boolean,
+  ) {}
+
+  /** The usage history of the account in use (empty until one is opened). */
+  get history(): UsageHistory {
+    return this._history;
+  }
+
+  /** Where the files are, for messages; undefined when nothing is kept. */
+  get folder(): string | undefined {
+    return this.dir;
+  }
+
+  /**
+   * Switches to the files of `identity`: flushes and closes the previous ones, reads the new ones,
+   * applies the pool state to the keys the pool has now and loads the usage history. Resolves when
+   * that is done; never rejects over a file.
+   */
+  open(identity: StateIdentity | undefined): Promise<void> {
+    const run = async () => {
+      await this.close();
+      this._history = new UsageHistory();
+      if (!this.dir || !identity) return;
+      const files = openStateFiles(this.dir, identity, { logger: this.logger });
+      this.files = files;
+      const [poolData, usageData] = await Promise.all([files.pool.read(), files.usage.read()]);
+      if (this.files !== files) return; // switched again meanwhile
+      this.pool.importState(poolData, Date.now());
+      try {
+        this._history = UsageHistory.fromJSON(usageData, Date.now());
+      } catch (err) {
+        this.logger.warn(`The usage history in ${files.names.usage} could not be read (${redactSecrets((err as Error).message)}); starting a new one.`);
+        this._history = new UsageHistory();
+      }
+      const history = this._history;
+      this.subscriptions.push(
+        this.pool.onDidChange(() => {
+          if (this.mayWrite()) files.pool.schedule(() => this.pool.exportState());
+        }),
+        history.onDidChange(() => {
+          if (this.mayWrite()) files.usage.schedule(() => history.toJSON());
+        }),
+      );
+    };
+    const p = (this.opening ?? Promise.resolve()).then(run, run);
+    this.opening = p.finally(() => {
+      if (this.opening === p) this.opening = undefined;
+    });
+    return p;
+  }
+
+  /** Waits for a switch under way (the first request must see what the file said). */
+  async ready(): Promise<void> {
+    await this.opening;
+  }
+
+  /** Writes what the user just changed by hand, even in a window that does not own the proxy. */
+  saveNow(): void {
+    const files = this.files;
+    if (files) files.pool.schedule(() => this.pool.exportState());
+  }
+
+  /** Forgets what the pool learned (the file is rewritten empty); the usage history stays. */
+  async resetPoolState(): Promise<void> {
+    await this.ready();
+    await this.files?.pool.reset();
+  }
+
+  async flush(): Promise<void> {
+    await this.files?.flush();
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.subscriptions.splice(0)) s.dispose();
+    const files = this.files;
+    this.files = undefined;
+    if (!files) return;
+    await files.flush();
+    files.dispose();
+  }
+}
