@@ -1,5 +1,11 @@
 // The failover policy: what one failed upstream attempt means for the key that made it and for
 // the request. Pure (no clock unless given, no I/O) so it is tested as a table.
+//
+// Which key the next attempt gets is the pool's half (KeyPool.acquire), by tier: 'usable' (untried
+// keys usable now, round-robin), then 'failing' (untried keys out by consecutive failures, a last
+// resort), then 'cooling' (untried keys whose 429 cool-down ends within the request's wait). Never
+// hand-disabled, revoked or exhausted keys, nor excluded (key, model) pairs. The tier comes back
+// with each key so the forwarder can log it.
 
 import type { FailureDecision, FailureInput } from './types';
 
