@@ -203,8 +203,11 @@ describe('KeyPool forgive, re-checks, revealKey, state', () => {
       assert.deepEqual(keyOf(s, K1).exclusions, [{ model: GPT, reason: 'no channel for this model (HTTP 503)', until: now - 5_000 + 10 * 60_000 }]);
       assert.equal(keyOf(s, K2).state, 'disabled');
       assert.equal(keyOf(s, K2).disabledBy, 'revoked');
+      assert.equal(keyOf(s, K2).awaitingRecheck, true);
+      assert.equal(keyOf(s, K2).since, now - 5_000, 'since when, as stored');
       assert.equal(keyOf(s, K3).state, 'cooling');
       assert.equal(keyOf(s, K3).coolingUntil, now + 5_000);
+      assert.equal(keyOf(s, K3).awaitingRecheck, undefined);
       assert.deepEqual(keyOf(s, K3).exclusions.map((x) => [x.model, x.until]), [[GPT, undefined]]);
       assert.equal(keyOf(s, K4).state, 'disabled');
       assert.equal(keyOf(s, K4).disabledBy, 'failures');
@@ -215,6 +218,7 @@ describe('KeyPool forgive, re-checks, revealKey, state', () => {
       assert.equal(pool.snapshot().resets, 0);
       assert.deepEqual(pool.recheckCandidates().map((l) => l.key).sort(), [K2, K4].sort());
       pool.recheckResult(id(K2), true);
+      assert.equal(keyOf(pool.snapshot(), K2).awaitingRecheck, undefined);
       assert.equal(taken(), K2);
     });
 

@@ -959,6 +959,8 @@ function keySnapshot(e: Entry, now: number): KeySnapshot {
   if (e.used !== undefined) k.used = e.used;
   if (e.state === 'cooling') k.coolingUntil = e.coolingUntil;
   if (e.state === 'disabled') k.disabledBy = e.disabledBy ?? 'revoked';
+  if (e.awaitingRecheck) k.awaitingRecheck = true;
+  if (e.since !== undefined) k.since = e.since;
   if (e.reason !== undefined) k.reason = e.reason;
   if (e.modelList !== undefined) k.models = e.modelList;
   return Object.freeze(k);
