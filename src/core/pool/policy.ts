@@ -44,6 +44,8 @@ export const REFUSAL_WORDING = {
       'no access to model',
       'unsupported model',
       /\bmodel\b[^\n]{0,120}?\b(not found|does not exist|do(es)? not exist|not exist|is not supported|not supported)/i,
+      // Anthropic: {"type":"error","error":{"type":"not_found_error","message":"model: claude-x"}}
+      /not_found_error"[^\n]{0,40}"model: /i,
     ] as ReadonlyArray<string | RegExp>,
   },
   /** The prompt was refused by moderation: every key would get the same verdict. */
