@@ -6,7 +6,7 @@
 import { Emitter, type Event } from '../util/event';
 import { nullLogger, type Logger } from '../util/log';
 import { maskKey, redactSecrets } from '../util/mask';
-import { keyHash } from './keyHash';
+import { keyHash } from '../util/hash';
 import { DEFAULT_COOLDOWN_MS, MAX_COOLDOWN_MS, MIN_COOLDOWN_MS } from './policy';
 import type {
   AcquireRequest,
@@ -143,7 +143,9 @@ export class KeyPool implements PoolPort {
     this.maxCooldownMs = Math.max(MIN_COOLDOWN_MS, opts.maxCooldownMs ?? MAX_COOLDOWN_MS);
     this.logger = opts.logger ?? nullLogger;
     this.alpha = opts.latencyAlpha ?? 0.2;
-    this.changeEmitter = new Emitter<void>(this.logger);
+    this.changeEmitter = new Emitter<void>((err) =>
+      this.logger.error(`A key pool listener failed: ${redactSecrets(err instanceof Error ? err.message : String(err))}`),
+    );
     this.onDidChange = this.changeEmitter.event;
   }
 
@@ -343,7 +345,7 @@ export class KeyPool implements PoolPort {
    * that started over since (a success, a reset) is left alone.
    */
   forgive(tickets: readonly FailureTicket[]): void {
-    let any = false;
+    let forgiven = 0;
     const crossed: TicketData[] = [];
     for (const t of tickets) {
       const data = this.tickets.get(t);
@@ -351,7 +353,7 @@ export class KeyPool implements PoolPort {
       data.forgiven = true;
       const e = data.entry;
       if (this.byKey.get(e.key) !== e) continue; // the key left the pool
-      any = true;
+      forgiven++;
       e.snap = undefined;
       if (e.stats.failures > 0) e.stats.failures--;
       if (data.epoch === e.streakEpoch && e.consecutiveFailures > 0) e.consecutiveFailures--;
@@ -368,8 +370,8 @@ export class KeyPool implements PoolPort {
         this.setState(e, 'healthy', undefined);
       }
     }
-    if (any) {
-      this.logger.info(`Forgave ${tickets.length} failure(s) that were the gateway's, not the keys'.`);
+    if (forgiven > 0) {
+      this.logger.info(`Forgave ${forgiven} failure(s) that were the gateway's, not the keys'.`);
       this.changed();
     }
   }
@@ -508,30 +510,36 @@ export class KeyPool implements PoolPort {
     const keys = data && typeof data === 'object' && data.keys && typeof data.keys === 'object' ? data.keys : undefined;
     if (!keys) return;
     let any = false;
+    const restored = { out: 0, exhausted: 0, cooling: 0, manual: 0, pairs: 0 };
     for (const e of this.entries) {
       const rec = Object.prototype.hasOwnProperty.call(keys, hashOf(e)) ? keys[hashOf(e)] : undefined;
       if (!rec || typeof rec !== 'object') continue;
       any = true;
       e.snap = undefined;
       if (typeof rec.manuallyDisabled === 'boolean') e.manuallyDisabled = rec.manuallyDisabled;
+      if (e.manuallyDisabled) restored.manual++;
       const reason = typeof rec.reason === 'string' ? redactSecrets(rec.reason).slice(0, 200) : undefined;
       const since = finiteOr(rec.since, undefined);
       if (rec.state === 'disabled') {
-        this.setState(e, 'disabled', reason ?? 'out before the restart; waiting for a re-check');
+        this.setState(e, 'disabled', reason ?? 'out before the restart; waiting for a re-check', true);
+        restored.out++;
         e.disabledBy = rec.disabledBy === 'failures' ? 'failures' : 'revoked';
         e.awaitingRecheck = true;
         e.since = since ?? e.since;
       } else if (rec.state === 'exhausted' && e.state !== 'disabled') {
-        const byBalance = rec.exhaustedBy === 'balance';
+        // A store that keeps only the contract's fields drops exhaustedBy; the reason still tells.
+        const byBalance = rec.exhaustedBy === 'balance' || (rec.exhaustedBy === undefined && rec.reason === NO_BALANCE_REASON);
         if (!(byBalance && e.balance !== undefined && e.balance > 0) && e.state !== 'exhausted') {
-          this.setState(e, 'exhausted', reason ?? NO_BALANCE_REASON);
+          this.setState(e, 'exhausted', reason ?? NO_BALANCE_REASON, true);
+          restored.exhausted++;
           e.exhaustedBy = byBalance ? 'balance' : 'request';
           e.since = since ?? e.since;
         }
       } else if (rec.state === 'cooling' && e.state === 'healthy') {
         const until = finiteOr(rec.coolingUntil, 0);
         if (until > now) {
-          this.setState(e, 'cooling', reason);
+          this.setState(e, 'cooling', reason, true);
+          restored.cooling++;
           e.coolingUntil = until;
           e.since = since ?? e.since;
         }
@@ -542,6 +550,7 @@ export class KeyPool implements PoolPort {
           const until = x.until === undefined || x.until === null ? undefined : finiteOr(x.until, 0);
           if (until !== undefined && until <= now) continue;
           this.exclude(e, x.model, typeof x.reason === 'string' ? redactSecrets(x.reason).slice(0, 200) : 'model refused', until, now, true);
+          restored.pairs++;
         }
       }
       const s = rec.stats;
@@ -555,6 +564,10 @@ export class KeyPool implements PoolPort {
       }
     }
     if (!any) return;
+    this.logger.info(
+      `Restored what the pool had learned: ${restored.out} key(s) out until a re-check, ${restored.exhausted} exhausted, ` +
+        `${restored.cooling} cooling, ${restored.manual} disabled by hand, ${restored.pairs} (key, model) exclusion(s).`,
+    );
     this.recomputeTimedEnd();
     this.scheduleTimer(this.clock());
     this.changed();
@@ -608,7 +621,7 @@ export class KeyPool implements PoolPort {
         if (e.exclusions !== undefined && isExcluded(e.exclusions, model, now)) continue;
         servable++;
       }
-      if (manual || tried.has(e.id)) continue;
+      if (manual || (tried !== undefined && tried.has(e.id))) continue;
       if (state === 'healthy') {
         if (unknown) {
           if (u1 < 0) u1 = idx;
@@ -848,6 +861,7 @@ export class KeyPool implements PoolPort {
   private closestModels(model: string): string[] {
     const all = new Set<string>();
     for (const e of this.entries) if (e.modelList) for (const m of e.modelList) all.add(m);
+    all.delete(model); // listed but refused on every key: naming it as an alternative would mislead
     const want = normModel(model);
     const scored = [...all].map((id) => {
       const have = normModel(id);
@@ -945,6 +959,8 @@ function keySnapshot(e: Entry, now: number): KeySnapshot {
   if (e.used !== undefined) k.used = e.used;
   if (e.state === 'cooling') k.coolingUntil = e.coolingUntil;
   if (e.state === 'disabled') k.disabledBy = e.disabledBy ?? 'revoked';
+  if (e.awaitingRecheck) k.awaitingRecheck = true;
+  if (e.since !== undefined) k.since = e.since;
   if (e.reason !== undefined) k.reason = e.reason;
   if (e.modelList !== undefined) k.models = e.modelList;
   return Object.freeze(k);

@@ -1,5 +1,11 @@
 // The failover policy: what one failed upstream attempt means for the key that made it and for
 // the request. Pure (no clock unless given, no I/O) so it is tested as a table.
+//
+// Which key the next attempt gets is the pool's half (KeyPool.acquire), by tier: 'usable' (untried
+// keys usable now, round-robin), then 'failing' (untried keys out by consecutive failures, a last
+// resort), then 'cooling' (untried keys whose 429 cool-down ends within the request's wait). Never
+// hand-disabled, revoked or exhausted keys, nor excluded (key, model) pairs. The tier comes back
+// with each key so the forwarder can log it.
 
 import type { FailureDecision, FailureInput } from './types';
 
@@ -16,51 +22,118 @@ export const MAX_COOLDOWN_MS = 10 * 60_000;
 export const MIN_COOLDOWN_MS = 1_000;
 
 /**
- * Wording that says a key's balance, credit or quota is used up, in English and Chinese, as
- * OpenAI, Anthropic, one-api/new-api style gateways and DaiDai put it. Matched case-insensitively.
+ * How the gateway words each kind of refusal, Chinese next to English, in one place: the policy
+ * rows below, the gateway monitor and the tests read these lists. Strings match case-insensitively
+ * anywhere in the body (a space also matches `_`/`-`); RegExps are used as they are.
  */
-export const EXHAUSTED_KEYWORDS: readonly string[] = [
-  'insufficient_quota',
-  'insufficient quota',
-  'insufficient_balance',
-  'insufficient balance',
-  'insufficient funds',
-  'insufficient credit',
-  'insufficient_user_quota',
-  'quota exceeded',
-  'quota_exceeded',
-  'exceeded your current quota',
-  'quota exhausted',
-  'quota is exhausted',
-  'quota has been exhausted',
-  'quota is not enough',
-  'quota not enough',
-  'out of quota',
-  'out of credit',
-  'credit balance is too low',
-  'balance is too low',
-  'balance is insufficient',
-  'not enough balance',
-  'not enough credit',
-  'no balance',
-  'billing_hard_limit_reached',
-  'billing hard limit',
-  'payment required',
-  'pre_consume_token_quota_failed',
-  '余额不足',
-  '余额已用',
-  '余额为0',
-  '额度不足',
-  '额度已用尽',
-  '额度已用完',
-  '额度用尽',
-  '额度已耗尽',
-  '配额不足',
-  '配额已用',
-  '欠费',
-  '已用完',
-  '已用尽',
-];
+export const REFUSAL_WORDING = {
+  /** The key's group has no channel for this model right now (may come back): temporary exclusion. */
+  modelNoChannel: {
+    zh: ['无可用渠道', '没有可用渠道', '无可用的渠道'],
+    en: ['no available channel', 'no channel available', 'no available channels'],
+  },
+  /** The key (its package or group) may not use this model: exclusion until the next list fetch. */
+  modelPermission: {
+    zh: ['无权使用模型', '无权访问模型', '无权使用该模型', '无权访问该模型', '不支持该模型', '不支持模型', '模型不存在'],
+    en: [
+      'model_not_found',
+      'model_not_supported',
+      'does not have access to model',
+      'do not have access to model',
+      'not allowed to use model',
+      'no access to model',
+      'unsupported model',
+      /\bmodel\b[^\n]{0,120}?\b(not found|does not exist|do(es)? not exist|not exist|is not supported|not supported)/i,
+      // Anthropic: {"type":"error","error":{"type":"not_found_error","message":"model: claude-x"}}
+      /not_found_error"[^\n]{0,40}"model: /i,
+    ] as ReadonlyArray<string | RegExp>,
+  },
+  /** The prompt was refused by moderation: every key would get the same verdict. */
+  content: {
+    zh: ['敏感', '违规', '审核', '违禁', '不当内容', '内容安全'],
+    en: [
+      'sensitive_words_detected',
+      'sensitive words',
+      'sensitive content',
+      'content_filter',
+      'content filter',
+      'content_policy_violation',
+      'content policy',
+      'content management policy',
+      'data_inspection_failed',
+      'inappropriate content',
+      'moderation',
+      'flagged',
+    ],
+  },
+  /** The whole group's upstream is saturated: a short rest, not the key's fault. */
+  groupSaturated: {
+    zh: ['负载已饱和', '上游负载', '分组负载'],
+    en: ['upstream load is saturated', 'load saturated', 'group is saturated'],
+  },
+  /** The account's (user's) quota on the gateway is used up: every key of the account gets the same answer. */
+  accountQuota: {
+    zh: ['用户额度不足', '用户余额不足'],
+    en: ['insufficient_user_quota', 'insufficient user quota'],
+  },
+  /**
+   * This key's balance, credit or quota is used up, as OpenAI, Anthropic, one-api/new-api style
+   * gateways and DaiDai put it (a quota word next to a rate window is a rate limit: see looksExhausted).
+   */
+  keyQuota: {
+    zh: [
+      '余额不足',
+      '余额已用',
+      '余额为0',
+      '额度不足',
+      '额度已用尽',
+      '额度已用完',
+      '额度用尽',
+      '额度已耗尽',
+      '配额不足',
+      '配额已用',
+      '欠费',
+      '已用完',
+      '已用尽',
+    ],
+    en: [
+      'insufficient_quota',
+      'insufficient quota',
+      'insufficient_balance',
+      'insufficient balance',
+      'insufficient funds',
+      'insufficient credit',
+      'quota exceeded',
+      'quota_exceeded',
+      'exceeded your current quota',
+      'quota exhausted',
+      'quota is exhausted',
+      'quota has been exhausted',
+      'quota is not enough',
+      'quota not enough',
+      'out of quota',
+      'out of credit',
+      'credit balance is too low',
+      'balance is too low',
+      'balance is insufficient',
+      'not enough balance',
+      'not enough credit',
+      'no balance',
+      'billing_hard_limit_reached',
+      'billing hard limit',
+      'payment required',
+      'pre_consume_token_quota_failed',
+    ],
+  },
+  /** The key itself is invalid, expired or unusable. */
+  keyInvalid: {
+    zh: ['无效的令牌', '令牌无效', '令牌已过期', '令牌状态不可用', '令牌已被禁用'],
+    en: ['invalid_api_key', 'invalid api key', 'incorrect api key', 'api key expired', 'token has expired', 'token is expired', 'token expired'],
+  },
+} as const;
+
+/** Every exhaustion word of {@link REFUSAL_WORDING}.keyQuota, both languages. Matched case-insensitively. */
+export const EXHAUSTED_KEYWORDS: readonly string[] = [...REFUSAL_WORDING.keyQuota.en, ...REFUSAL_WORDING.keyQuota.zh];
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -152,65 +225,6 @@ function safeCode(code: string): string {
   return code.replace(/[^A-Za-z0-9_]/g, '').slice(0, 40) || 'unknown';
 }
 
-/**
- * How the gateway words each kind of refusal, Chinese next to English, in one place: the policy
- * rows below, the gateway monitor and the tests read these lists. Strings match case-insensitively
- * anywhere in the body (a space also matches `_`/`-`); RegExps are used as they are.
- */
-export const REFUSAL_WORDING = {
-  /** The key's group has no channel for this model right now (may come back): temporary exclusion. */
-  modelNoChannel: {
-    zh: ['无可用渠道', '没有可用渠道', '无可用的渠道'],
-    en: ['no available channel', 'no channel available', 'no available channels'],
-  },
-  /** The key (its package or group) may not use this model: exclusion until the next list fetch. */
-  modelPermission: {
-    zh: ['无权使用模型', '无权访问模型', '无权使用该模型', '无权访问该模型', '不支持该模型', '不支持模型', '模型不存在'],
-    en: [
-      'model_not_found',
-      'model_not_supported',
-      'does not have access to model',
-      'do not have access to model',
-      'not allowed to use model',
-      'no access to model',
-      'unsupported model',
-      /\bmodel\b[^\n]{0,120}?\b(not found|does not exist|do(es)? not exist|not exist|is not supported|not supported)/i,
-    ] as ReadonlyArray<string | RegExp>,
-  },
-  /** The prompt was refused by moderation: every key would get the same verdict. */
-  content: {
-    zh: ['敏感', '违规', '审核', '违禁', '不当内容', '内容安全'],
-    en: [
-      'sensitive_words_detected',
-      'sensitive words',
-      'sensitive content',
-      'content_filter',
-      'content filter',
-      'content_policy_violation',
-      'content policy',
-      'content management policy',
-      'data_inspection_failed',
-      'inappropriate content',
-      'moderation',
-      'flagged',
-    ],
-  },
-  /** The whole group's upstream is saturated: a short rest, not the key's fault. */
-  groupSaturated: {
-    zh: ['负载已饱和', '上游负载', '分组负载'],
-    en: ['upstream load is saturated', 'load saturated', 'group is saturated'],
-  },
-  /** The account's (user's) quota on the gateway is used up: every key of the account gets the same answer. */
-  accountQuota: {
-    zh: ['用户额度不足', '用户余额不足'],
-    en: ['insufficient_user_quota', 'insufficient user quota'],
-  },
-  /** The key itself is invalid, expired or unusable. */
-  keyInvalid: {
-    zh: ['无效的令牌', '令牌无效', '令牌已过期', '令牌状态不可用', '令牌已被禁用'],
-    en: ['invalid_api_key', 'invalid api key', 'incorrect api key', 'api key expired', 'token has expired', 'token is expired', 'token expired'],
-  },
-} as const;
 
 type Wording = { readonly zh: ReadonlyArray<string | RegExp>; readonly en: ReadonlyArray<string | RegExp> };
 
@@ -238,6 +252,7 @@ export function refusalKind(body: string | undefined): keyof typeof REFUSAL_WORD
   if (NO_CHANNEL_RE.test(text)) return 'modelNoChannel';
   if (MODEL_PERMISSION_RE.test(text)) return 'modelPermission';
   if (SATURATED_RE.test(text)) return 'groupSaturated';
+  if (looksExhausted(text)) return 'keyQuota';
   if (KEY_INVALID_RE.test(text)) return 'keyInvalid';
   return undefined;
 }
