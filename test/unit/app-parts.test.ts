@@ -19,6 +19,8 @@ describe('app: settings', () => {
       'upstream.baseUrl': 'http://127.0.0.1:9000/v1',
       'failover.maxRetries': 5,
       'failover.failureThreshold': 4,
+      'failover.cooldownWaitSeconds': 0.5,
+      'failover.modelExclusionMinutes': 30,
       'balances.refreshMinutes': 0,
       'balances.lowThreshold': 2.5,
     };
@@ -33,6 +35,8 @@ describe('app: settings', () => {
       upstreamBaseUrl: 'http://127.0.0.1:9000/v1',
       maxRetries: 5,
       failureThreshold: 4,
+      cooldownWaitSeconds: 0.5,
+      modelExclusionMinutes: 30,
       refreshMinutes: 0,
       lowBalance: 2.5,
     });

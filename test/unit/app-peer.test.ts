@@ -46,12 +46,12 @@ describe('app: two windows share one proxy', function () {
     const port = await freePort();
     const settings = { ...defaultSettings, proxyPort: port, upstreamBaseUrl: fake.gatewayUrl, refreshMinutes: 0 };
     const first = session(settings);
-    first.useKeys(DEMO_USABLE_KEYS.map((key) => ({ key })), 'test');
+    await first.useKeys(DEMO_USABLE_KEYS.map((key) => ({ key })), 'test');
     await first.startProxy();
     assert.equal(first.proxyStatus.state, 'running');
 
     const second = session(settings);
-    second.useKeys(DEMO_USABLE_KEYS.map((key) => ({ key })), 'test');
+    await second.useKeys(DEMO_USABLE_KEYS.map((key) => ({ key })), 'test');
     const status = await second.startProxy();
     assert.equal(status.state, 'stopped', 'the second window does not own the port');
     assert.ok(second.peer, 'the second window found the first one’s proxy');
@@ -72,7 +72,7 @@ describe('app: two windows share one proxy', function () {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const port = (blocker.address() as { port: number }).port;
     const s = session({ ...defaultSettings, proxyPort: port, upstreamBaseUrl: fake.gatewayUrl, refreshMinutes: 0 });
-    s.useKeys([{ key: DEMO_USABLE_KEYS[0] }], 'test');
+    await s.useKeys([{ key: DEMO_USABLE_KEYS[0] }], 'test');
     await assert.rejects(s.startProxy(), (err: unknown) => err instanceof ProxyStartError && err.code === 'EADDRINUSE' && err.message.includes(String(port)));
     assert.equal(s.peer, undefined);
   });
