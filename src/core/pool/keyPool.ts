@@ -564,7 +564,8 @@ export class KeyPool implements PoolPort {
       }
     }
     if (!any) return;
-    this.logger.info(
+    // Counters alone are not worth a line; a key kept out (or a pair skipped) is.
+    if (restored.out + restored.exhausted + restored.cooling + restored.manual + restored.pairs > 0) this.logger.info(
       `Restored what the pool had learned: ${restored.out} key(s) out until a re-check, ${restored.exhausted} exhausted, ` +
         `${restored.cooling} cooling, ${restored.manual} disabled by hand, ${restored.pairs} (key, model) exclusion(s).`,
     );

@@ -2,6 +2,8 @@
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_USABLE_KEYS, type FakeDaiDai } from '../../../src/core/demo/fakeDaiDai';
 
@@ -20,6 +22,8 @@ function run(args: string[], env: Record<string, string | undefined> = {}): Run 
   delete clean.DAIDAI_PASSWORD;
   delete clean.DAIDAI_KEYS;
   delete clean.DAIDAI_ACCESS_TOKEN;
+  // Each run keeps its state in a folder of its own, never in the user's ~/.local/state.
+  clean.XDG_STATE_HOME = mkdtempSync(join(tmpdir(), 'daidai-cli-state-'));
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
