@@ -2,7 +2,7 @@
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_USABLE_KEYS, type FakeDaiDai } from '../../../src/core/demo/fakeDaiDai';
@@ -152,6 +152,59 @@ describe('CLI (dist/cli.js)', function () {
     assert.equal(lines.length, 1, second.stderr());
     assert.match(lines[0], new RegExp(`A DaiDai proxy already serves port ${port}`));
     assert.equal(first.child.exitCode, null, 'the first proxy keeps running');
+  });
+
+  it('serve: a revoked key stays out after a restart with the same --state-dir; --reset-state forgets it', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'daidai-cli-keep-'));
+    const [revoked, good] = DEMO_USABLE_KEYS;
+    const env = { DAIDAI_KEYS: `${revoked},${good}` };
+    const args = ['serve', '--port', '0', '--upstream-url', fake.gatewayUrl, '--state-dir', stateDir];
+    const chat = (url: string, i: number) =>
+      fetch(`${url}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `r${i}` }] }),
+      });
+    const chatsOn = (key: string) => fake.requests.filter((q) => q.key === key && q.method === 'POST').length;
+
+    const first = run(args, env);
+    children.push(first.child);
+    const [, url1] = await waitForOutput(first, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    // The key is revoked on DaiDai once the proxy knows its models: from then on every call is refused.
+    await fake.waitForRequest((q) => q.key === revoked && q.path.includes('/models') && q.finished);
+    fake.setFault(revoked, { status: 401, body: { error: { message: '无效的令牌', type: 'new_api_error' } } });
+    for (let i = 0; i < 3; i++) assert.equal((await chat(url1, i)).status, 200);
+    assert.equal(chatsOn(revoked), 1, 'the revoked key was tried once, then taken out');
+    first.child.kill('SIGTERM');
+    assert.equal(await first.exit, 0);
+    const files = readdirSync(stateDir);
+    assert.ok(files.some((f) => f.startsWith('pool-')), `a pool state file in ${files.join(', ')}`);
+    for (const f of files) {
+      const text = readFileSync(join(stateDir, f), 'utf8');
+      for (const k of DEMO_USABLE_KEYS) assert.ok(!text.includes(k), `${f} holds a key in clear`);
+    }
+
+    fake.clearRequests();
+    const second = run(args, env);
+    children.push(second.child);
+    const [, url2] = await waitForOutput(second, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    for (let i = 0; i < 4; i++) assert.equal((await chat(url2, i)).status, 200);
+    assert.equal(chatsOn(revoked), 0, 'after the restart no request was spent on the revoked key');
+    const kept = (await (await fetch(url2.replace(/\/v1$/, '/health'))).json()) as { keys: { disabled: number } };
+    assert.equal(kept.keys.disabled, 1, 'the revoked key is still out (its re-check was refused too)');
+    second.child.kill('SIGTERM');
+    assert.equal(await second.exit, 0);
+
+    fake.clearRequests();
+    const third = run([...args, '--reset-state'], env);
+    children.push(third.child);
+    const [, url3] = await waitForOutput(third, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    assert.match(third.stdout(), /Key states reset/);
+    const health = (await (await fetch(url3.replace(/\/v1$/, '/health'))).json()) as { keys: { disabled: number; total: number } };
+    assert.equal(health.keys.total, 2);
+    assert.equal(health.keys.disabled, 0, 'after --reset-state nothing is remembered as revoked');
+    third.child.kill('SIGTERM');
+    assert.equal(await third.exit, 0);
   });
 
   it('refuses secrets on the command line and unknown options, with exit code 1', async () => {
