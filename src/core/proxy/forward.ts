@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import type { FailureDecision, FailureInput, PoolLease } from '../pool/types';
+import { decisionRetries, type FailureDecision, type FailureInput, type PoolPort as PoolContract } from '../pool/types';
 import type { Logger } from '../util/log';
 import { ProxyHttpError, sendError, streamErrorEvent, type ApiFlavor } from './errors';
 import { clientHeaders, upstreamHeaders } from './headers';
@@ -12,12 +12,7 @@ import type { UpstreamRoute } from './routes';
 import type { ProxyOptions, RequestRecord } from './types';
 
 /** What the forwarder needs of the key pool. */
-export interface PoolPort {
-  acquire(exclude?: ReadonlySet<string>): PoolLease | undefined;
-  reportSuccess(lease: PoolLease, latencyMs: number): void;
-  reportFailure(lease: PoolLease, decision: FailureDecision, latencyMs?: number): void;
-  reportNeutral(lease: PoolLease): void;
-}
+export type PoolPort = Pick<PoolContract, 'acquire' | 'reportSuccess' | 'reportFailure' | 'reportNeutral'>;
 
 export interface ForwardDeps {
   pool: PoolPort;
@@ -122,12 +117,12 @@ export async function forwardWithFailover(
 
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     if (clientGone) break;
-    const lease = deps.pool.acquire(tried);
-    if (!lease) break;
+    const got = deps.pool.acquire({ tried, model: record.model, maxWaitMs: 0 });
+    if (got.kind !== 'key') break;
+    const lease = got.lease;
     tried.add(lease.id);
     record.attempts = attempt;
     record.keyId = lease.id;
-    const t0 = performance.now();
 
     const outcome = await attemptOnce(deps.dispatcher, {
       origin: deps.upstream.origin,
@@ -145,7 +140,7 @@ export async function forwardWithFailover(
     }
     if (outcome.kind === 'network') {
       const decision = deps.classify({ errorCode: outcome.errorCode });
-      deps.pool.reportFailure(lease, decision, performance.now() - t0);
+      deps.pool.reportFailure(lease, decision, record.model);
       failures.push({ keyId: lease.id, reason: decision.reason, decision, errorCode: outcome.errorCode });
       deps.logger.debug(`attempt ${attempt} on ${lease.id} failed: ${decision.reason}`);
       continue;
@@ -159,7 +154,7 @@ export async function forwardWithFailover(
         retryAfter: headerValue(headers['retry-after']),
         now: Date.now(),
       });
-      if (!decision.retry) {
+      if (!decisionRetries(decision)) {
         // The client's own mistake (400, 404, 422…): back to it untouched, no key penalised.
         deps.pool.reportNeutral(lease);
         res.writeHead(status, withLength(clientHeaders(headers, lease.id, attempt), errorBody));
@@ -167,7 +162,7 @@ export async function forwardWithFailover(
         finish(status, decision.reason);
         return;
       }
-      deps.pool.reportFailure(lease, decision, performance.now() - t0);
+      deps.pool.reportFailure(lease, decision, record.model);
       failures.push({ keyId: lease.id, reason: decision.reason, decision, status, headers, body: errorBody });
       deps.logger.debug(`attempt ${attempt} on ${lease.id} failed: ${decision.reason}`);
       continue;
@@ -182,7 +177,7 @@ export async function forwardWithFailover(
       finish(499, 'client went away');
     } else {
       const decision = deps.classify({ errorCode: outcome.errorCode });
-      deps.pool.reportFailure(lease, decision, outcome.headersAfterMs);
+      deps.pool.reportFailure(lease, decision, record.model);
       const message = `The upstream broke off the answer mid-way (${decision.reason}). Please retry.`;
       if (outcome.sse) res.end(streamErrorEvent(flavor, message));
       else res.destroy();
