@@ -6,10 +6,12 @@ import { CommandHandlers, COMMAND_IDS, type CommandName, type KeyArg } from '../
 import { CredentialStore } from '../core/app/credentialStore';
 import { errorMessage, Session } from '../core/app/session';
 import { readSettings, type DaiDaiSettings } from '../core/app/settings';
-import { clients, statusModel, treeRows, type ClientId, type TreeRow } from '../core/present';
+import { clients, statusModel, treeRows, type ClientId, type ModelRow, type TreeRow } from '../core/present';
 import type { Logger } from '../core/util/log';
 import { throttle } from '../core/util/throttle';
+import { DashboardPanel } from './dashboardPanel';
 import { KeysTreeProvider } from './keysTree';
+import { MODELS_VIEW_ID, ModelsTreeProvider } from './modelsTree';
 import { StatusBarController } from './statusBar';
 import { createVscodeUi, SnippetDocuments, SNIPPET_SCHEME } from './vscodeUi';
 
@@ -27,6 +29,13 @@ function isClientId(v: unknown): v is ClientId {
   return typeof v === 'string' && clients.some((c) => c.id === v);
 }
 
+/** A model command receives the Models view's row, a model id, or nothing (then it asks). */
+function modelArg(v: unknown): string | undefined {
+  if (typeof v === 'string' && v) return v;
+  if (v && typeof v === 'object' && typeof (v as ModelRow).model === 'string') return (v as ModelRow).model;
+  return undefined;
+}
+
 function keyArg(v: unknown): KeyArg {
   if (typeof v === 'string') return v;
   if (v && typeof v === 'object' && typeof (v as { keyId?: unknown }).keyId === 'string') return v as TreeRow;
@@ -41,6 +50,7 @@ export class Services implements vscode.Disposable {
   private readonly statusBar: StatusBarController;
   private readonly contextKeys = { 'daidai.loggedIn': false, 'daidai.proxyRunning': false };
   private shutdownPromise?: Promise<void>;
+  private dashboard?: DashboardPanel;
   /** Re-renders the views now, whatever the throttle says (state changes a person caused). */
   private readonly renderNow: () => void;
 
@@ -54,7 +64,7 @@ export class Services implements vscode.Disposable {
     this.session = new Session({ logger, credentials, settings: readVscodeSettings(), version });
     const snippets = this.own(new SnippetDocuments());
     this.own(vscode.workspace.registerTextDocumentContentProvider(SNIPPET_SCHEME, snippets));
-    this.handlers = new CommandHandlers(this.session, createVscodeUi(log, snippets), logger);
+    this.handlers = new CommandHandlers(this.session, createVscodeUi(log, snippets, { showDashboard: () => this.dashboard?.show() }), logger);
 
     // Views.
     const rows = (): TreeRow[] =>
@@ -94,6 +104,20 @@ export class Services implements vscode.Disposable {
       }),
     );
 
+    // ---- Dashboard and Models view (issue 14): the panel posts on its own, throttled; the Models
+    // tree re-renders when model lists, prices or availability change, and with the pool.
+    this.dashboard = this.own(new DashboardPanel(context.extensionUri, this.session, { exportUsage: () => this.handlers.exportUsage() }));
+    const modelsTree = this.own(new ModelsTreeProvider(() => (this.session.signedIn ? this.handlers.modelRows() : []), COMMAND_IDS.copyModelId));
+    this.own(vscode.window.createTreeView(MODELS_VIEW_ID, { treeDataProvider: modelsTree }));
+    const renderModels = throttle(() => modelsTree.refresh(), RENDER_INTERVAL_MS);
+    this.disposables.push(
+      { dispose: () => renderModels.dispose() },
+      this.session.onDidChangeInsight(() => renderModels()),
+      this.session.onDidChange(() => renderModels()),
+      this.session.pool.onDidChange(() => renderModels()),
+    );
+    // ---- end of dashboard and Models view ----
+
     // Commands.
     const h = this.handlers;
     const table: Record<CommandName, (...args: unknown[]) => unknown> = {
@@ -112,6 +136,10 @@ export class Services implements vscode.Disposable {
       enableKey: (arg) => h.enableKey(keyArg(arg)),
       copyKey: (arg) => h.copyKey(keyArg(arg)),
       statusBarMenu: () => h.statusBarMenu(),
+      openDashboard: () => h.openDashboard(),
+      exportUsage: () => h.exportUsage(),
+      copyModelId: (model) => h.copyModelId(modelArg(model)),
+      connectClientWithModel: (model) => h.connectClientWithModel(modelArg(model)),
     };
     for (const name of Object.keys(table) as CommandName[]) {
       const run = table[name];

@@ -1,5 +1,6 @@
 // The Ui the handlers use, on top of vscode.window. Every call looks vscode.window up when it
 // happens, so tests inside VS Code can stub vscode.window.showInputBox and friends.
+import * as os from 'node:os';
 import * as vscode from 'vscode';
 import type { Ui } from '../core/app/ui';
 
@@ -27,7 +28,12 @@ export class SnippetDocuments implements vscode.TextDocumentContentProvider {
   }
 }
 
-export function createVscodeUi(log: vscode.LogOutputChannel, snippets: SnippetDocuments): Ui {
+/** What the Ui reaches that lives in the composition root (the dashboard panel). */
+export interface UiViews {
+  showDashboard?(): void;
+}
+
+export function createVscodeUi(log: vscode.LogOutputChannel, snippets: SnippetDocuments, views: UiViews = {}): Ui {
   return {
     showInputBox: (options) => vscode.window.showInputBox(options),
     showQuickPick: (items, options) => vscode.window.showQuickPick([...items], options),
@@ -44,5 +50,19 @@ export function createVscodeUi(log: vscode.LogOutputChannel, snippets: SnippetDo
     },
     showLogs: () => log.show(true),
     openSettings: (settingId) => void vscode.commands.executeCommand('workbench.action.openSettings', settingId),
+    // ---- dashboard and Models view (issue 14) ----
+    showDashboard: views.showDashboard && (() => views.showDashboard?.()),
+    saveTextFile: async (defaultFileName, content, options = {}) => {
+      const folder = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(os.homedir());
+      const target = await vscode.window.showSaveDialog({
+        defaultUri: vscode.Uri.joinPath(folder, defaultFileName),
+        title: options.title,
+        filters: { [options.filterName ?? 'CSV']: ['csv'] },
+      });
+      if (!target) return undefined;
+      await vscode.workspace.fs.writeFile(target, Buffer.from(content, 'utf8'));
+      return target.scheme === 'file' ? target.fsPath : target.toString(true);
+    },
+    flashMessage: (message) => void vscode.window.setStatusBarMessage(message, 4000),
   };
 }

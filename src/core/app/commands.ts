@@ -1,7 +1,9 @@
 // What each DaiDai command does, written against the small `Ui` interface so plain-Node tests
 // can run them with sinon stubs. src/vscode/services.ts maps the command ids onto these methods.
-import { clients, clientSnippets, formatYuan, type ClientId, type TreeRow } from '../present';
+import { t } from '../l10n';
+import { clients, clientSnippets, formatYuan, modelRows, type ClientId, type ModelRow, type TreeRow } from '../present';
 import type { KeySnapshot } from '../pool/types';
+import { recentRequestsCsv, usageCsv } from '../usage';
 import type { Logger } from '../util/log';
 import { errorMessage, type Session } from './session';
 import type { Ui } from './ui';
@@ -21,6 +23,11 @@ export const COMMAND_IDS = {
   enableKey: 'daidai.enableKey',
   copyKey: 'daidai.copyKey',
   statusBarMenu: 'daidai.statusBarMenu',
+  // Dashboard and Models view (issue 14).
+  openDashboard: 'daidai.openDashboard',
+  exportUsage: 'daidai.exportUsage',
+  copyModelId: 'daidai.copyModelId',
+  connectClientWithModel: 'daidai.connectClientWithModel',
 } as const;
 
 export type CommandName = keyof typeof COMMAND_IDS;
@@ -279,6 +286,7 @@ export class CommandHandlers {
       items.push({ label: '$(account) Login…', run: () => this.login() });
       items.push({ label: '$(beaker) Try the Demo Account', run: () => this.tryDemo() });
     }
+    items.push({ label: `$(graph) ${t('Open Dashboard')}`, run: () => this.openDashboard() });
     items.push({ label: '$(output) Show Logs', run: () => this.showLogs() });
     const placeHolder = running ? `Proxy running at ${this.session.proxyUrl()}` : peer ? `Proxy running in another window at ${peer.url}` : 'Proxy stopped';
     const pick = await this.ui.showQuickPick(items, { title: 'DaiDai', placeHolder });
@@ -295,6 +303,97 @@ export class CommandHandlers {
         ? `DaiDai key ${list} is below ${threshold}: top it up on the DaiDai site soon.`
         : `${keys.length} DaiDai keys are below ${threshold}: ${list}.`;
     this.notify(this.ui.showWarningMessage(msg));
+  }
+
+  // ---- dashboard and Models view (issue 14) ----
+
+  /** The Models view's rows for the session as it is now. */
+  modelRows(now = Date.now()): ModelRow[] {
+    const market = this.session.marketInfo;
+    return modelRows({ models: this.session.models, pool: this.session.pool.snapshot(), prices: market.prices, availability: market.availability, now });
+  }
+
+  openDashboard(): void {
+    if (this.ui.showDashboard) this.ui.showDashboard();
+    else this.notify(this.ui.showInformationMessage(t('The dashboard needs VS Code: run `daidai-proxy usage` in a terminal instead.')));
+  }
+
+  /**
+   * Writes the usage history to a CSV file the person picks: the hourly rows (per key and model,
+   * what `daidai-proxy usage --csv` gives) or the recent requests. Resolves with where it went.
+   */
+  async exportUsage(now = Date.now()): Promise<string | undefined> {
+    const save = this.ui.saveTextFile;
+    if (!save) return undefined;
+    const kinds = [
+      { label: t('Hourly usage by key and model'), detail: t('Requests, tokens and estimated ¥ per hour, the last 90 days'), kind: 'hourly' as const },
+      { label: t('Recent requests'), detail: t('The last 1,000 requests one by one: time, model, masked key, status, tokens, ¥'), kind: 'recent' as const },
+    ];
+    const pick = await this.ui.showQuickPick(kinds, { title: t('DaiDai: Export Usage'), placeHolder: t('What to export?') });
+    if (!pick) return undefined;
+    const history = this.session.history;
+    // A byte-order mark so that Excel and WPS read 官 and 渠道 as UTF-8.
+    const csv = pick.kind === 'hourly' ? usageCsv(history, 0, { bom: true }) : recentRequestsCsv(history, -Infinity, { bom: true });
+    const day = localDay(now);
+    const name = pick.kind === 'hourly' ? `daidai-usage-${day}.csv` : `daidai-requests-${day}.csv`;
+    let where: string | undefined;
+    try {
+      where = await save.call(this.ui, name, csv, { title: t('DaiDai: Export Usage'), filterName: t('CSV files') });
+    } catch (err) {
+      this.notify(this.ui.showErrorMessage(t('Exporting the usage failed: {0}', errorMessage(err))));
+      return undefined;
+    }
+    if (!where) return undefined;
+    this.logger.info(`Usage exported (${pick.kind}) to ${where}.`);
+    this.notify(this.ui.showInformationMessage(t('Usage exported to {0}', where)));
+    return where;
+  }
+
+  /** Copies a model id (the Models view's click); asks which when none is given. */
+  async copyModelId(model?: string): Promise<string | undefined> {
+    const id = model ?? (await this.pickModel(t('Copy which model id?')));
+    if (!id) return undefined;
+    await this.ui.writeClipboard(id);
+    const msg = t('Copied {0}', id);
+    if (this.ui.flashMessage) this.ui.flashMessage(msg);
+    else this.notify(this.ui.showInformationMessage(msg));
+    return id;
+  }
+
+  /** "Connect a Client…" with this model in the snippets (Continue, Cline, the SDKs, curl). */
+  async connectClientWithModel(model?: string, clientId?: ClientId): Promise<ClientId | undefined> {
+    const chosen = model ?? (await this.pickModel(t('Connect a client with which model?')));
+    if (!chosen) return undefined;
+    let id = clientId;
+    if (!id) {
+      const pick = await this.ui.showQuickPick(
+        clients.map((c) => ({ label: c.label, detail: c.detail, id: c.id })),
+        { title: t('DaiDai: Connect a Client with {0}', chosen), placeHolder: t('Which program should use the DaiDai proxy?') },
+      );
+      id = pick?.id;
+    }
+    if (!id) return undefined;
+    const running = this.session.proxyStatus.state === 'running';
+    const snippet = clientSnippets(this.session.proxyUrl(), id, { model: chosen, running, accessTokenSet: this.session.settings.proxyAccessToken !== '' });
+    await this.ui.writeClipboard(snippet.baseUrl);
+    await this.ui.showMarkdown(`connect-${id}.md`, snippet.markdown);
+    this.notify(this.ui.showInformationMessage(t('Copied the base URL for {0}: {1}', snippet.title, snippet.baseUrl), ...(running ? [] : [t('Start Proxy')])), {
+      [t('Start Proxy')]: () => this.startProxy(),
+    });
+    return id;
+  }
+
+  private async pickModel(placeHolder: string): Promise<string | undefined> {
+    const rows = this.modelRows();
+    if (rows.length === 0) {
+      this.notify(this.ui.showInformationMessage(t('No model is known yet: log in, then wait for the keys\' model lists (or refresh the keys).')));
+      return undefined;
+    }
+    const pick = await this.ui.showQuickPick(
+      rows.map((r) => ({ label: r.model, description: r.description, model: r.model })),
+      { title: 'DaiDai', placeHolder },
+    );
+    return pick?.model;
   }
 
   // ---- internals ----
@@ -356,4 +455,11 @@ export class CommandHandlers {
       .then((choice) => (choice ? actions[choice]?.() : undefined))
       .catch((err) => this.logger.error(`DaiDai action failed: ${errorMessage(err)}`));
   }
+}
+
+/** `YYYY-MM-DD` in the local time zone, for file names. */
+function localDay(now: number): string {
+  const d = new Date(now);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
 }

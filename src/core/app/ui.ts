@@ -43,4 +43,15 @@ export interface Ui {
   showMarkdown(name: string, markdown: string): PromiseLike<void>;
   showLogs(): void;
   openSettings(settingId: string): void;
+
+  // ---- dashboard and Models view (issue 14) ----
+  /** Opens the usage dashboard, or brings it forward. */
+  showDashboard?(): void;
+  /**
+   * A save dialog starting at `defaultFileName` (in the workspace folder, else the home folder);
+   * writes `content` (UTF-8) there. Resolves with the path written, undefined when cancelled.
+   */
+  saveTextFile?(defaultFileName: string, content: string, options?: { title?: string; filterName?: string }): PromiseLike<string | undefined>;
+  /** A short confirmation in the status bar that goes away by itself. */
+  flashMessage?(message: string): void;
 }

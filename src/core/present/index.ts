@@ -3,3 +3,4 @@ export * from './status';
 export * from './keys';
 export * from './requests';
 export * from './clients';
+export * from './models';
