@@ -147,18 +147,21 @@
    * A bar chart: one bar per point, the value's height against the largest. `stack` draws a
    * second value (failures) at the bottom of each bar in the error colour.
    */
-  function barChart(points, valueOf, { title, stackOf, height = 120, labelEvery } = {}) {
-    const w = 600;
+  function barChart(container, points, valueOf, { title, stackOf, height = 120 } = {}) {
+    // Drawn at the container's own width (and again on resize): a stretched viewBox would
+    // stretch the labels too.
+    const w = Math.max(200, Math.floor(container.clientWidth || 600));
     const h = height;
     const pad = { top: 8, bottom: 18, left: 2, right: 2 };
     const max = Math.max(0, ...points.map(valueOf));
-    const root = svg('svg', { viewBox: `0 0 ${w} ${h}`, class: 'bars', role: 'img', preserveAspectRatio: 'none' });
+    const root = svg('svg', { viewBox: `0 0 ${w} ${h}`, width: w, height: h, class: 'bars', role: 'img' });
     root.append(svg('line', { x1: 0, x2: w, y1: h - pad.bottom + 0.5, y2: h - pad.bottom + 0.5, class: 'axis' }));
     const n = points.length || 1;
     const slot = (w - pad.left - pad.right) / n;
     const barW = Math.max(1, slot * 0.7);
     const inner = h - pad.top - pad.bottom;
-    const every = labelEvery || Math.max(1, Math.ceil(n / 8));
+    // About one label per 70 px, counted from the newest so the last point always has one.
+    const every = Math.max(1, Math.ceil(n / Math.max(1, Math.floor(w / 70))));
     points.forEach((p, i) => {
       const v = valueOf(p);
       const x = pad.left + i * slot + (slot - barW) / 2;
@@ -175,8 +178,12 @@
         const sh = (s / max) * inner;
         g.append(svg('rect', { x, y: h - pad.bottom - sh, width: barW, height: sh, class: 'bar fail' }));
       }
-      if (i % every === 0 || i === n - 1) {
-        const label = svg('text', { x: pad.left + i * slot + slot / 2, y: h - 4, class: 'tick', 'text-anchor': 'middle' });
+      if ((n - 1 - i) % every === 0) {
+        const mid = pad.left + i * slot + slot / 2;
+        // Labels at the edges are anchored inside the chart, not cut in half.
+        const anchor = mid < 24 ? 'start' : mid > w - 24 ? 'end' : 'middle';
+        const lx = anchor === 'start' ? pad.left + i * slot : anchor === 'end' ? pad.left + (i + 1) * slot : mid;
+        const label = svg('text', { x: lx, y: h - 4, class: 'tick', 'text-anchor': anchor });
         label.textContent = p.label;
         g.append(label);
       }
@@ -206,7 +213,8 @@
       });
       tbody.append(tr);
     });
-    return el('table', {}, [thead, tbody]);
+    // Wide tables scroll sideways instead of squeezing ids onto three lines.
+    return el('div', { class: 'scroll' }, [el('table', {}, [thead, tbody])]);
   }
 
   function setOptions(sel, options, value) {
@@ -244,9 +252,9 @@
     // Balance and forecast.
     const b = model.balance;
     if (b) {
-      const sub = b.forecastText ? `${b.forecastText} · ${text.rate} ${b.rateText} (${b.basis === 'account' ? text.basisAccount : text.basisEstimate})` : '';
-      card(parts.balance, text.balance, b.text, sub, 'balance-value');
+      card(parts.balance, text.balance, b.text, b.forecastText || '', 'balance-value');
       parts.balance.querySelector('.muted').setAttribute('data-testid', 'forecast');
+      if (b.rateText) parts.balance.append(el('div', { class: 'muted small', text: `${text.rate} ${b.rateText} · ${b.basis === 'account' ? text.basisAccount : text.basisEstimate}` }));
     } else {
       card(parts.balance, text.balance, '—', text.noBalance, 'balance-value');
     }
@@ -258,7 +266,7 @@
 
     parts.seriesTitle.textContent = period.id === 'today' ? text.spendPerHour : text.spendPerDay;
     parts.series.replaceChildren(
-      barChart(period.series, (p) => p.costCny, {
+      barChart(parts.series, period.series, (p) => p.costCny, {
         title: (p) => `${p.label}: ${yuan(p.costCny)} · ${count(p.requests)} ${text.requests} · ${count(p.tokens)} ${text.tokens}`,
       }),
     );
@@ -301,7 +309,7 @@
       ].map(([label, value, id]) => el('div', { class: 'stat' }, [el('div', { class: 'label', text: label }), el('div', { class: 'value', 'data-testid': `live-${id}`, text: value })])),
     );
     parts.perMinute.replaceChildren(
-      barChart(live.perMinute, (p) => p.requests, {
+      barChart(parts.perMinute, live.perMinute, (p) => p.requests, {
         stackOf: (p) => p.failures,
         height: 90,
         title: (p) => `${p.label}: ${count(p.requests)} ${text.requests} · ${count(p.failures)} ${text.failures}`,
@@ -326,7 +334,7 @@
             [text.key, text.state, text.balance, text.todayCost, text.requests, text.failures],
             model.keys.map((k) => {
               const st = el('span', { class: `state ${k.manuallyDisabled ? 'manual' : k.state}`, text: k.reason && !k.manuallyDisabled ? `${k.stateText} (${k.reason})` : k.stateText });
-              const who = el('span', {}, [el('span', { class: 'mono', text: k.id }), k.name ? el('span', { class: 'muted', text: ` ${k.name}` }) : '']);
+              const who = el('div', {}, [el('div', { class: 'mono', text: k.id }), k.name ? el('div', { class: 'muted', text: k.name }) : '']);
               const bal = el('span', { text: k.forecastText ? `${k.balanceText} · ${k.forecastText}` : k.balanceText });
               return [who, st, bal, k.todayCostText, count(k.requests), count(k.failures)];
             }),
@@ -365,7 +373,7 @@
               rows.map((r) => [
                 r.timeText,
                 r.stream ? `${r.route} (${text.stream})` : r.route,
-                r.model,
+                el('span', { class: 'nowrap', text: r.model }),
                 el('span', { class: 'mono', text: r.key }),
                 el('span', { class: r.failed ? 'warn' : '', text: r.statusText }),
                 String(r.attempts),
@@ -387,6 +395,20 @@
     save();
     draw();
   });
+
+  // Charts follow the panel's width; one redraw per frame at most while it is being resized.
+  let lastWidth = 0;
+  let pending = false;
+  new ResizeObserver(() => {
+    const w = app.clientWidth;
+    if (pending || Math.abs(w - lastWidth) < 8) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      lastWidth = app.clientWidth;
+      draw();
+    });
+  }).observe(app);
 
   draw();
   vscode.postMessage({ type: 'ready' });

@@ -13,6 +13,7 @@ import { createFakeDaiDai } from '../../src/core/demo/fakeDaiDai';
 import { DEMO_KEYS } from '../../src/core/demo/fixtures';
 import { maskKey } from '../../src/core/util/mask';
 import { CodeServer, type CodeServerInstall } from './codeServer';
+import { runDashboardScenario } from './dashboardScenario';
 import { runScenario, type StepResult } from './scenario';
 import { runSuiteInHost, type SuiteOutcome } from './suite';
 import { freePort, killAllBackground, run } from './util';
@@ -109,6 +110,9 @@ async function attempt(n: number, install: CodeServerInstall, vsix: string): Pro
     wb = await Workbench.launch(join(root, 'chromium'), shotDir);
     await wb.load(cs.workbenchUrl());
     await runScenario({ wb, fake, proxyPort, secrets: SECRETS }, steps);
+    // The dashboard and the Models view (issue 14), after a fresh login and a few chats.
+    const settingsFiles = ['User', 'Machine'].map((d) => join(cs!.userDataDir, d, 'settings.json'));
+    await runDashboardScenario({ wb, fake, proxyPort, secrets: SECRETS, settingsFiles }, steps);
     assertLogsClean(cs);
     ok = true;
   } catch (e) {
