@@ -189,26 +189,29 @@ export class DashboardPanel implements vscode.Disposable {
   private panelSubs: vscode.Disposable[] = [];
   private readonly subs: Disposable[] = [];
   private historySub?: Disposable;
+  private watched?: Session['history'];
 
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly session: Session,
     private readonly actions: { exportUsage(): unknown },
   ) {
-    // The session swaps its history on login and logout: follow the one in use.
-    const watchHistory = () => {
-      this.historySub?.dispose();
-      this.historySub = this.session.history.onDidChange(() => this.changed());
-    };
-    watchHistory();
+    this.watchHistory();
     this.subs.push(
-      this.session.onDidChange(() => {
-        watchHistory();
-        this.changed();
-      }),
+      this.session.onDidChange(() => this.changed()),
+      this.session.onDidCountRequest(() => this.changed()),
       this.session.pool.onDidChange(() => this.changed()),
       this.session.onDidChangeInsight(() => this.changed()),
     );
+  }
+
+  /** The session swaps its history when the account changes (login, logout): follow the one in use. */
+  private watchHistory(): void {
+    const history = this.session.history;
+    if (this.watched === history) return;
+    this.historySub?.dispose();
+    this.watched = history;
+    this.historySub = history.onDidChange(() => this.changed());
   }
 
   get isOpen(): boolean {
@@ -232,6 +235,7 @@ export class DashboardPanel implements vscode.Disposable {
 
   /** Something the page shows changed: posts, throttled, only while the panel is visible. */
   changed(): void {
+    this.watchHistory();
     this.updates?.changed();
   }
 
