@@ -156,6 +156,23 @@ export async function runDashboardScenario(ctx: DashboardScenarioContext, result
     });
   };
 
+  /** r + g + b of the page's background: the page takes its colours from the theme's variables. */
+  const backgroundSum = async (): Promise<number> => {
+    const bg = await frame!
+      .locator('body')
+      .evaluate((b) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(b).backgroundColor)
+      .catch(() => '');
+    const m = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(bg);
+    return m ? Number(m[1]) + Number(m[2]) + Number(m[3]) : -1;
+  };
+  const setTheme = (theme: string) => {
+    for (const file of ctx.settingsFiles) {
+      const settings = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      settings['workbench.colorTheme'] = theme;
+      writeFileSync(file, JSON.stringify(settings, null, 2));
+    }
+  };
+
   const checkDashboard = async () => {
     await waitText('period-requests', formatCount(CHATS.length));
     await waitText('period-spend', expectedSpend);
@@ -192,18 +209,10 @@ export async function runDashboardScenario(ctx: DashboardScenarioContext, result
   });
 
   await step('dashboard-light', async () => {
-    for (const file of ctx.settingsFiles) {
-      const settings = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-      settings['workbench.colorTheme'] = 'Default Light Modern';
-      writeFileSync(file, JSON.stringify(settings, null, 2));
-    }
+    setTheme('Default Light Modern');
     await see(wb.page.locator('.monaco-workbench.vs:not(.vs-dark)').first(), 'the workbench in the light theme', 20_000);
     // The page follows the theme through its CSS variables: the body's colours change.
-    await waitUntil('the dashboard to take the light theme', async () => {
-      const bg = await frame!.locator('body').evaluate((b) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(b).backgroundColor).catch(() => '');
-      const m = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(bg);
-      return m !== null && Number(m[1]) + Number(m[2]) + Number(m[3]) > 600;
-    }, 15_000);
+    await waitUntil('the dashboard to take the light theme', async () => (await backgroundSum()) > 600, 15_000);
     await checkDashboard();
     await frame!.locator('h1').first().scrollIntoViewIfNeeded();
     await wb.screenshot('dashboard-light-top');
@@ -211,4 +220,16 @@ export async function runDashboardScenario(ctx: DashboardScenarioContext, result
     await wb.screenshot('dashboard-light-live');
     await inFrame('recent').scrollIntoViewIfNeeded();
   });
+
+  await step('dashboard-high-contrast', async () => {
+    setTheme('Default High Contrast');
+    await see(wb.page.locator('.monaco-workbench.hc-black').first(), 'the workbench in the high-contrast theme', 20_000);
+    // High contrast paints the editor background pure black, which no other default theme does.
+    await waitUntil('the dashboard to take the high-contrast theme', async () => (await backgroundSum()) === 0, 15_000);
+    await checkDashboard();
+    await frame!.locator('h1').first().scrollIntoViewIfNeeded();
+  });
+  // Later scenarios expect the theme the harness started with.
+  setTheme('Default Dark Modern');
+  await wb.page.locator('.monaco-workbench.vs-dark').first().waitFor({ state: 'visible', timeout: 20_000 }).catch(() => undefined);
 }
