@@ -3,27 +3,34 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Dispatcher } from 'undici';
-import type { FailureDecision, FailureInput, PoolSnapshot } from '../pool/types';
+import type { PoolSnapshot } from '../pool/types';
 import type { Logger } from '../util/log';
 import { redactSecrets } from '../util/mask';
 import { ProxyHttpError, sendError, type ApiFlavor } from './errors';
-import { forwardWithFailover, type PoolPort } from './forward';
+import { adaptPool, type AnyPoolPort, type Classify, type GatewayModel, type GatewayWatch, type UsageMeter } from './contracts';
+import { forwardWithFailover, type ForwardDeps } from './forward';
 import { healthReport } from './health';
 import { upstreamRoute, type UpstreamRoute } from './routes';
 import { isLoopbackAddress, isLoopbackHost, originAllowed, presentedToken, tokenMatches } from './safety';
 import type { ProxyOptions, ProxyStatus, RequestRecord } from './types';
 
 export interface AppDeps {
-  pool: PoolPort & { snapshot(): PoolSnapshot };
+  pool: AnyPoolPort & { snapshot(): PoolSnapshot };
   dispatcher: Dispatcher;
   upstream: { origin: string; basePath: string };
   /** Read on every request, so option changes apply live. */
   options: () => ProxyOptions;
   status: () => ProxyStatus;
-  classify: (input: FailureInput) => FailureDecision;
+  classify: Classify;
   logger: Logger;
   onRecord?: (record: RequestRecord) => void;
   version?: string;
+  /** The union of every key's model list (gateway ModelCatalog.union); undefined while none is known. */
+  models?: () => GatewayModel[] | undefined;
+  /** The outage detector (gateway OutageDetector). */
+  gateway?: GatewayWatch;
+  /** Token usage off each 2xx answer (usage createUsageMeter()). */
+  usage?: UsageMeter;
 }
 
 interface State {
@@ -54,14 +61,17 @@ export function createApp(deps: AppDeps): Koa<State> {
     };
   });
 
-  const forwardDeps = {
-    pool: deps.pool,
+  const forwardDeps: ForwardDeps = {
+    pool: adaptPool(deps.pool),
     dispatcher: deps.dispatcher,
     upstream: deps.upstream,
     options: deps.options,
     classify: deps.classify,
     logger: deps.logger,
     onRecord: deps.onRecord,
+    models: deps.models,
+    gateway: deps.gateway,
+    usage: deps.usage,
   };
 
   app.use(errorMiddleware(deps.logger));
