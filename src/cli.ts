@@ -190,7 +190,7 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
 
 async function demo(flags: Map<string, string>, log: Logger, out: (s: string) => void): Promise<Running> {
   const { createFakeDaiDai, DEMO_ACCOUNT } = await import('./core/demo/fakeDaiDai');
-  const fake = createFakeDaiDai({ chunkDelayMs: 40 });
+  const fake = createFakeDaiDai({ chunkDelayMs: 40, packages: true });
   await fake.start(0);
   process.env.DAIDAI_EMAIL = DEMO_ACCOUNT.email;
   process.env.DAIDAI_PASSWORD = DEMO_ACCOUNT.password;

@@ -186,7 +186,7 @@ export class Session {
    */
   async tryDemo(): Promise<void> {
     if (!this.demo) {
-      const demo = (this.deps.createDemo ?? (() => createFakeDaiDai()))();
+      const demo = (this.deps.createDemo ?? (() => createFakeDaiDai({ packages: true })))();
       await demo.start(0, '127.0.0.1');
       this.demo = demo;
       this.logger.info(`Demo platform running at ${demo.url} (gateway ${demo.gatewayUrl}); this session only.`);

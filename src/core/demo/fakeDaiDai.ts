@@ -1,47 +1,78 @@
 // The fake DaiDai: the platform (account) API under /api/* and the model gateway under /v1/*
-// on one loopback server, as ../../../../shared/daidai-platform.md describes them. Tests, `npm run demo`
-// and the benchmark use it, so it is plain node:http with a lean hot path: the benchmark measures
-// the proxy, not this fake.
+// on one loopback server, as docs/daidai-platform.md (the shared platform notes) describes them.
+// Tests, `npm run demo` and the benchmark use it, so it is plain node:http with a lean hot path:
+// the benchmark measures the proxy, not this fake. The gateway's routes are a table
+// (gatewayRoutes.ts); this file holds what they share.
 
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { DEMO_ACCOUNT, DEMO_KEYS, DEMO_MODELS, DEMO_MONITOR, DEMO_PRICING } from './fixtures';
+import { DEMO_ACCOUNT, DEMO_KEYS, DEMO_MODELS, DEMO_MONITOR, DEMO_PACKAGE_KEYS, DEMO_PACKAGE_MODELS, DEMO_PACKAGE_MONITOR, DEMO_PACKAGE_PRICING, DEMO_PRICING } from './fixtures';
+import { GATEWAY_ROUTES, GatewayRouter, type GatewayCall, type GatewayKeyView, type GatewayReply } from './gatewayRoutes';
+import { fakeCostOf, type FakePricingRow, type FakeUsage } from './pricing';
 import {
   type ApiFormat,
-  DEMO_CREATED,
-  anthropicInputText,
-  anthropicMessageBody,
-  anthropicStreamEvents,
-  approxTokens,
-  chatCompletionBody,
-  chatStreamEvents,
-  completionBody,
-  completionStreamEvents,
-  embeddingVector,
   errorBody,
+  gatewayRequestId,
+  isModerated,
   lastUserText,
-  vectorToBase64,
+  modelPermissionMessage,
+  modelsListBody,
+  MODERATION_MESSAGE,
+  newApiMiddlewareError,
+  newApiRelayError,
+  nginxErrorPage,
+  noChannelMessage,
 } from './replies';
-import type { FakeAccount, FakeDaiDai, FakeDaiDaiOptions, FakeKey, Fault, GatewayRequestLog } from './types';
+import type { FakeAccount, FakeDaiDai, FakeDaiDaiOptions, FakeKey, Fault, FaultFn, GatewayRequestLog } from './types';
 
-export type { FakeDaiDai, FakeDaiDaiOptions, FakeKey, Fault, GatewayRequestLog } from './types';
-export { DEMO_ACCOUNT, DEMO_KEYS, DEMO_USABLE_KEYS, DEMO_MODELS, demoKey } from './fixtures';
-export { replyText, streamedReplyText, splitPieces, embeddingVector } from './replies';
+export type { FakeDaiDai, FakeDaiDaiOptions, FakeKey, Fault, FaultFn, FaultRequest, GatewayRequestLog } from './types';
+export {
+  DEMO_ACCOUNT,
+  DEMO_KEYS,
+  DEMO_USABLE_KEYS,
+  DEMO_MODELS,
+  DEMO_PACKAGE_KEYS,
+  DEMO_PACKAGE_MODELS,
+  DEMO_PACKAGE_MODELS_BY_GROUP,
+  DEMO_PRICING,
+  DEMO_MONITOR,
+  DEMO_PACKAGE_PRICING,
+  DEMO_PACKAGE_MONITOR,
+  demoKey,
+  seededRandom,
+} from './fixtures';
+export {
+  replyText,
+  streamedReplyText,
+  splitPieces,
+  embeddingVector,
+  fakePromptTokens,
+  fakeInputTokens,
+  fakeCompletionTokens,
+  fakeEmbeddingTokens,
+  gatewayRequestId,
+  MODERATED_WORDS,
+  MODERATION_MESSAGE,
+} from './replies';
+export { fakeCostOf, fakePriceOf, stripChannelPrefix, type FakePrice, type FakePricingRow, type FakeUsage } from './pricing';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+const HTML_HEADERS = { 'content-type': 'text/html; charset=utf-8' };
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
 const MAX_BODY = 64 * 1024 * 1024;
 const MAX_CHUNKS = 10_000;
 const MAX_DELAY_MS = 60_000;
 
-type GatewayRoute = 'models' | 'model' | 'chat' | 'completions' | 'embeddings' | 'messages' | 'count_tokens';
-
-interface KeyState {
+interface KeyState extends GatewayKeyView {
   balance: number;
   used: number;
   /** Why the gateway refuses the key even with balance left (unpaid or broken order). */
   refusal?: string;
+  /** The package's models; undefined = every model. */
+  models?: ReadonlySet<string>;
+  group: string;
+  modelRefusal: 'permission' | 'no-channel';
 }
 
 interface TokenInfo {
@@ -90,32 +121,24 @@ function headerInt(v: string | string[] | undefined, min: number, max: number): 
   return Math.min(max, Math.max(min, n));
 }
 
+/** ¥ kept to 1e-9: priced answers cost millionths of a yuan, and sums must not drift. */
 function money(n: number): number {
-  return Math.round(n * 1e6) / 1e6;
+  return Math.round(n * 1e9) / 1e9;
 }
+
+/** ¥ as the platform writes it ("12.50"), with the digits a priced answer needs ("3.200123"). */
+function yuanText(n: number): string {
+  const two = n.toFixed(2);
+  if (Number(two) === money(n)) return two;
+  return n.toFixed(6).replace(/0+$/, '');
+}
+
+type FaultSource = Fault | FaultFn;
+
+const MODERATED_ROUTE_CODE = 'sensitive_words_detected';
 
 function base64url(s: string | Buffer): string {
   return Buffer.from(s).toString('base64url');
-}
-
-function gatewayRoute(method: string, pathname: string): GatewayRoute | undefined | 'wrong-method' {
-  const post = method === 'POST';
-  switch (pathname) {
-    case '/v1/models':
-      return method === 'GET' ? 'models' : 'wrong-method';
-    case '/v1/chat/completions':
-      return post ? 'chat' : 'wrong-method';
-    case '/v1/completions':
-      return post ? 'completions' : 'wrong-method';
-    case '/v1/embeddings':
-      return post ? 'embeddings' : 'wrong-method';
-    case '/v1/messages':
-      return post ? 'messages' : 'wrong-method';
-    case '/v1/messages/count_tokens':
-      return post ? 'count_tokens' : 'wrong-method';
-  }
-  if (pathname.startsWith('/v1/models/')) return method === 'GET' ? 'model' : 'wrong-method';
-  return undefined;
 }
 
 class FakeDaiDaiServer implements FakeDaiDai {
@@ -123,7 +146,8 @@ class FakeDaiDaiServer implements FakeDaiDai {
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly waiters = new Set<{ pred: (r: GatewayRequestLog) => boolean; resolve: (r: GatewayRequestLog) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
-  private readonly faults = new Map<string, Fault>();
+  private readonly faults = new Map<string, FaultSource>();
+  private gatewayFault: FaultSource | undefined;
   private readonly platformFaults = new Map<string, Fault>();
   private readonly tokens = new Map<string, TokenInfo>();
   private readonly state = new Map<string, KeyState>();
@@ -144,11 +168,16 @@ class FakeDaiDaiServer implements FakeDaiDai {
   private readonly clock: () => number;
   private readonly expiredStatus: number;
   private readonly models: string[];
+  private readonly modelSet: ReadonlySet<string>;
   private readonly dims: number;
   private readonly logLimit: number;
-  /** GET /v1/models never changes: serialise it once. */
+  private readonly priced: boolean;
+  private readonly alwaysUsage: boolean;
+  private readonly router = new GatewayRouter(GATEWAY_ROUTES);
+  /** GET /v1/models of keys without their own list never changes: serialise it once. */
   private readonly modelsBody: Buffer;
   private readonly monitorBody: Buffer;
+  private readonly pricing: readonly FakePricingRow[];
 
   constructor(opts: FakeDaiDaiOptions = {}) {
     this.accounts = opts.accounts?.length ? opts.accounts.map((a) => ({ ...a })) : [{ ...DEMO_ACCOUNT }];
@@ -159,14 +188,17 @@ class FakeDaiDaiServer implements FakeDaiDai {
     this.cost = opts.costPerRequest ?? 0.01;
     this.clock = opts.clock ?? Date.now;
     this.expiredStatus = opts.expiredTokenStatus ?? 401;
-    this.models = opts.models ? [...opts.models] : [...DEMO_MODELS];
+    const packages = opts.packages === true;
+    this.models = opts.models ? [...opts.models] : packages ? [...DEMO_PACKAGE_MODELS] : [...DEMO_MODELS];
+    this.modelSet = new Set(this.models);
     this.dims = Math.max(1, opts.embeddingDims ?? 16);
     this.logLimit = Math.max(1, opts.requestLogLimit ?? 10_000);
-    this.modelsBody = Buffer.from(
-      JSON.stringify({ object: 'list', data: this.models.map((id) => ({ id, object: 'model', created: DEMO_CREATED, owned_by: 'daidai' })) }),
-    );
-    this.monitorBody = Buffer.from(JSON.stringify(DEMO_MONITOR));
-    this.setKeys(opts.keys ?? DEMO_KEYS);
+    this.priced = (opts.charge ?? (packages ? 'priced' : 'flat')) === 'priced';
+    this.alwaysUsage = opts.usageChunk === 'always';
+    this.modelsBody = Buffer.from(modelsListBody(this.models));
+    this.monitorBody = Buffer.from(JSON.stringify(packages ? DEMO_PACKAGE_MONITOR : DEMO_MONITOR));
+    this.pricing = packages ? DEMO_PACKAGE_PRICING : DEMO_PRICING;
+    this.setKeys(opts.keys ?? (packages ? DEMO_PACKAGE_KEYS : DEMO_KEYS));
 
     this.server = http.createServer({ noDelay: true, keepAlive: true }, (req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = 30_000;
@@ -229,14 +261,19 @@ class FakeDaiDaiServer implements FakeDaiDai {
 
   // ---- control --------------------------------------------------------------------------
 
-  setFault(key: string, fault: Fault | undefined): void {
-    if (fault) this.faults.set(key, { ...fault });
+  setFault(key: string, fault: FaultSource | undefined): void {
+    if (fault) this.faults.set(key, typeof fault === 'function' ? fault : { ...fault });
     else this.faults.delete(key);
+  }
+
+  setGatewayFault(fault: FaultSource | undefined): void {
+    this.gatewayFault = fault === undefined || typeof fault === 'function' ? fault : { ...fault };
   }
 
   clearFaults(): void {
     this.faults.clear();
     this.platformFaults.clear();
+    this.gatewayFault = undefined;
   }
 
   setPlatformFault(path: string, fault: Fault | undefined): void {
@@ -299,23 +336,34 @@ class FakeDaiDaiServer implements FakeDaiDai {
   }
 
   setKeys(keys: readonly FakeKey[]): void {
-    this.orders = keys.map((k) => ({ ...k }));
+    this.orders = keys.map((k) => ({ ...k, models: k.models ? [...k.models] : undefined }));
     this.state.clear();
     for (const o of this.orders) {
       if (!o.key) continue;
       const usable = (o.state ?? 'success') === 'success' && !o.hasError;
       const prev = this.state.get(o.key);
       if (prev) {
-        // A key in several orders is usable when any of its orders is.
+        // A key in several orders is usable when any of its orders is; its first order's package counts.
         if (usable) prev.refusal = undefined;
         continue;
       }
-      this.state.set(o.key, {
-        balance: money(o.balance),
-        used: money(o.used),
-        refusal: usable ? undefined : o.hasError ? '该令牌对应的订单异常，已被禁用 (key disabled: broken order)' : '该令牌对应的订单未完成支付 (key disabled: order not paid)',
-      });
+      this.state.set(o.key, this.keyState(o, usable));
     }
+  }
+
+  private keyState(o: FakeKey, usable: boolean): KeyState {
+    const models = o.models ? new Set(o.models) : undefined;
+    const catalogue = this.modelSet;
+    return {
+      balance: money(o.balance),
+      used: money(o.used),
+      refusal: usable ? undefined : o.hasError ? '该令牌对应的订单异常，已被禁用 (key disabled: broken order)' : '该令牌对应的订单未完成支付 (key disabled: order not paid)',
+      models,
+      group: o.group ?? 'default',
+      modelRefusal: o.refusal ?? 'no-channel',
+      modelsBody: o.models ? Buffer.from(modelsListBody([...models!])) : this.modelsBody,
+      lists: models ? (id) => models.has(id) : (id) => catalogue.has(id),
+    };
   }
 
   // ---- dispatch -------------------------------------------------------------------------
@@ -356,13 +404,26 @@ class FakeDaiDaiServer implements FakeDaiDai {
     this.timers.add(t);
   }
 
-  private takeFault(map: Map<string, Fault>, id: string | undefined): Fault | undefined {
+  private takeFault(map: Map<string, FaultSource>, id: string | undefined, entry?: GatewayRequestLog): Fault | undefined {
     if (id === undefined || map.size === 0) return undefined;
     const f = map.get(id);
     if (!f) return undefined;
+    if (typeof f === 'function') return entry ? askFault(f, entry) : undefined;
     if (f.times !== undefined) {
       f.times -= 1;
       if (f.times <= 0) map.delete(id);
+    }
+    return f;
+  }
+
+  /** The whole gateway's fault for this request, counted down like a key's. */
+  private takeGatewayFault(entry: GatewayRequestLog): Fault | undefined {
+    const f = this.gatewayFault;
+    if (!f) return undefined;
+    if (typeof f === 'function') return askFault(f, entry);
+    if (f.times !== undefined) {
+      f.times -= 1;
+      if (f.times <= 0) this.gatewayFault = undefined;
     }
     return f;
   }
@@ -374,6 +435,12 @@ class FakeDaiDaiServer implements FakeDaiDai {
     const raw = await readBody(req);
     const fault = this.takeFault(this.platformFaults, pathname);
     if (fault && this.applyBlockingFault(res, fault)) return;
+    if (fault?.html) {
+      const status = fault.status ?? 502;
+      res.writeHead(status, fault.retryAfter ? { ...HTML_HEADERS, 'retry-after': fault.retryAfter } : HTML_HEADERS);
+      res.end(nginxErrorPage(status, http.STATUS_CODES[status] ?? 'Error'));
+      return;
+    }
     if (fault?.status) {
       const body = fault.body === undefined ? JSON.stringify({ code: fault.status, msg: `Demo fault: HTTP ${fault.status}` }) : typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body);
       const headers: http.OutgoingHttpHeaders = { ...JSON_HEADERS };
@@ -414,7 +481,7 @@ class FakeDaiDaiServer implements FakeDaiDai {
       case '/api/general/keyQuota':
         return this.keyQuota(res, account, body);
       case '/api/commodity/getPricing':
-        return this.platformJson(res, 200, { code: 200, msg: { list: DEMO_PRICING, channelDescs: { '官Max': '官方 Max 渠道' } } });
+        return this.platformJson(res, 200, { code: 200, msg: { list: this.pricing, channelDescs: { '官Max': '官方 Max 渠道' } } });
     }
   }
 
@@ -498,8 +565,8 @@ class FakeDaiDaiServer implements FakeDaiDai {
     row[o.keyField ?? 'key'] = o.key || null;
     const form = o.balanceAs ?? (index % 2 === 0 ? 'string' : 'number');
     if (form === 'string') {
-      row.balance = balance.toFixed(2);
-      row.utilised = used.toFixed(2);
+      row.balance = yuanText(balance);
+      row.utilised = yuanText(used);
     } else if (form === 'number') {
       row.balance = money(balance);
       row.utilised = money(used);
@@ -514,7 +581,7 @@ class FakeDaiDaiServer implements FakeDaiDai {
     const owned = key && this.ordersOf(account).some((o) => o.key === key);
     const s = owned ? this.state.get(key) : undefined;
     if (!s) return this.platformJson(res, 200, { code: 404, msg: '未找到该密钥' });
-    this.platformJson(res, 200, { code: 200, msg: { balance: s.balance.toFixed(2), utilised: s.used.toFixed(2) } });
+    this.platformJson(res, 200, { code: 200, msg: { balance: yuanText(s.balance), utilised: yuanText(s.used) } });
   }
 
   // ---- gateway --------------------------------------------------------------------------
@@ -546,6 +613,14 @@ class FakeDaiDaiServer implements FakeDaiDai {
     if (fault.resetConnection) {
       if (ex) ex.selfClosed = true;
       res.socket?.destroy();
+      return true;
+    }
+    if (fault.hangMs !== undefined && fault.hangMs >= 0) {
+      this.later(() => {
+        if (res.writableEnded || res.destroyed) return;
+        if (ex) ex.selfClosed = true;
+        res.socket?.destroy();
+      }, fault.hangMs);
       return true;
     }
     // Hang: send nothing; the client's timeout or abort ends it, or stop() does.
@@ -595,9 +670,15 @@ class FakeDaiDaiServer implements FakeDaiDai {
     }
     this.notify(entry);
 
-    const fault = this.takeFault(this.faults, key);
+    // The gateway's front fails before any key is looked at; then the key's own misbehaviour.
+    const fault = this.takeGatewayFault(entry) ?? this.takeFault(this.faults, key, entry);
     if (fault) {
       if (this.applyBlockingFault(res, fault, ex)) return;
+      if (fault.html) {
+        const status = fault.status ?? 502;
+        const headers: http.OutgoingHttpHeaders = fault.retryAfter ? { ...HTML_HEADERS, 'retry-after': fault.retryAfter } : HTML_HEADERS;
+        return this.send(ex, status, headers, nginxErrorPage(status, http.STATUS_CODES[status] ?? 'Error'));
+      }
       if (fault.status) {
         const headers: http.OutgoingHttpHeaders = { ...JSON_HEADERS };
         if (fault.retryAfter) headers['retry-after'] = fault.retryAfter;
@@ -606,9 +687,10 @@ class FakeDaiDaiServer implements FakeDaiDai {
       }
     }
 
-    const route = gatewayRoute(method, pathname);
-    if (route === undefined) return this.gatewayError(ex, format, 404, `Unknown path ${pathname}.`);
-    if (route === 'wrong-method') return this.gatewayError(ex, format, 405, `${method} is not allowed on ${pathname}.`);
+    const match = this.router.match(method, pathname);
+    if (match.kind === 'none') return this.gatewayError(ex, format, 404, `Unknown path ${pathname}.`);
+    if (match.kind === 'wrong-method') return this.gatewayError(ex, format, 405, `${method} is not allowed on ${pathname}.`);
+    const route = match.route;
 
     if (!key) return this.gatewayError(ex, format, 401, format === 'anthropic' ? 'x-api-key header is required.' : 'No API key provided. Send it as Authorization: Bearer sk-….');
     const ks = this.state.get(key);
@@ -617,77 +699,33 @@ class FakeDaiDaiServer implements FakeDaiDai {
     if (ks.balance <= 0) return this.gatewayError(ex, format, 402, `quota exhausted: 该令牌额度已用尽，余额不足 (balance ¥${ks.balance.toFixed(2)}).`);
 
     if (method === 'POST' && (malformed || !json)) return this.gatewayError(ex, format, 400, 'Malformed JSON in request body.');
-
-    const chunks = headerInt(req.headers['x-demo-chunks'], 1, MAX_CHUNKS) ?? this.streamChunks;
-    const delay = fault?.chunkDelayMs ?? headerInt(req.headers['x-demo-chunk-delay-ms'], 0, MAX_DELAY_MS) ?? this.chunkDelayMs;
-    const cut = fault?.cutAfterChunks;
     const body = json ?? {};
     const model = typeof body.model === 'string' ? body.model : '';
 
-    switch (route) {
-      case 'models':
-        this.charge(ks);
-        return this.send(ex, 200, JSON_HEADERS, this.modelsBody);
-      case 'model': {
-        const id = decodeURIComponent(pathname.slice('/v1/models/'.length));
-        if (!this.models.includes(id)) return this.gatewayError(ex, format, 404, `The model ${id} does not exist.`);
-        this.charge(ks);
-        return this.send(ex, 200, JSON_HEADERS, JSON.stringify({ id, object: 'model', created: DEMO_CREATED, owned_by: 'daidai' }));
-      }
-      case 'chat': {
-        if (!model || !Array.isArray(body.messages)) return this.gatewayError(ex, format, 400, 'model and messages are required.');
-        const user = lastUserText(body.messages);
-        // From the raw size: re-serialising a 76 KB Claude Code body per request would cost more than the answer.
-        const prompt = Math.max(1, Math.ceil(raw.length / 4));
-        this.charge(ks);
-        if (body.stream === true) {
-          const so = body.stream_options as { include_usage?: unknown } | undefined;
-          return this.stream(ex, chatStreamEvents(model, user, chunks, prompt, so?.include_usage === true), delay, cut);
-        }
-        return this.sendMaybeCut(ex, chatCompletionBody(model, user, prompt), delay, cut);
-      }
-      case 'completions': {
-        const prompt = Array.isArray(body.prompt) ? body.prompt.map(String).join('\n') : typeof body.prompt === 'string' ? body.prompt : '';
-        if (!model) return this.gatewayError(ex, format, 400, 'model is required.');
-        this.charge(ks);
-        if (body.stream === true) return this.stream(ex, completionStreamEvents(model, prompt, chunks), delay, cut);
-        return this.sendMaybeCut(ex, completionBody(model, prompt), delay, cut);
-      }
-      case 'embeddings':
-        return this.embeddings(ex, ks, model, body, format, delay, cut);
-      case 'messages': {
-        if (!model || !Array.isArray(body.messages)) return this.gatewayError(ex, format, 400, 'model and messages are required.');
-        const user = lastUserText(body.messages);
-        const input = approxTokens(anthropicInputText(body));
-        this.charge(ks);
-        if (body.stream === true) return this.stream(ex, anthropicStreamEvents(model, user, chunks, input), delay, cut);
-        return this.sendMaybeCut(ex, anthropicMessageBody(model, user, input), delay, cut);
-      }
-      case 'count_tokens':
-        if (!model || !Array.isArray(body.messages)) return this.gatewayError(ex, format, 400, 'model and messages are required.');
-        return this.send(ex, 200, JSON_HEADERS, JSON.stringify({ input_tokens: approxTokens(anthropicInputText(body)) }));
+    // new-api's order: the token's model list (auth), the group's channels (distributor), then
+    // the relay's moderation. The first two answer in the OpenAI shape on every route.
+    if (route.modelScoped && model && ks.models && !ks.models.has(model)) {
+      const rid = gatewayRequestId(entry.seq);
+      if (ks.modelRefusal === 'permission') return this.send(ex, 403, JSON_HEADERS, newApiMiddlewareError(modelPermissionMessage(model), rid));
+      return this.send(ex, 503, JSON_HEADERS, newApiMiddlewareError(noChannelMessage(ks.group, model), rid, 'model_not_found'));
     }
-  }
+    if (route.moderated && isModerated(lastUserText(body.messages))) {
+      return this.send(ex, 400, JSON_HEADERS, newApiRelayError(format, MODERATION_MESSAGE, gatewayRequestId(entry.seq), MODERATED_ROUTE_CODE));
+    }
 
-  private embeddings(ex: Exchange, ks: KeyState, model: string, body: Record<string, unknown>, format: ApiFormat, delay: number, cut: number | undefined): void {
-    const raw = body.input;
-    let inputs: unknown[];
-    if (typeof raw === 'string') inputs = [raw];
-    else if (Array.isArray(raw) && raw.length > 0 && raw.every((x) => typeof x === 'number')) inputs = [raw];
-    else if (Array.isArray(raw) && raw.length > 0) inputs = raw;
-    else return this.gatewayError(ex, format, 400, 'input is required.');
-    if (!model) return this.gatewayError(ex, format, 400, 'model is required.');
-    const base64 = body.encoding_format === 'base64';
-    const dims = typeof body.dimensions === 'number' && body.dimensions > 0 ? Math.min(4096, Math.floor(body.dimensions)) : this.dims;
-    let tokens = 0;
-    const data = inputs.map((input, index) => {
-      const text = typeof input === 'string' ? input : JSON.stringify(input);
-      tokens += approxTokens(text);
-      const v = embeddingVector(text, dims);
-      return { object: 'embedding', index, embedding: base64 ? vectorToBase64(v) : v };
-    });
-    this.charge(ks);
-    this.sendMaybeCut(ex, JSON.stringify({ object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } }), delay, cut);
+    const call: GatewayCall = {
+      format,
+      pathname,
+      body,
+      raw,
+      model,
+      chunks: headerInt(req.headers['x-demo-chunks'], 1, MAX_CHUNKS) ?? this.streamChunks,
+      usageChunk: this.alwaysUsage,
+      embeddingDims: this.dims,
+      key: ks,
+      reply: new ExchangeReply(this, ex, ks, format, model, fault?.chunkDelayMs ?? headerInt(req.headers['x-demo-chunk-delay-ms'], 0, MAX_DELAY_MS) ?? this.chunkDelayMs, fault?.cutAfterChunks),
+    };
+    route.handle(call);
   }
 
   private keyOf(req: http.IncomingMessage, format: ApiFormat): string | undefined {
@@ -698,17 +736,21 @@ class FakeDaiDaiServer implements FakeDaiDai {
     return format === 'anthropic' ? apiKey ?? bearer : bearer ?? apiKey;
   }
 
-  private charge(ks: KeyState): void {
-    if (this.cost === 0) return;
-    ks.balance = money(ks.balance - this.cost);
-    ks.used = money(ks.used + this.cost);
+  /** @internal for ExchangeReply: takes an answer's cost from the key. */
+  charge(ks: KeyState, model: string, usage: FakeUsage): void {
+    const cost = this.priced ? fakeCostOf(model, usage, this.pricing) ?? this.cost : this.cost;
+    if (cost === 0) return;
+    ks.balance = money(ks.balance - cost);
+    ks.used = money(ks.used + cost);
   }
 
-  private gatewayError(ex: Exchange, format: ApiFormat, status: number, message: string): void {
+  /** @internal for ExchangeReply. */
+  gatewayError(ex: Exchange, format: ApiFormat, status: number, message: string): void {
     this.send(ex, status, JSON_HEADERS, errorBody(format, status, message));
   }
 
-  private send(ex: Exchange, status: number, headers: http.OutgoingHttpHeaders, body: string | Buffer): void {
+  /** @internal for ExchangeReply. */
+  send(ex: Exchange, status: number, headers: http.OutgoingHttpHeaders, body: string | Buffer): void {
     if (ex.closed) return;
     ex.entry.status = status;
     ex.res.writeHead(status, headers);
@@ -716,7 +758,8 @@ class FakeDaiDaiServer implements FakeDaiDai {
   }
 
   /** A non-streamed answer, slowed by `delay` and cut halfway when a fault asks for it. */
-  private sendMaybeCut(ex: Exchange, body: string, delay: number, cut: number | undefined): void {
+  /** @internal for ExchangeReply. */
+  sendMaybeCut(ex: Exchange, body: string, delay: number, cut: number | undefined): void {
     if (delay > 0 && cut === undefined) {
       this.later(() => this.send(ex, 200, JSON_HEADERS, body), delay);
       return;
@@ -738,7 +781,8 @@ class FakeDaiDaiServer implements FakeDaiDai {
    * headers go out at once and each event after `delay` ms. `cut` destroys the socket after that
    * many events (every SSE event counts, the role chunk and Anthropic's message_start included).
    */
-  private stream(ex: Exchange, events: string[], delay: number, cut: number | undefined): void {
+  /** @internal for ExchangeReply. */
+  stream(ex: Exchange, events: string[], delay: number, cut: number | undefined): void {
     if (ex.closed) return;
     ex.entry.status = 200;
     const res = ex.res;
@@ -778,15 +822,44 @@ class FakeDaiDaiServer implements FakeDaiDai {
   }
 }
 
+function askFault(fn: FaultFn, entry: GatewayRequestLog): Fault | undefined {
+  return fn({ seq: entry.seq, model: entry.model, stream: entry.stream === true, path: entry.path });
+}
+
+/** A route handler's answers, bound to one exchange, its key, its delay and its cut. */
+class ExchangeReply implements GatewayReply {
+  constructor(
+    private readonly server: FakeDaiDaiServer,
+    private readonly ex: Exchange,
+    private readonly ks: KeyState,
+    private readonly format: ApiFormat,
+    private readonly model: string,
+    private readonly delay: number,
+    private readonly cut: number | undefined,
+  ) {}
+
+  error(status: number, message: string): void {
+    this.server.gatewayError(this.ex, this.format, status, message);
+  }
+
+  json(body: string | Buffer): void {
+    this.server.send(this.ex, 200, JSON_HEADERS, body);
+  }
+
+  answer(body: string): void {
+    this.server.sendMaybeCut(this.ex, body, this.delay, this.cut);
+  }
+
+  stream(events: string[]): void {
+    this.server.stream(this.ex, events, this.delay, this.cut);
+  }
+
+  charge(usage: FakeUsage): void {
+    this.server.charge(this.ks, this.model, usage);
+  }
+}
+
 /** A fake DaiDai platform + gateway; call start() to listen. */
 export function createFakeDaiDai(opts?: FakeDaiDaiOptions): FakeDaiDai {
   return new FakeDaiDaiServer(opts);
-}
-
-/** Starts the fake with the demo account on 127.0.0.1 (port 0 = a free one), for `daidai-proxy demo`. */
-export async function startDemoPlatform(opts: FakeDaiDaiOptions & { port?: number; host?: string } = {}): Promise<FakeDaiDai> {
-  const { port = 0, host = '127.0.0.1', ...rest } = opts;
-  const fake = createFakeDaiDai(rest);
-  await fake.start(port, host);
-  return fake;
 }

@@ -25,6 +25,14 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+/**
+ * A seeded PRNG in [0, 1) for tests that inject random faults (the same seed gives the same
+ * sequence on every machine). A string seed is hashed first.
+ */
+export function seededRandom(seed: number | string): () => number {
+  return mulberry32(typeof seed === 'string' ? fnv1a(seed) : seed);
+}
+
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /** A key shaped like the platform's (`sk-` + 48 alphanumerics), the same for the same seed. */
@@ -69,7 +77,7 @@ export const DEMO_USABLE_KEYS: readonly string[] = Object.freeze(
     .filter((k, i, all) => all.indexOf(k) === i),
 );
 
-/** Model ids of GET /v1/models; note the UTF-8 channel prefixes. */
+/** Model ids of GET /v1/models without packages; note the UTF-8 channel prefixes. */
 export const DEMO_MODELS: readonly string[] = Object.freeze([
   '[官Max]claude-sonnet-4-5-20250929',
   '[官Max]claude-opus-4-1-20250805',
@@ -81,7 +89,51 @@ export const DEMO_MODELS: readonly string[] = Object.freeze([
   'text-embedding-3-small',
 ]);
 
-/** Rows of /api/commodity/getPricing, numbers as strings like the platform sends them. */
+/** The models of each demo package, as its group's GET /v1/models lists them. */
+export const DEMO_PACKAGE_MODELS_BY_GROUP: Readonly<Record<'claude-max' | 'gpt' | 'gemini', readonly string[]>> = Object.freeze({
+  'claude-max': Object.freeze([
+    '[官Max]claude-sonnet-4-5-20250929',
+    '[官Max]claude-opus-4-1-20250805',
+    'claude-sonnet-4-5-20250929',
+    'claude-opus-4-1-20250805',
+    'claude-3-5-haiku-20241022',
+  ]),
+  gpt: Object.freeze(['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4o-image', 'text-embedding-3-small', 'text-embedding-3-large']),
+  // gemini-2.5-flash has no price on purpose: its requests cost `costPerRequest`.
+  gemini: Object.freeze(['gemini-2.5-pro', 'gemini-2.5-flash']),
+});
+
+/** Every model some demo package serves, each once: what the "all models" key serves. */
+export const DEMO_PACKAGE_MODELS: readonly string[] = Object.freeze([
+  ...DEMO_PACKAGE_MODELS_BY_GROUP['claude-max'],
+  ...DEMO_PACKAGE_MODELS_BY_GROUP.gpt,
+  ...DEMO_PACKAGE_MODELS_BY_GROUP.gemini,
+]);
+
+const claudeMax = { group: 'claude-max', models: [...DEMO_PACKAGE_MODELS_BY_GROUP['claude-max']] };
+const gpt = { group: 'gpt', models: [...DEMO_PACKAGE_MODELS_BY_GROUP.gpt] };
+
+/**
+ * The demo account with packages (`createFakeDaiDai({ packages: true })`, `npm run demo`, Try the
+ * Demo Account): the same keys, balances (total ¥216.80) and order shapes as DEMO_KEYS, but each
+ * key serves only its package's models. Two Claude Max keys and two GPT keys whose groups have no
+ * channel for other models (503 无可用渠道), one pay-as-you-go key serving every model, and one
+ * Gemini key with a token model list (403 该令牌无权使用模型). The renewal and the unusable orders stay.
+ */
+export const DEMO_PACKAGE_KEYS: readonly FakeKey[] = Object.freeze([
+  { ...DEMO_KEYS[0], ...claudeMax },
+  { ...DEMO_KEYS[1], ...claudeMax },
+  { ...DEMO_KEYS[2], ...gpt },
+  { ...DEMO_KEYS[3], name: '通用按量 D (全模型)', group: 'default', models: [...DEMO_PACKAGE_MODELS] },
+  { ...DEMO_KEYS[4], group: 'gemini', models: [...DEMO_PACKAGE_MODELS_BY_GROUP.gemini], refusal: 'permission' as const },
+  { ...DEMO_KEYS[5], name: 'GPT 向量 F', payPackage: 'GPT 向量包', ...gpt },
+  { ...DEMO_KEYS[6], ...claudeMax },
+  { ...DEMO_KEYS[7], ...claudeMax },
+  { ...DEMO_KEYS[8], ...gpt },
+  { ...DEMO_KEYS[9], group: 'default' },
+]);
+
+/** Rows of /api/commodity/getPricing without packages, numbers as strings like the platform sends them. */
 export const DEMO_PRICING = Object.freeze([
   { all_name: '[官Max]claude-sonnet-4-5-20250929', title: 'Claude Sonnet 4.5 官方Max', input_price: '3', out_price: '15', is_price: '0', num: '1', price: '0', module: 'claude', type: 'chat' },
   { all_name: 'claude-3-5-haiku-20241022', title: 'Claude Haiku 3.5', input_price: '0.8', out_price: 4, is_price: '0', num: '1', price: '0', module: 'claude', type: 'chat' },
@@ -90,10 +142,53 @@ export const DEMO_PRICING = Object.freeze([
   { all_name: 'text-embedding-3-small', title: 'Embedding small', input_price: '0.02', out_price: '0', is_price: '0', num: '1', price: '0', module: 'openai', type: 'embedding' },
 ]);
 
-/** Rows of /api/monitors/status; history[0] is the latest. */
+/** Rows of /api/monitors/status without packages; history[0] is the latest. */
 export const DEMO_MONITOR = Object.freeze([
   { modelName: '[官Max]claude-sonnet-4-5-20250929', history: [{ weightedErrorRate: 1.5, time: '2025-12-08 12:00' }, { weightedErrorRate: 4, time: '2025-12-08 11:00' }] },
   { modelName: '[官Max]claude-opus-4-1-20250805', history: [{ weightedErrorRate: '12.25', time: '2025-12-08 12:00' }] },
   { modelName: 'gpt-4o-mini', history: [{ weightedErrorRate: 0, time: '2025-12-08 12:00' }] },
   { modelName: 'gemini-2.5-pro', history: [] },
+]);
+
+/**
+ * Rows of /api/commodity/getPricing with packages (every package model), numbers mostly as strings
+ * like the platform sends them: ¥ per
+ * million tokens in / out, or with `is_price` "1" ¥ `num * price` per call. Prefixed and bare ids
+ * are priced apart (the official channel costs more); a prefixed id without its own row costs
+ * what its bare id costs.
+ */
+export const DEMO_PACKAGE_PRICING = Object.freeze([
+  { all_name: '[官Max]claude-sonnet-4-5-20250929', title: 'Claude Sonnet 4.5 官方Max', input_price: '12', out_price: '60', is_price: '0', num: '1', price: '0', module: 'claude', type: 'chat' },
+  { all_name: 'claude-sonnet-4-5-20250929', title: 'Claude Sonnet 4.5', input_price: '6', out_price: '30', is_price: '0', num: '1', price: '0', module: 'claude', type: 'chat' },
+  { all_name: 'claude-opus-4-1-20250805', title: 'Claude Opus 4.1', input_price: '30', out_price: '150', is_price: '0', num: '1', price: '0', module: 'claude', type: 'chat' },
+  { all_name: 'claude-3-5-haiku-20241022', title: 'Claude Haiku 3.5', input_price: '0.8', out_price: 4, is_price: '0', num: '1', price: '0', module: 'claude', type: 'chat' },
+  { all_name: 'gpt-4o', title: 'GPT-4o', input_price: '5', out_price: '20', is_price: '0', num: '1', price: '0', module: 'openai', type: 'chat' },
+  { all_name: 'gpt-4o-mini', title: 'GPT-4o mini', input_price: '0.15', out_price: '0.6', is_price: 0, num: 1, price: 0, module: 'openai', type: 'chat' },
+  { all_name: 'gpt-4.1', title: 'GPT-4.1', input_price: '4', out_price: '16', is_price: '0', num: '1', price: '0', module: 'openai', type: 'chat' },
+  { all_name: 'gpt-4.1-mini', title: 'GPT-4.1 mini', input_price: '0.8', out_price: '3.2', is_price: '0', num: '1', price: '0', module: 'openai', type: 'chat' },
+  { all_name: 'gpt-4o-image', title: 'GPT-4o 生图 (按次)', input_price: '0', out_price: '0', is_price: '1', num: '2', price: '0.05', module: 'openai', type: 'image' },
+  { all_name: 'text-embedding-3-small', title: 'Embedding small', input_price: '0.02', out_price: '0', is_price: '0', num: '1', price: '0', module: 'openai', type: 'embedding' },
+  { all_name: 'text-embedding-3-large', title: 'Embedding large', input_price: '0.13', out_price: '0', is_price: '0', num: '1', price: '0', module: 'openai', type: 'embedding' },
+  { all_name: 'gemini-2.5-pro', title: 'Gemini 2.5 Pro', input_price: '2.5', out_price: '20', is_price: '0', num: '1', price: '0', module: 'gemini', type: 'chat' },
+]);
+
+/**
+ * Rows of /api/monitors/status with packages; history[0] is the latest. Availability = 100 − weightedErrorRate:
+ * the official Max Opus is under 95 % (87.75 %), gemini-2.5-flash has no history yet.
+ */
+export const DEMO_PACKAGE_MONITOR = Object.freeze([
+  { modelName: '[官Max]claude-sonnet-4-5-20250929', history: [{ weightedErrorRate: 1.5, time: '2025-12-08 12:00' }, { weightedErrorRate: 4, time: '2025-12-08 11:00' }] },
+  { modelName: '[官Max]claude-opus-4-1-20250805', history: [{ weightedErrorRate: '12.25', time: '2025-12-08 12:00' }, { weightedErrorRate: 3, time: '2025-12-08 11:00' }] },
+  { modelName: 'claude-sonnet-4-5-20250929', history: [{ weightedErrorRate: 0.5, time: '2025-12-08 12:00' }] },
+  { modelName: 'claude-opus-4-1-20250805', history: [{ weightedErrorRate: 2, time: '2025-12-08 12:00' }] },
+  { modelName: 'claude-3-5-haiku-20241022', history: [{ weightedErrorRate: 0, time: '2025-12-08 12:00' }] },
+  { modelName: 'gpt-4o', history: [{ weightedErrorRate: 0.8, time: '2025-12-08 12:00' }] },
+  { modelName: 'gpt-4o-mini', history: [{ weightedErrorRate: 0, time: '2025-12-08 12:00' }] },
+  { modelName: 'gpt-4.1', history: [{ weightedErrorRate: '1.2', time: '2025-12-08 12:00' }] },
+  { modelName: 'gpt-4.1-mini', history: [{ weightedErrorRate: 0, time: '2025-12-08 12:00' }] },
+  { modelName: 'gpt-4o-image', history: [{ weightedErrorRate: 4.5, time: '2025-12-08 12:00' }] },
+  { modelName: 'text-embedding-3-small', history: [{ weightedErrorRate: 0, time: '2025-12-08 12:00' }] },
+  { modelName: 'text-embedding-3-large', history: [{ weightedErrorRate: 0, time: '2025-12-08 12:00' }] },
+  { modelName: 'gemini-2.5-pro', history: [{ weightedErrorRate: 3.5, time: '2025-12-08 12:00' }] },
+  { modelName: 'gemini-2.5-flash', history: [] },
 ]);

@@ -65,6 +65,39 @@ export function approxTokens(text: string): number {
   return Math.max(1, Math.ceil(Buffer.byteLength(text) / 4));
 }
 
+// ---- token counts the answers carry (deterministic, so tests can know them) ---------------------
+
+/**
+ * `prompt_tokens` of an OpenAI chat or completions answer: the request body's bytes / 4, rounded
+ * up (at least 1). From the raw bytes as sent: re-serialising a 76 KB Claude Code body on every
+ * request would cost more than the answer, and a proxy forwards the bytes unchanged.
+ */
+export function fakePromptTokens(rawBody: string | Uint8Array): number {
+  const bytes = typeof rawBody === 'string' ? Buffer.byteLength(rawBody) : rawBody.byteLength;
+  return Math.max(1, Math.ceil(bytes / 4));
+}
+
+/** Anthropic `input_tokens` (and count_tokens): the text of `system` and every message, bytes / 4. */
+export function fakeInputTokens(body: { system?: unknown; messages?: unknown }): number {
+  return approxTokens(anthropicInputText(body));
+}
+
+/**
+ * Completion tokens of the answer to `userText`: a streamed answer's number of content chunks,
+ * a non-streamed answer's reply text bytes / 4.
+ */
+export function fakeCompletionTokens(userText: string, streamedChunks?: number): number {
+  if (streamedChunks !== undefined) return splitPieces(replyText(userText), streamedChunks).length;
+  return approxTokens(replyText(userText));
+}
+
+/** Embeddings `prompt_tokens`: the sum over the inputs of bytes / 4 (a token array counts as its JSON). */
+export function fakeEmbeddingTokens(inputs: readonly unknown[]): number {
+  let tokens = 0;
+  for (const input of inputs) tokens += approxTokens(typeof input === 'string' ? input : JSON.stringify(input));
+  return tokens;
+}
+
 /** Short stable id suffix for a request. */
 export function demoId(...parts: string[]): string {
   return fnv1a(parts.join('\u0000')).toString(36).padStart(7, '0');
@@ -127,9 +160,9 @@ export function chatStreamEvents(model: string, userText: string, chunks: number
 
 // ---- OpenAI legacy completions -------------------------------------------------------------
 
-export function completionBody(model: string, prompt: string): string {
+export function completionBody(model: string, prompt: string, promptTokens: number): string {
   const text = replyText(prompt);
-  const p = approxTokens(prompt);
+  const p = promptTokens;
   const c = approxTokens(text);
   return JSON.stringify({
     id: `cmpl-demo-${demoId(model, prompt)}`,
@@ -141,13 +174,16 @@ export function completionBody(model: string, prompt: string): string {
   });
 }
 
-export function completionStreamEvents(model: string, prompt: string, chunks: number): string[] {
+export function completionStreamEvents(model: string, prompt: string, chunks: number, promptTokens: number, includeUsage: boolean): string[] {
   const id = `cmpl-demo-${demoId(model, prompt, String(chunks))}`;
   const head = `data: {"id":${JSON.stringify(id)},"object":"text_completion","created":${DEMO_CREATED},"model":${JSON.stringify(model)},"choices":[`;
-  const events = splitPieces(replyText(prompt), chunks).map(
-    (p) => `${head}{"index":0,"text":${JSON.stringify(p)},"logprobs":null,"finish_reason":null}]}\n\n`,
-  );
+  const pieces = splitPieces(replyText(prompt), chunks);
+  const events = pieces.map((p) => `${head}{"index":0,"text":${JSON.stringify(p)},"logprobs":null,"finish_reason":null}]}\n\n`);
   events.push(`${head}{"index":0,"text":"","logprobs":null,"finish_reason":"stop"}]}\n\n`);
+  if (includeUsage) {
+    const completion = pieces.length;
+    events.push(`${head}],"usage":{"prompt_tokens":${promptTokens},"completion_tokens":${completion},"total_tokens":${promptTokens + completion}}}\n\n`);
+  }
   events.push('data: [DONE]\n\n');
   return events;
 }
@@ -241,4 +277,103 @@ export function errorBody(format: ApiFormat, status: number, message: string): s
   }
   const [type, code] = openaiTypes[status] ?? (status >= 500 ? ['server_error', 'server_error'] : ['invalid_request_error', String(status)]);
   return JSON.stringify({ error: { message, type, param: null, code } });
+}
+
+// ---- the gateway's own refusals (new-api style) ----------------------------------------------------
+
+/** new-api's request ids: a timestamp and a counter; deterministic for the fake. */
+export function gatewayRequestId(seq: number): string {
+  return `20251208120000${String(seq).padStart(12, '0')}`;
+}
+
+/**
+ * A refusal from new-api's auth and distributor middleware (the token's model list, the group's
+ * channels). They run before the relay knows the API format, so they come in the OpenAI shape on
+ * every route, /v1/messages included (new-api `abortWithOpenAiMessage`).
+ */
+export function newApiMiddlewareError(message: string, requestId: string, code = ''): string {
+  return JSON.stringify({ error: { message: `${message} (request id: ${requestId})`, type: 'new_api_error', code } });
+}
+
+/**
+ * A refusal from new-api's relay (moderation and the like), in the route's own format: Anthropic
+ * routes get `{"type":"error","error":{"type":"new_api_error","message"}}` (new-api's ClaudeError
+ * carries no code), OpenAI routes `{"error":{"message","type":"new_api_error","param":"","code"}}`.
+ */
+export function newApiRelayError(format: ApiFormat, message: string, requestId: string, code: string): string {
+  const full = `${message} (request id: ${requestId})`;
+  if (format === 'anthropic') return JSON.stringify({ type: 'error', error: { type: 'new_api_error', message: full } });
+  return JSON.stringify({ error: { message: full, type: 'new_api_error', param: '', code } });
+}
+
+/** 403 when the key's token model list does not hold the model. */
+export function modelPermissionMessage(model: string): string {
+  return `该令牌无权使用模型：${model}`;
+}
+
+/** 503 when the key's group has no channel for the model. */
+export function noChannelMessage(group: string, model: string): string {
+  return `当前分组 ${group} 下对于模型 ${model} 无可用渠道`;
+}
+
+export const MODERATION_MESSAGE = '您的请求包含敏感内容 (sensitive words detected)';
+
+/** Words that make the fake's moderation refuse a prompt (in the last user message). */
+export const MODERATED_WORDS: readonly string[] = Object.freeze(['[[moderate]]', '敏感词']);
+
+export function isModerated(userText: string): boolean {
+  for (const w of MODERATED_WORDS) if (userText.includes(w)) return true;
+  return false;
+}
+
+/** The error page nginx answers in front of a gateway whose upstream failed, for any status. */
+export function nginxErrorPage(status: number, reason: string): string {
+  const title = `${status} ${reason}`;
+  return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
+}
+
+// ---- model lists ------------------------------------------------------------------------------------
+
+/** new-api's fixed `created` for the models it lists. */
+export const MODEL_CREATED = 1626777600;
+
+function ownedBy(id: string): string {
+  if (id.startsWith('[')) return 'custom';
+  if (id.startsWith('claude')) return 'anthropic';
+  if (id.startsWith('gemini')) return 'google';
+  if (id.startsWith('gpt') || id.startsWith('text-embedding') || id.startsWith('o1') || id.startsWith('o3')) return 'openai';
+  return 'custom';
+}
+
+/** One model as new-api's GET /v1/models describes it. */
+export function modelObject(id: string): Record<string, unknown> {
+  return {
+    id,
+    object: 'model',
+    created: MODEL_CREATED,
+    owned_by: ownedBy(id),
+    permission: [
+      {
+        id: 'modelperm-LwHkVFn8AcMItP432fKKDIKJ',
+        object: 'model_permission',
+        created: MODEL_CREATED,
+        allow_create_engine: true,
+        allow_sampling: true,
+        allow_logprobs: true,
+        allow_search_indices: false,
+        allow_view: true,
+        allow_fine_tuning: false,
+        organization: '*',
+        group: null,
+        is_blocking: false,
+      },
+    ],
+    root: id,
+    parent: null,
+  };
+}
+
+/** new-api's GET /v1/models body for a key serving `ids`. */
+export function modelsListBody(ids: readonly string[]): string {
+  return JSON.stringify({ data: ids.map(modelObject), object: 'list', success: true });
 }

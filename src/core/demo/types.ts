@@ -17,6 +17,18 @@ export interface FakeKey {
   createdAt?: string;
   /** Account that owns the order; default: every account. */
   userId?: number;
+  /**
+   * Model ids the key's package serves, exactly as the gateway lists them (channel prefixes
+   * included). Undefined: every model of the fake's catalogue, and any model asked for.
+   */
+  models?: string[];
+  /** The package's gateway group (named in the "no channel" refusal). Default "default". */
+  group?: string;
+  /**
+   * How the gateway refuses a model outside `models`: 'no-channel' (503, 当前分组 … 无可用渠道,
+   * code model_not_found; the default) or 'permission' (403, 该令牌无权使用模型).
+   */
+  refusal?: 'permission' | 'no-channel';
 }
 
 export interface FakeAccount {
@@ -27,8 +39,12 @@ export interface FakeAccount {
 
 /** Per-key misbehaviour of the gateway. */
 export interface Fault {
-  /** Answer this status with an error body in the route's own format. */
+  /** Answer this status with an error body in the route's own format (with `html`: default 502). */
   status?: number;
+  /** Answer an nginx-style HTML error page (`content-type: text/html`) instead of JSON, as a gateway's front does. */
+  html?: boolean;
+  /** Hang this long before headers, then reset the connection (a front that gives up). */
+  hangMs?: number;
   /** Error body override (string sent as is, object as JSON). */
   body?: string | object;
   /** Retry-After header value for the error answer. */
@@ -44,6 +60,19 @@ export interface Fault {
   /** How many requests the fault applies to before it clears itself (default: until cleared). */
   times?: number;
 }
+
+/** What a fault function is told about one gateway request. */
+export interface FaultRequest {
+  /** The request's sequence number in the gateway log. */
+  seq: number;
+  model?: string;
+  stream: boolean;
+  /** Path as received, with query. */
+  path: string;
+}
+
+/** Called once per gateway request (of one key, or of every key for the gateway fault): a seeded chaos source. */
+export type FaultFn = (req: FaultRequest) => Fault | undefined;
 
 export interface GatewayRequestLog {
   seq: number;
@@ -74,13 +103,34 @@ export interface FakeDaiDaiOptions {
   chunkDelayMs?: number;
   /** Token lifetime (ms); expired tokens get 401. Default 1 hour. */
   tokenTtlMs?: number;
-  /** Cost in ¥ taken from a key's balance per successful request (default 0.01). */
+  /**
+   * Cost in ¥ taken from a key's balance per successful request (default 0.01); with
+   * `charge: 'priced'`, only for models without a price.
+   */
   costPerRequest?: number;
+  /**
+   * 'flat': every successful request costs `costPerRequest` (the default without packages).
+   * 'priced': the cost comes from the pricing the fake serves and the answer's token counts, as `fakeCostOf`
+   * computes it (the default with `packages: true`), so `utilised` is the truth a usage
+   * estimate can be checked against.
+   */
+  charge?: 'flat' | 'priced';
+  /**
+   * Without `keys`: the demo account with packages (DEMO_PACKAGE_KEYS: each key serves only its
+   * package's models and refuses the others as the gateway does). Default false: DEMO_KEYS,
+   * every key serving every model.
+   */
+  packages?: boolean;
+  /**
+   * Streams: 'requested' (default) sends the final usage chunk only when the request has
+   * `stream_options.include_usage`; 'always' sends it on every OpenAI stream, as some gateways do.
+   */
+  usageChunk?: 'requested' | 'always';
   /** Clock for token expiry (default Date.now). */
   clock?: () => number;
   /** HTTP status for an expired or unknown platform token (default 401; the real platform also uses 403). */
   expiredTokenStatus?: number;
-  /** Model ids of GET /v1/models (default DEMO_MODELS). */
+  /** Model ids of GET /v1/models for keys without their own list (default DEMO_MODELS; with packages, DEMO_PACKAGE_MODELS). */
   models?: string[];
   /** Length of /v1/embeddings vectors (default 16). */
   embeddingDims?: number;
@@ -99,8 +149,14 @@ export interface FakeDaiDai {
   readonly url: string;
   /** Gateway base, `${url}/v1`. */
   readonly gatewayUrl: string;
-  /** Misbehaviour of the gateway for one key (undefined clears it). */
-  setFault(key: string, fault: Fault | undefined): void;
+  /**
+   * Misbehaviour of the gateway for one key (undefined clears it). A function is called once per
+   * gateway request with that key and answers the fault for that request (or none).
+   */
+  setFault(key: string, fault: Fault | FaultFn | undefined): void;
+  /** Misbehaviour of the whole gateway (every key, and requests without one), before any key's fault: an outage. */
+  setGatewayFault(fault: Fault | FaultFn | undefined): void;
+  /** Clears every fault: per key, the gateway's and the platform's. */
   clearFaults(): void;
   /** Misbehaviour of one platform path such as `/api/general/orders` (status, body, hang, resetConnection, times). */
   setPlatformFault(path: string, fault: Fault | undefined): void;
