@@ -17,7 +17,7 @@ export const ERROR_BODY_LIMIT = 64 * 1024;
 
 export type AttemptOutcome =
   /** No answer: connection refused or reset, timeout before headers… */
-  | { kind: 'network'; errorCode: string }
+  | { kind: 'network'; errorCode: string; /** The most specific code (the socket's, under undici's UND_ERR_SOCKET): the gateway watch's signature. */ signature: string }
   /** An error status; its body (capped) is kept to classify and explain. */
   | { kind: 'error-status'; status: number; headers: IncomingHttpHeaders; body: Buffer }
   /** A success answer went through to the client completely. */
@@ -78,7 +78,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     try {
       dispatcher.dispatch(options, this);
     } catch (err) {
-      this.settle({ kind: 'network', errorCode: errorCodeOf(err) });
+      this.settle(networkOutcome(err));
     }
     return this.outcome;
   }
@@ -166,7 +166,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       this.settle({ kind: 'cut', status: this.status, headersAfterMs: this.headersAfterMs, errorCode: errorCodeOf(err), sse: this.sse, usage });
     } else {
       // Before an answer, or while reading an error body: either way no answer reached the client.
-      this.settle({ kind: 'network', errorCode: errorCodeOf(err) });
+      this.settle(networkOutcome(err));
     }
   }
 
@@ -187,6 +187,12 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       return undefined; // usage is a nicety; it never breaks an answer
     }
   }
+}
+
+function networkOutcome(err: unknown): AttemptOutcome {
+  const errorCode = errorCodeOf(err);
+  const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return { kind: 'network', errorCode, signature: typeof cause === 'string' ? cause : errorCode };
 }
 
 export function errorCodeOf(err: unknown): string {

@@ -196,7 +196,7 @@ export async function forwardWithFailover(
     if (outcome.kind === 'network') {
       const decision = deps.classify({ errorCode: outcome.errorCode });
       const ticket = deps.pool.reportFailure(lease, decision, model);
-      gateway?.recordFailure(lease.id, outcome.errorCode, ticket);
+      gateway?.recordFailure(lease.id, outcome.signature, ticket);
       failures.push({ keyId: lease.id, decision, errorCode: outcome.errorCode });
       counted++;
       deps.logger.debug(`request ${record.id}: attempt ${attempt} on ${lease.id} failed: ${decision.reason}`);
