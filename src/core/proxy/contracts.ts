@@ -1,9 +1,9 @@
-// The forwarder's view of its collaborators, as docs/CONTRACTS-WIP.md fixes them. The pool,
-// gateway and usage parts are built on other branches at the same time; until they land these
-// structural copies let the proxy compile and be tested on its own. When a branch merges, its
-// type replaces the copy here (same names, same shapes), and `adaptPool` loses its legacy half.
+// The forwarder's view of its collaborators, as docs/CONTRACTS-WIP.md fixes them. The pool and
+// usage parts are built on other branches at the same time; until they land these structural
+// copies let the proxy compile and be tested on its own. When a branch merges, its type
+// replaces the copy here (same names, same shapes), and `adaptPool` loses its legacy half.
+// The gateway's types are already the real ones.
 import type { FailureInput, PoolLease, PoolSnapshot } from '../pool/types';
-import type { Event } from '../util/event';
 
 // --- pool (src/core/pool/types.ts on branch `pool`) ---
 
@@ -89,19 +89,9 @@ export function adaptPool(pool: AnyPoolPort): PoolPort {
   };
 }
 
-// --- gateway (src/core/gateway/types.ts on branch `gateway`) ---
+// --- gateway (merged): the types the forwarder uses ---
 
-export interface GatewayModel {
-  id: string;
-  [k: string]: unknown;
-}
-
-export interface GatewayWatch {
-  readonly outage: { reason: string; since: number } | undefined;
-  recordFailure(keyId: string, signature: string, ticket: FailureTicket | undefined): void;
-  recordSuccess(): void;
-  readonly onDidChange: Event<void>;
-}
+export type { GatewayModel, GatewayWatch } from '../gateway/types';
 
 // --- usage (src/core/usage/types.ts on branch `usage`) ---
 

@@ -4,10 +4,10 @@
 // refuses the request's *model* is stepped over without using up the retries (the pool then
 // excludes that (key, model) pair); the moves are bounded by the number of keys, since no key
 // is tried twice. The single attempt lives in attempt.ts, the answers we make in giveUp.ts.
-import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
+import { gatewaySignature } from '../gateway/signature';
 import type { PoolLease } from '../pool/types';
 import type { Logger } from '../util/log';
 import { UpstreamAttempt, errorCodeOf, type AttemptOutcome } from './attempt';
@@ -196,7 +196,8 @@ export async function forwardWithFailover(
     if (outcome.kind === 'network') {
       const decision = deps.classify({ errorCode: outcome.errorCode });
       const ticket = deps.pool.reportFailure(lease, decision, model);
-      gateway?.recordFailure(lease.id, outcome.signature, ticket);
+      const signature = gatewaySignature({ errorCode: outcome.signature }) ?? gatewaySignature({ errorCode: outcome.errorCode });
+      if (signature !== undefined) gateway?.recordFailure(lease.id, signature, ticket);
       failures.push({ keyId: lease.id, decision, errorCode: outcome.errorCode });
       counted++;
       deps.logger.debug(`request ${record.id}: attempt ${attempt} on ${lease.id} failed: ${decision.reason}`);
@@ -221,7 +222,7 @@ export async function forwardWithFailover(
         return;
       }
       const ticket = deps.pool.reportFailure(lease, decision, model);
-      const signature = gatewaySignature(status, errorBody);
+      const signature = gatewaySignature({ status, body: errorBody });
       if (signature !== undefined) gateway?.recordFailure(lease.id, signature, ticket);
       failures.push({ keyId: lease.id, decision, status, headers, body: errorBody });
       if (decision.action === 'exclude-model' && model !== undefined) {
@@ -286,20 +287,6 @@ function clientWait(watch: ClientWatch, ms: number): Promise<void> {
     }
     watch.wake = done;
   });
-}
-
-/**
- * A 502/503/504 that is not a JSON answer of the gateway itself (an nginx page, an empty body)
- * comes from its front and looks the same whichever key sent it: the outage detector compares
- * these signatures across keys. Undefined for failures that say nothing about the gateway.
- */
-export function gatewaySignature(status: number, body: Buffer): string | undefined {
-  if (status !== 502 && status !== 503 && status !== 504) return undefined;
-  let i = 0;
-  while (i < body.length && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i++;
-  if (body[i] === 0x7b /* { */) return undefined;
-  const hash = createHash('sha256').update(body.subarray(0, 512)).digest('hex').slice(0, 16);
-  return `HTTP ${status}:${hash}`;
 }
 
 /**

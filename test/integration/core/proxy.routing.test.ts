@@ -11,7 +11,9 @@ import {
   type FakeDaiDai,
   type FakeKey,
 } from '../../../src/core/demo/fakeDaiDai';
-import type { GatewayModel, TokenUsage, UsageMeter, UsageTap } from '../../../src/core/proxy/contracts';
+import { Agent } from 'undici';
+import { createGatewayProbe, OutageDetector } from '../../../src/core/gateway';
+import type { GatewayModel, GatewayWatch, TokenUsage, UsageMeter, UsageTap } from '../../../src/core/proxy/contracts';
 import type { ProxyOptions } from '../../../src/core/proxy/types';
 import { maskKey } from '../../../src/core/util/mask';
 import { RecordingGatewayWatch, startApp, type AppHarness } from './helpers/app';
@@ -41,7 +43,14 @@ describe('proxy routing by model and the request path of issue 10 (loopback, fak
 
   async function setup(
     keys: readonly FakeKey[],
-    opts: { known?: boolean; proxy?: Partial<ProxyOptions>; models?: () => GatewayModel[] | undefined; usage?: UsageMeter; clock?: () => number } = {},
+    opts: {
+      known?: boolean;
+      proxy?: Partial<ProxyOptions>;
+      models?: () => GatewayModel[] | undefined;
+      usage?: UsageMeter;
+      clock?: () => number;
+      watch?: (pool: ContractPoolDouble, fake: FakeDaiDai) => GatewayWatch;
+    } = {},
   ): Promise<Setup> {
     const fake = createFakeDaiDai({ keys: [...keys], costPerRequest: 0 });
     await fake.start(0, '127.0.0.1');
@@ -49,7 +58,7 @@ describe('proxy routing by model and the request path of issue 10 (loopback, fak
     const doubles: DoubleKey[] = keys.map((k) => ({ key: k.key, models: opts.known === false ? undefined : k.models }));
     const pool = new ContractPoolDouble(doubles, opts.clock);
     const gateway = new RecordingGatewayWatch();
-    const app = await startApp({ pool, gateway, models: opts.models, usage: opts.usage }, fake.gatewayUrl, opts.proxy);
+    const app = await startApp({ pool, gateway: opts.watch ? opts.watch(pool, fake) : gateway, models: opts.models, usage: opts.usage }, fake.gatewayUrl, opts.proxy);
     closers.push(() => app.close());
     return { fake, pool, app, gateway, port: app.port };
   }
@@ -302,7 +311,7 @@ describe('proxy routing by model and the request path of issue 10 (loopback, fak
       assert.equal(s.gateway.failures[0].keyId, maskKey(GPT.key));
       assert.match(s.gateway.failures[0].signature, /^(ECONNRESET|UND_ERR_SOCKET)$/, 'a reset is signed by its error code');
       assert.equal(s.gateway.failures[0].ticket?.keyId, maskKey(GPT.key));
-      assert.match(s.gateway.failures[1].signature, /^HTTP 502:[0-9a-f]{16}$/);
+      assert.match(s.gateway.failures[1].signature, /^HTTP 502:[0-9a-f]{12}$/);
       assert.equal(s.gateway.successes, 1);
       // The same page from another key has the same signature.
       s.fake.setFault(DEMO_PACKAGE_KEYS[5].key, { status: 502, html: true, times: 1 });
@@ -318,6 +327,35 @@ describe('proxy routing by model and the request path of issue 10 (loopback, fak
       s.fake.setFault(DEMO_PACKAGE_KEYS[5].key, { status: 503, body: { error: { message: '当前分组 x 下对于模型 gpt-4o 无可用渠道', type: 'new_api_error' } }, times: 1 });
       await chat(s, 'gpt-4o');
       assert.equal(s.gateway.failures.length, before);
+    });
+
+    it('with the real outage detector: the same reset on every key declares the outage, the keys are forgiven, requests fail fast, the probe ends it', async () => {
+      const agent = new Agent();
+      closers.push(() => agent.close());
+      let detector: OutageDetector | undefined;
+      const s = await setup([GPT, DEMO_PACKAGE_KEYS[3], DEMO_PACKAGE_KEYS[5]], {
+        watch: (pool, fake) => (detector = new OutageDetector(pool, createGatewayProbe(agent, fake.gatewayUrl), { probeFirstMs: 30, probeMaxMs: 60 })),
+      });
+      closers.push(async () => detector?.dispose());
+      s.fake.setGatewayFault({ resetConnection: true });
+      const first = await chat(s, 'gpt-4o', 'during the outage');
+      assert.equal(first.status, 502, first.text);
+      assert.equal(first.json().error.code, 'gateway_unreachable');
+      assert.match(first.json().error.message, /unreachable \(connection .* on 2 keys, since \d\d:\d\d:\d\d UTC/);
+      assert.ok(detector!.outage);
+      for (const e of s.pool.entries) assert.equal(e.failures, 0, `${e.lease.id} still blamed for the outage`);
+      assert.equal(s.pool.forgiven.length, 2);
+      const sent = s.fake.requests.length;
+      const fast = await messages(s, CLAUDE_MODEL);
+      assert.equal(fast.status, 502);
+      assert.equal(fast.json().type, 'error');
+      assert.equal(s.fake.requests.filter((r) => r.path.startsWith('/v1/messages')).length, 0, 'a request went out during the outage');
+      assert.ok(s.fake.requests.length >= sent);
+      s.fake.setGatewayFault(undefined);
+      await waitUntil(() => detector!.outage === undefined, 5000, 'the probe ended the outage');
+      const after = await chat(s, 'gpt-4o', 'back');
+      assert.equal(after.status, 200, after.text);
+      assert.equal(after.json().choices[0].message.content, replyText('back'));
     });
 
     it('while an outage is set: fail fast in each format, saying the gateway is unreachable, why and since when', async () => {

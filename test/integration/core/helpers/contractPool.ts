@@ -55,6 +55,11 @@ export class ContractPoolDouble implements PoolPort {
     return e;
   }
 
+  /** Every key, for the gateway monitor (outage probe). */
+  leases(): PoolLease[] {
+    return this.entries.map((e) => e.lease);
+  }
+
   acquire(req: AcquireRequest): AcquireResult {
     this.acquires.push({ ...req, tried: new Set(req.tried) });
     const now = this.clock();
