@@ -11,7 +11,7 @@ import { ProxyServer } from '../core/proxy/server';
 import type { ProxyStatus } from '../core/proxy/types';
 import { Emitter, type Disposable, type Event } from '../core/util/event';
 import type { Logger } from '../core/util/log';
-import { maskKey, redactSecrets } from '../core/util/mask';
+import { redactSecrets } from '../core/util/mask';
 import type { CredentialStore } from './credentialStore';
 import { changedSettings, proxyOptionsOf, settingIds, type DaiDaiSettings } from './settings';
 
@@ -222,16 +222,9 @@ export class Session {
     return this.pool.setManualDisabled(id, disabled);
   }
 
-  /** The key in clear for a pool id: only for the confirmed "Copy Key". */
+  /** The key in clear for a pool id: only for the confirmed "Copy Key". The pool owns the ids. */
   revealKey(id: string): string | undefined {
-    const keys = this.account.snapshot.keys;
-    const exact = keys.find((k) => maskKey(k.key) === id);
-    if (exact) return exact.key;
-    // Masks collide rarely; the pool then names the second one `mask#2`, in list order.
-    const m = /^(.*)#(\d+)$/.exec(id);
-    if (!m) return undefined;
-    const same = keys.filter((k) => maskKey(k.key) === m[1]);
-    return same[Number(m[2]) - 1]?.key;
+    return this.pool.revealKey(id);
   }
 
   /** Applies changed settings at once; restarts a running proxy when a change needs it. */

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as sinon from 'sinon';
 import { KeyPool, type KeyPoolOptions } from '../../src/core/pool/keyPool';
 import { classifyFailure } from '../../src/core/pool/policy';
-import type { FailureDecision, PoolKeyInput, PoolLease, PoolSnapshot } from '../../src/core/pool/types';
+import type { AcquireResult, FailureDecision, PoolKeyInput, PoolLease, PoolSnapshot } from '../../src/core/pool/types';
 import { maskKey } from '../../src/core/util/mask';
 
 const K1 = 'sk-aaaa1111111111111111111111111111111111111111';
@@ -16,6 +16,9 @@ const RATE_10S: FailureDecision = classifyFailure({ status: 429, retryAfter: '10
 const BAD_KEY: FailureDecision = classifyFailure({ status: 401 });
 const NO_MONEY: FailureDecision = classifyFailure({ status: 402 });
 const CLIENT_400: FailureDecision = classifyFailure({ status: 400, body: 'invalid model' });
+const NOTHING_TRIED: ReadonlySet<string> = new Set();
+const NO_CHANNEL: FailureDecision = classifyFailure({ status: 503, body: '当前分组 claude-max 下对于模型 gpt-4o-mini 无可用渠道' });
+const NOT_SERVED: FailureDecision = classifyFailure({ status: 403, body: '该令牌无权使用模型：gpt-4o-mini' });
 
 describe('KeyPool', () => {
   let now: number;
@@ -33,10 +36,12 @@ describe('KeyPool', () => {
     assert.ok(k, `key ${id(key)} in snapshot`);
     return k;
   };
-  const take = (exclude?: ReadonlySet<string>): PoolLease => {
-    const lease = pool.acquire(exclude);
-    assert.ok(lease, 'a key was handed out');
-    return lease;
+  const acquire = (tried: ReadonlySet<string> = NOTHING_TRIED, model?: string, maxWaitMs = 0): AcquireResult =>
+    pool.acquire({ tried, model, maxWaitMs });
+  const take = (tried?: ReadonlySet<string>, model?: string): PoolLease => {
+    const got = acquire(tried, model);
+    assert.equal(got.kind, 'key', 'a key was handed out');
+    return got.kind === 'key' ? got.lease : (undefined as never);
   };
   /** Takes `key` out of rotation in the given way, going through acquire like the proxy does. */
   const failUntilLeased = (key: string, decision: FailureDecision) => {
@@ -95,7 +100,7 @@ describe('KeyPool', () => {
       assert.equal(first.key, K1);
       const tried = new Set([first.id, id(K2)]);
       assert.equal(take(tried).key, K3);
-      assert.equal(pool.acquire(new Set([id(K1), id(K2), id(K3)])), undefined, 'all tried → nothing');
+      assert.equal(acquire(new Set([id(K1), id(K2), id(K3)])).kind, 'none', 'all tried → nothing');
       assert.equal(pool.snapshot().resets, 0, 'exclusion alone never resets the pool');
     });
 
@@ -110,9 +115,9 @@ describe('KeyPool', () => {
       assert.ok(!a.id.includes(K1));
     });
 
-    it('returns undefined with no keys', () => {
+    it('returns nothing with no keys', () => {
       make([]);
-      assert.equal(pool.acquire(), undefined);
+      assert.deepEqual(acquire(), { kind: 'none' });
       assert.equal(pool.snapshot().counts.total, 0);
       assert.equal(pool.snapshot().nextKeyId, undefined);
     });
@@ -257,26 +262,58 @@ describe('KeyPool', () => {
   });
 
   describe('reset when every key is out', () => {
-    it('brings back disabled, cooling and exhausted keys, counts the reset, and hands one out', () => {
-      make();
+    const takeOut = (key: string) => {
+      for (let i = 0; i < 3; i++) failUntilLeased(key, FAIL_503);
+    };
+
+    it('brings back only keys taken out by failures: cooling, revoked and exhausted keys stay out', () => {
+      make(ALL);
       failUntilLeased(K1, BAD_KEY);
       failUntilLeased(K2, RATE_10S);
       failUntilLeased(K3, NO_MONEY);
+      takeOut(K4);
       const out = pool.snapshot();
       assert.equal(out.counts.usable, 0);
       assert.equal(out.resets, 0);
-      assert.ok(out.nextKeyId, 'a reset would hand a key out');
+      assert.equal(keyOf(out, K4).disabledBy, 'failures');
+      assert.equal(keyOf(out, K1).disabledBy, 'revoked');
+      assert.equal(out.nextKeyId, id(K4), 'a reset would hand K4 out');
+      assert.equal(out.nextUsableAt, now + 10_000, 'the cooling key is the next one usable');
 
-      const expected = out.nextKeyId;
-      const l = take();
-      assert.equal(l.id, expected, 'nextKeyId predicted the reset pick');
+      const got = acquire();
+      assert.equal(got.kind === 'key' && got.lease.key, K4);
+      assert.equal(got.kind === 'key' && got.tier, 'usable', 'the reset made it usable');
       const snap = pool.snapshot();
       assert.equal(snap.resets, 1);
-      assert.equal(snap.counts.healthy, 3);
-      for (const k of snap.keys) {
-        assert.equal(k.consecutiveFailures, 0);
-        assert.equal(k.reason, undefined);
-      }
+      assert.equal(keyOf(snap, K4).state, 'healthy');
+      assert.equal(keyOf(snap, K4).consecutiveFailures, 0);
+      assert.equal(keyOf(snap, K1).state, 'disabled', 'revoked stays revoked');
+      assert.equal(keyOf(snap, K2).state, 'cooling', 'a reset never ends a cool-down early');
+      assert.equal(keyOf(snap, K2).coolingUntil, now + 10_000);
+      assert.equal(keyOf(snap, K3).state, 'exhausted');
+    });
+
+    it('never resets while any key is usable', () => {
+      make([K1, K2]);
+      takeOut(K1);
+      for (let i = 0; i < 5; i++) assert.equal(take().key, K2);
+      assert.equal(pool.snapshot().resets, 0);
+      assert.equal(keyOf(pool.snapshot(), K1).state, 'disabled');
+      // K2 tried by this request: K1 is the last resort (tier 2), still no reset.
+      const got = acquire(new Set([id(K2)]));
+      assert.equal(got.kind === 'key' && got.tier, 'failing');
+      assert.equal(pool.snapshot().resets, 0);
+    });
+
+    it('a reset leaves a cooling key cooling and says when it is back', () => {
+      make([K1, K2]);
+      failUntilLeased(K2, RATE_10S);
+      takeOut(K1);
+      assert.equal(take().key, K1);
+      const snap = pool.snapshot();
+      assert.equal(snap.resets, 1);
+      assert.equal(keyOf(snap, K2).state, 'cooling');
+      assert.equal(snap.nextUsableAt, undefined, 'a key is usable now');
     });
 
     it('brings back keys disabled by the failure threshold', () => {
@@ -291,7 +328,7 @@ describe('KeyPool', () => {
     it('never brings back a key disabled by hand', () => {
       make([K1, K2]);
       assert.equal(pool.setManualDisabled(id(K1), true), true);
-      failUntilLeased(K2, BAD_KEY);
+      takeOut(K2);
       assert.equal(take().key, K2, 'K2 back after the reset');
       assert.equal(pool.snapshot().resets, 1);
       const k1 = keyOf(pool.snapshot(), K1);
@@ -299,32 +336,53 @@ describe('KeyPool', () => {
       for (let i = 0; i < 4; i++) assert.equal(take().key, K2);
     });
 
-    it('gives undefined when only manually disabled keys remain, without counting resets', () => {
-      make([K1, K2]);
+    it('gives nothing when only manually disabled, revoked or exhausted keys remain, without counting resets', () => {
+      make([K1, K2, K3]);
       pool.setManualDisabled(id(K1), true);
-      pool.setManualDisabled(id(K2), true);
-      assert.equal(pool.acquire(), undefined);
-      assert.equal(pool.acquire(), undefined);
+      failUntilLeased(K2, BAD_KEY);
+      failUntilLeased(K3, NO_MONEY);
+      assert.deepEqual(acquire(), { kind: 'none' });
+      assert.deepEqual(acquire(), { kind: 'none' });
       const snap = pool.snapshot();
       assert.equal(snap.resets, 0);
       assert.equal(snap.counts.usable, 0);
-      assert.equal(snap.counts.disabled, 2);
       assert.equal(snap.nextKeyId, undefined);
-      pool.setManualDisabled(id(K2), false);
-      assert.equal(take().key, K2);
+      assert.equal(snap.nextUsableAt, undefined);
+      pool.setManualDisabled(id(K1), false);
+      assert.equal(take().key, K1);
     });
 
-    it('resets but gives undefined when the reset keys are all excluded', () => {
+    it('resets but gives nothing when the reset keys were all tried by this request', () => {
       make([K1, K2]);
       const tried = new Set<string>();
       for (let i = 0; i < 2; i++) {
         const l = take(tried);
         tried.add(l.id);
-        pool.reportFailure(l, BAD_KEY);
+        for (let j = 0; j < 3; j++) pool.reportFailure(l, FAIL_503);
       }
-      assert.equal(pool.acquire(tried), undefined);
+      assert.equal(acquire(tried).kind, 'none');
       assert.equal(pool.snapshot().resets, 1);
       assert.equal(pool.snapshot().counts.usable, 2, 'the next request finds them again');
+    });
+
+    it('logs a reset storm once a minute, with a count', () => {
+      const lines: string[] = [];
+      const logger = { trace() {}, debug() {}, info() {}, error() {}, warn: (m: string | Error) => lines.push(String(m)) };
+      make([K1], { logger });
+      const resetLines = () => lines.filter((l) => /No key was usable/.test(l));
+      for (let i = 0; i < 5; i++) {
+        for (let j = 0; j < 3; j++) pool.reportFailure(take(), FAIL_503);
+        now += 1_000;
+      }
+      assert.equal(pool.snapshot().resets, 4);
+      assert.equal(resetLines().length, 1, resetLines().join('\n'));
+      now += 60_000;
+      for (let j = 0; j < 3; j++) pool.reportFailure(take(), FAIL_503);
+      take();
+      assert.equal(resetLines().length, 2);
+      assert.match(resetLines()[1], /reset #5/);
+      assert.match(resetLines()[1], /4 resets since the last such line/);
+      assert.equal(pool.snapshot().resets, 6, 'every reset is counted, logged or not');
     });
 
     it('setManualDisabled returns false for an unknown id', () => {
@@ -496,20 +554,27 @@ describe('KeyPool', () => {
     it('a cached snapshot always equals one built from scratch (replayed random operations)', () => {
       // Differential check of the per-key cache: pool A is read after every step; for each step a
       // fresh pool B replays the same steps and is read once, so B builds everything anew.
-      let seed = 12345;
+      // A seed whose walk reaches every state, a manual toggle, a reset and an excluded pair (asserted below).
+      let seed = 6;
+      // mulberry32: small, and its low bits are as good as its high ones.
       const rnd = (n: number) => {
-        seed = (seed * 1103515245 + 12345) % 2 ** 31;
-        return seed % n;
+        seed = (seed + 0x6d2b79f5) | 0;
+        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+        return ((t ^ (t >>> 14)) >>> 0) % n;
       };
       type Op = { kind: number; arg: number };
-      const ops: Op[] = Array.from({ length: 80 }, () => ({ kind: rnd(9), arg: rnd(1000) }));
-      const decisions = [FAIL_503, RATE_10S, BAD_KEY, NO_MONEY, CLIENT_400];
+      const ops: Op[] = Array.from({ length: 160 }, () => ({ kind: rnd(13), arg: rnd(1000) }));
+      const decisions = [FAIL_503, FAIL_503, FAIL_503, RATE_10S, BAD_KEY, NO_MONEY, CLIENT_400, NO_CHANNEL, NOT_SERVED];
       const apply = (p: KeyPool, op: Op, clock: { t: number }, held: PoolLease[]) => {
         switch (op.kind) {
           case 0:
-          case 1: {
-            const l = p.acquire(op.arg % 3 === 0 && held[0] ? new Set([held[0].id]) : undefined);
-            if (l) held.push(l);
+          case 1:
+          case 11:
+          case 12: {
+            const tried = op.arg % 3 === 0 && held[0] ? new Set([held[0].id]) : NOTHING_TRIED;
+            const got = p.acquire({ tried, maxWaitMs: op.arg % 5 === 0 ? 5_000 : 0, model: op.kind === 1 ? 'm1' : undefined });
+            if (got.kind === 'key') held.push(got.lease);
             break;
           }
           case 2:
@@ -517,7 +582,13 @@ describe('KeyPool', () => {
             break;
           case 3:
           case 4:
-            if (held.length) p.reportFailure(held.shift()!, decisions[op.arg % decisions.length]);
+            if (held.length) p.reportFailure(held.shift()!, decisions[op.arg % decisions.length], 'm1');
+            break;
+          case 9:
+            p.setModels(id(ALL[op.arg % 4]), op.arg % 3 === 0 ? undefined : op.arg % 3 === 1 ? ['m1', 'm2'] : ['m2']);
+            break;
+          case 10:
+            p.recheckResult(id(ALL[op.arg % 4]), op.arg % 2 === 0);
             break;
           case 5:
             if (held.length) p.reportNeutral(held.shift()!);
@@ -561,6 +632,7 @@ describe('KeyPool', () => {
       assert.deepEqual([...states].sort(), ['cooling', 'disabled', 'exhausted', 'healthy']);
       assert.ok(sawManual, 'a key was disabled by hand');
       assert.ok((JSON.parse(cached[cached.length - 1]) as PoolSnapshot).resets > 0, 'the pool reset');
+      assert.ok(cached.some((json) => (JSON.parse(json) as PoolSnapshot).excludedPairs > 0), 'a pair was excluded');
       for (let i = 1; i <= ops.length; i++) {
         assert.equal(cached[i - 1], run(i, false)[0], `after step ${i} (${JSON.stringify(ops[i - 1])})`);
       }
@@ -576,17 +648,16 @@ describe('KeyPool', () => {
   });
 
   describe('onDidChange', () => {
-    it('fires with the current snapshot after each change', () => {
+    it('fires with no payload after each change; readers take a snapshot', () => {
       make();
-      const seen: PoolSnapshot[] = [];
-      const sub = pool.onDidChange((s) => seen.push(s));
+      const seen: unknown[] = [];
+      const sub = pool.onDidChange((e) => seen.push(e));
       const l = take();
-      assert.equal(seen.length, 1);
-      assert.equal(seen[0], pool.snapshot());
-      assert.equal(seen[0].lastKeyId, l.id);
+      assert.deepEqual(seen, [undefined]);
+      assert.equal(pool.snapshot().lastKeyId, l.id);
       pool.reportFailure(l, BAD_KEY);
       assert.equal(seen.length, 2);
-      assert.equal(keyOf(seen[1], K1).state, 'disabled');
+      assert.equal(keyOf(pool.snapshot(), K1).state, 'disabled');
       pool.setManualDisabled(id(K2), true);
       pool.setManualDisabled(id(K2), true); // no change, no event
       assert.equal(seen.length, 3);
@@ -595,22 +666,51 @@ describe('KeyPool', () => {
       assert.equal(seen.length, 3);
     });
 
+    it('builds no snapshot for a listener that does not read one', () => {
+      make();
+      pool.onDidChange(() => undefined);
+      const a = pool.snapshot();
+      const build = sinon.spy(pool as unknown as { build(): PoolSnapshot }, 'build');
+      for (let i = 0; i < 20; i++) pool.reportSuccess(take(), 1);
+      assert.equal(build.callCount, 0);
+      assert.notEqual(pool.snapshot(), a);
+      assert.equal(build.callCount, 1);
+    });
+
+    it('a listener that throws is reported to the logger and the others still hear', () => {
+      const errors: string[] = [];
+      make([K1], { logger: { trace() {}, debug() {}, info() {}, warn() {}, error: (m: string | Error) => errors.push(String(m)) } });
+      let heard = 0;
+      pool.onDidChange(() => {
+        throw new Error('view broke');
+      });
+      pool.onDidChange(() => heard++);
+      take();
+      assert.equal(heard, 1);
+      assert.equal(errors.length, 1);
+      assert.match(errors[0], /view broke/);
+    });
+
     it('fires when a cooldown ends on its own (unref\'d timer), and not after dispose', () => {
       const clock = sinon.useFakeTimers({ now: 1_700_000_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
       try {
         pool?.dispose();
         pool = new KeyPool(); // default clock: Date.now, faked
         pool.setKeys([{ key: K1 }, { key: K2 }]);
-        pool.reportFailure(pool.acquire()!, RATE_10S);
+        const first = pool.acquire({ tried: NOTHING_TRIED, maxWaitMs: 0 });
+        assert.ok(first.kind === 'key');
+        pool.reportFailure(first.lease, RATE_10S);
         const states: string[] = [];
-        pool.onDidChange((s) => states.push(keyOf(s, K1).state));
+        pool.onDidChange(() => states.push(keyOf(pool.snapshot(), K1).state));
         clock.tick(9_999);
         assert.deepEqual(states, []);
         clock.tick(1);
         assert.deepEqual(states, ['healthy']);
         assert.equal(clock.countTimers(), 0, 'no timer left once nothing cools');
 
-        pool.reportFailure(pool.acquire()!, RATE_10S);
+        const again = pool.acquire({ tried: NOTHING_TRIED, maxWaitMs: 0 });
+        assert.ok(again.kind === 'key');
+        pool.reportFailure(again.lease, RATE_10S);
         assert.equal(clock.countTimers(), 1);
         pool.dispose();
         assert.equal(clock.countTimers(), 0, 'dispose clears the timer');

@@ -26,6 +26,7 @@ function key(over: Partial<KeySnapshot> & { id: string }): KeySnapshot {
     manuallyDisabled: false,
     consecutiveFailures: 0,
     stats: { requests: 0, successes: 0, failures: 0 },
+    exclusions: [],
     ...over,
   };
 }
@@ -36,7 +37,7 @@ function pool(keys: KeySnapshot[], over: Partial<PoolSnapshot> = {}): PoolSnapsh
     counts[k.state]++;
     if (k.state === 'healthy' && !k.manuallyDisabled) counts.usable++;
   }
-  return { keys, counts, totals: { requests: 0, successes: 0, failures: 0 }, resets: 0, ...over };
+  return { keys, counts, totals: { requests: 0, successes: 0, failures: 0 }, resets: 0, excludedPairs: 0, ...over };
 }
 
 const account: AccountView = {

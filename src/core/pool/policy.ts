@@ -16,50 +16,116 @@ export const MAX_COOLDOWN_MS = 10 * 60_000;
 export const MIN_COOLDOWN_MS = 1_000;
 
 /**
- * Wording that says a key's balance, credit or quota is used up, in English and Chinese, as
- * OpenAI, Anthropic, one-api/new-api style gateways and DaiDai put it. Matched case-insensitively.
+ * How the gateway words each kind of refusal, Chinese next to English, in one place: the policy
+ * rows below, the gateway monitor and the tests read these lists. Strings match case-insensitively
+ * anywhere in the body (a space also matches `_`/`-`); RegExps are used as they are.
  */
-export const EXHAUSTED_KEYWORDS: readonly string[] = [
-  'insufficient_quota',
-  'insufficient quota',
-  'insufficient_balance',
-  'insufficient balance',
-  'insufficient funds',
-  'insufficient credit',
-  'insufficient_user_quota',
-  'quota exceeded',
-  'quota_exceeded',
-  'exceeded your current quota',
-  'quota exhausted',
-  'quota is exhausted',
-  'quota has been exhausted',
-  'quota is not enough',
-  'quota not enough',
-  'out of quota',
-  'out of credit',
-  'credit balance is too low',
-  'balance is too low',
-  'balance is insufficient',
-  'not enough balance',
-  'not enough credit',
-  'no balance',
-  'billing_hard_limit_reached',
-  'billing hard limit',
-  'payment required',
-  '余额不足',
-  '余额已用',
-  '余额为0',
-  '额度不足',
-  '额度已用尽',
-  '额度已用完',
-  '额度用尽',
-  '额度已耗尽',
-  '配额不足',
-  '配额已用',
-  '欠费',
-  '已用完',
-  '已用尽',
-];
+export const REFUSAL_WORDING = {
+  /** The key's group has no channel for this model right now (may come back): temporary exclusion. */
+  modelNoChannel: {
+    zh: ['无可用渠道', '没有可用渠道', '无可用的渠道'],
+    en: ['no available channel', 'no channel available', 'no available channels'],
+  },
+  /** The key (its package or group) may not use this model: exclusion until the next list fetch. */
+  modelPermission: {
+    zh: ['无权使用模型', '无权访问模型', '无权使用该模型', '无权访问该模型', '不支持该模型', '不支持模型', '模型不存在'],
+    en: [
+      'model_not_found',
+      'model_not_supported',
+      'does not have access to model',
+      'do not have access to model',
+      'not allowed to use model',
+      'no access to model',
+      'unsupported model',
+      /\bmodel\b[^\n]{0,120}?\b(not found|does not exist|do(es)? not exist|not exist|is not supported|not supported)/i,
+    ] as ReadonlyArray<string | RegExp>,
+  },
+  /** The prompt was refused by moderation: every key would get the same verdict. */
+  content: {
+    zh: ['敏感', '违规', '审核', '违禁', '不当内容', '内容安全'],
+    en: [
+      'sensitive_words_detected',
+      'sensitive words',
+      'sensitive content',
+      'content_filter',
+      'content filter',
+      'content_policy_violation',
+      'content policy',
+      'content management policy',
+      'data_inspection_failed',
+      'inappropriate content',
+      'moderation',
+      'flagged',
+    ],
+  },
+  /** The whole group's upstream is saturated: a short rest, not the key's fault. */
+  groupSaturated: {
+    zh: ['负载已饱和', '上游负载', '分组负载'],
+    en: ['upstream load is saturated', 'load saturated', 'group is saturated'],
+  },
+  /** The account's (user's) quota on the gateway is used up: every key of the account gets the same answer. */
+  accountQuota: {
+    zh: ['用户额度不足', '用户余额不足'],
+    en: ['insufficient_user_quota', 'insufficient user quota'],
+  },
+  /**
+   * This key's balance, credit or quota is used up, as OpenAI, Anthropic, one-api/new-api style
+   * gateways and DaiDai put it (a quota word next to a rate window is a rate limit: see looksExhausted).
+   */
+  keyQuota: {
+    zh: [
+      '余额不足',
+      '余额已用',
+      '余额为0',
+      '额度不足',
+      '额度已用尽',
+      '额度已用完',
+      '额度用尽',
+      '额度已耗尽',
+      '配额不足',
+      '配额已用',
+      '欠费',
+      '已用完',
+      '已用尽',
+    ],
+    en: [
+      'insufficient_quota',
+      'insufficient quota',
+      'insufficient_balance',
+      'insufficient balance',
+      'insufficient funds',
+      'insufficient credit',
+      'quota exceeded',
+      'quota_exceeded',
+      'exceeded your current quota',
+      'quota exhausted',
+      'quota is exhausted',
+      'quota has been exhausted',
+      'quota is not enough',
+      'quota not enough',
+      'out of quota',
+      'out of credit',
+      'credit balance is too low',
+      'balance is too low',
+      'balance is insufficient',
+      'not enough balance',
+      'not enough credit',
+      'no balance',
+      'billing_hard_limit_reached',
+      'billing hard limit',
+      'payment required',
+      'pre_consume_token_quota_failed',
+    ],
+  },
+  /** The key itself is invalid, expired or unusable. */
+  keyInvalid: {
+    zh: ['无效的令牌', '令牌无效', '令牌已过期', '令牌状态不可用', '令牌已被禁用'],
+    en: ['invalid_api_key', 'invalid api key', 'incorrect api key', 'api key expired', 'token has expired', 'token is expired', 'token expired'],
+  },
+} as const;
+
+/** Every exhaustion word of {@link REFUSAL_WORDING}.keyQuota, both languages. Matched case-insensitively. */
+export const EXHAUSTED_KEYWORDS: readonly string[] = [...REFUSAL_WORDING.keyQuota.en, ...REFUSAL_WORDING.keyQuota.zh];
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -151,21 +217,71 @@ function safeCode(code: string): string {
   return code.replace(/[^A-Za-z0-9_]/g, '').slice(0, 40) || 'unknown';
 }
 
+
+type Wording = { readonly zh: ReadonlyArray<string | RegExp>; readonly en: ReadonlyArray<string | RegExp> };
+
+/** One RegExp per kind over both languages, built once. */
+function wordingRe(w: Wording): RegExp {
+  const parts = [...w.zh, ...w.en].map((x) =>
+    typeof x === 'string' ? escapeRegExp(x).replace(/[ _]/g, '[\\s_-]+') : x.source,
+  );
+  return new RegExp(parts.join('|'), 'i');
+}
+
+const NO_CHANNEL_RE = wordingRe(REFUSAL_WORDING.modelNoChannel);
+const MODEL_PERMISSION_RE = wordingRe(REFUSAL_WORDING.modelPermission);
+const CONTENT_RE = wordingRe(REFUSAL_WORDING.content);
+const SATURATED_RE = wordingRe(REFUSAL_WORDING.groupSaturated);
+const ACCOUNT_QUOTA_RE = wordingRe(REFUSAL_WORDING.accountQuota);
+const KEY_INVALID_RE = wordingRe(REFUSAL_WORDING.keyInvalid);
+
+/** Which refusal kind a body words (the wording lists above). Reads the first 8 KB only. */
+export function refusalKind(body: string | undefined): keyof typeof REFUSAL_WORDING | undefined {
+  if (!body) return undefined;
+  const text = body.length > 8192 ? body.slice(0, 8192) : body;
+  if (ACCOUNT_QUOTA_RE.test(text)) return 'accountQuota';
+  if (CONTENT_RE.test(text)) return 'content';
+  if (NO_CHANNEL_RE.test(text)) return 'modelNoChannel';
+  if (MODEL_PERMISSION_RE.test(text)) return 'modelPermission';
+  if (SATURATED_RE.test(text)) return 'groupSaturated';
+  if (looksExhausted(text)) return 'keyQuota';
+  if (KEY_INVALID_RE.test(text)) return 'keyInvalid';
+  return undefined;
+}
+
+/** A saturated group asks for a short rest: long enough to step aside, short enough to come back soon. */
+export const SATURATED_COOLDOWN_MS = 5_000;
+
+const MODEL_STATUSES = new Set([403, 404, 503]);
+
 const exhausted = (status?: number): FailureDecision => ({
   action: 'exhausted',
-  countsAsFailure: false,
-  retry: true,
+  blame: 'key',
   reason: status ? `balance used up (HTTP ${status})` : 'balance used up',
 });
 
 /**
- * Decides what a failed attempt means. Rules, first match wins:
- * - no status: client abort → pass-to-client; any other network error code → retry-next-key;
- * - 402, or any error status whose body says the balance/quota is used up → exhausted;
- * - 429 → cool-down for Retry-After (default, min 1 s, capped);
- * - 401/403 → disable-key;
- * - 408 and 5xx → retry-next-key (counts toward the failure threshold);
- * - any other status → pass-to-client, no retry, no penalty.
+ * Decides what a failed attempt means: what it blames and what the request does next. Rows, first
+ * match wins (the order matters: a model refusal or a moderation verdict on 403 must not revoke
+ * the key, an account's empty quota must not mark one key exhausted):
+ *
+ * | # | when | blame | action |
+ * | - | ---- | ----- | ------ |
+ * | 1 | no status, client abort | client | pass-to-client |
+ * | 2 | no status, any other network error | gateway | retry-next-key (counted) |
+ * | 3 | ≥ 400, account quota (用户额度不足, insufficient_user_quota) | account | pass-to-client: every key of the account gets the same answer |
+ * | 4 | 400/403, content refused (敏感, 违规, 审核, moderation, content_filter, …) | prompt | pass-to-client |
+ * | 5 | 403/404/503, no channel for the model (无可用渠道) | model | exclude-model 'temporary' |
+ * | 6 | 403/404/503, key may not use the model (无权使用模型, model_not_found, …) | model | exclude-model 'until-refresh' |
+ * | 7 | 402, or ≥ 400 whose body says the balance/quota is used up | key | exhausted |
+ * | 8 | 429, group saturated (当前分组上游负载已饱和) | gateway | cool-down, short (Retry-After or 5 s) |
+ * | 9 | 429 | key | cool-down for Retry-After (default, min 1 s, capped) |
+ * | 10 | 401/403, or 400 whose body says the key is invalid/expired | key | disable-key (revoked) |
+ * | 11 | 408 and 5xx | gateway | retry-next-key (counted toward the key's threshold) |
+ * | 12 | any other status | client | pass-to-client, no retry, no penalty |
+ *
+ * Every action but pass-to-client retries (decisionRetries); only retry-next-key counts toward the
+ * failure threshold (decisionCountsAsFailure).
  */
 export function classifyFailure(input: FailureInput, opts: PolicyOptions = {}): FailureDecision {
   const defaultMs = opts.defaultCooldownMs ?? DEFAULT_COOLDOWN_MS;
@@ -175,15 +291,27 @@ export function classifyFailure(input: FailureInput, opts: PolicyOptions = {}): 
   if (status === undefined || status === null || !Number.isFinite(status)) {
     const code = errorCode ?? '';
     if (ABORT_CODES.has(code)) {
-      return { action: 'pass-to-client', countsAsFailure: false, retry: false, reason: 'request aborted' };
+      return { action: 'pass-to-client', blame: 'client', reason: 'request aborted' };
     }
     const known = NETWORK_REASONS[code];
     return {
       action: 'retry-next-key',
-      countsAsFailure: true,
-      retry: true,
+      blame: 'gateway',
       reason: known ?? (code ? `network error (${safeCode(code)})` : 'network error'),
     };
+  }
+
+  const kind = status >= 400 ? refusalKind(body) : undefined;
+  if (kind === 'accountQuota') {
+    return { action: 'pass-to-client', blame: 'account', reason: `account quota used up (HTTP ${status})` };
+  }
+  if (kind === 'content' && (status === 400 || status === 403)) {
+    return { action: 'pass-to-client', blame: 'prompt', reason: `prompt refused by moderation (HTTP ${status})` };
+  }
+  if ((kind === 'modelNoChannel' || kind === 'modelPermission') && MODEL_STATUSES.has(status)) {
+    return kind === 'modelNoChannel'
+      ? { action: 'exclude-model', blame: 'model', exclusion: 'temporary', reason: `no channel for this model (HTTP ${status})` }
+      : { action: 'exclude-model', blame: 'model', exclusion: 'until-refresh', reason: `model not served by this key (HTTP ${status})` };
   }
 
   if (status === 402) return exhausted(status);
@@ -191,28 +319,21 @@ export function classifyFailure(input: FailureInput, opts: PolicyOptions = {}): 
 
   if (status === 429) {
     const parsed = parseRetryAfter(input.retryAfter, input.now ?? Date.now());
+    if (kind === 'groupSaturated') {
+      const ms = Math.min(maxMs, Math.max(MIN_COOLDOWN_MS, parsed ?? SATURATED_COOLDOWN_MS));
+      return { action: 'cool-down', blame: 'gateway', cooldownMs: ms, reason: `group saturated, cooling ${formatSeconds(ms)}` };
+    }
     const ms = Math.min(maxMs, Math.max(MIN_COOLDOWN_MS, parsed ?? defaultMs));
-    return {
-      action: 'cool-down',
-      cooldownMs: ms,
-      countsAsFailure: false,
-      retry: true,
-      reason: `rate limited, cooling ${formatSeconds(ms)}`,
-    };
+    return { action: 'cool-down', blame: 'key', cooldownMs: ms, reason: `rate limited, cooling ${formatSeconds(ms)}` };
   }
 
-  if (status === 401 || status === 403) {
-    return {
-      action: 'disable-key',
-      countsAsFailure: false,
-      retry: true,
-      reason: `key refused (HTTP ${status}): invalid or revoked`,
-    };
+  if (status === 401 || status === 403 || (status === 400 && kind === 'keyInvalid')) {
+    return { action: 'disable-key', blame: 'key', reason: `key refused (HTTP ${status}): invalid or revoked` };
   }
 
   if (status === 408 || (status >= 500 && status <= 599)) {
-    return { action: 'retry-next-key', countsAsFailure: true, retry: true, reason: `HTTP ${status}` };
+    return { action: 'retry-next-key', blame: 'gateway', reason: `HTTP ${status}` };
   }
 
-  return { action: 'pass-to-client', countsAsFailure: false, retry: false, reason: `HTTP ${status}` };
+  return { action: 'pass-to-client', blame: 'client', reason: `HTTP ${status}` };
 }

@@ -38,6 +38,12 @@ export interface KeySnapshot {
   reason?: string;
   consecutiveFailures: number;
   stats: KeyStats;
+  /** Why a disabled key is out: consecutive failures (re-checked, reset) or revoked (401/403). */
+  disabledBy?: 'failures' | 'revoked';
+  /** Model ids the key serves, as the gateway lists them; undefined = unknown. */
+  models?: readonly string[];
+  /** (key, model) pairs refused, with reason and expiry (epoch ms; undefined = until the next list fetch). */
+  exclusions: readonly ModelExclusion[];
 }
 
 export interface PoolCounts {
@@ -60,6 +66,10 @@ export interface PoolSnapshot {
   resets: number;
   /** Masked id of the last key that served a request. */
   lastKeyId?: string;
+  /** Epoch ms when the next key becomes usable (only when none is usable now). */
+  nextUsableAt?: number;
+  /** Live (key, model) exclusions over all keys. */
+  excludedPairs: number;
 }
 
 /** What a request holds while it uses a key. */
@@ -68,18 +78,112 @@ export interface PoolLease {
   readonly key: string;
 }
 
-export type FailureAction = 'retry-next-key' | 'cool-down' | 'disable-key' | 'exhausted' | 'pass-to-client';
+export type FailureAction =
+  /** The key (or the gateway) failed: next key; counts toward the consecutive-failure threshold. */
+  | 'retry-next-key'
+  /** 429: rest the key for cooldownMs. */
+  | 'cool-down'
+  /** 401/403 about the key: revoked. */
+  | 'disable-key'
+  /** Balance used up. */
+  | 'exhausted'
+  /** This key cannot serve this model: exclude the (key, model) pair only. */
+  | 'exclude-model'
+  /** The client's (or the prompt's, or the account's) problem: answer as it came, no retry. */
+  | 'pass-to-client';
+
+/** What a refusal is about. */
+export type Blame = 'key' | 'model' | 'prompt' | 'gateway' | 'account' | 'client' | 'none';
 
 export interface FailureDecision {
   action: FailureAction;
+  blame: Blame;
   /** For cool-down: how long the key rests. */
   cooldownMs?: number;
-  /** Whether the key's consecutive-failure count goes up (retry-next-key). */
-  countsAsFailure: boolean;
-  /** Whether the proxy should try another key. */
-  retry: boolean;
+  /** exclude-model: 'temporary' (无可用渠道: expires after the exclusion setting) or 'until-refresh' (permission). */
+  exclusion?: 'temporary' | 'until-refresh';
   /** Short human reason, free of secrets ("HTTP 503", "timeout before headers", "balance used up"). */
   reason: string;
+}
+
+/** Whether the request should go on to another key. */
+export function decisionRetries(d: FailureDecision): boolean {
+  return d.action !== 'pass-to-client';
+}
+
+/** Whether the key's consecutive-failure count goes up. */
+export function decisionCountsAsFailure(d: FailureDecision): boolean {
+  return d.action === 'retry-next-key';
+}
+
+/** Which tier an attempt's key came from (issue 10 §1); see KeyPool.acquire. */
+export type AcquireTier = 'usable' | 'failing' | 'cooling';
+
+export interface AcquireRequest {
+  /** The model the request asks for (from its body), when it names one. */
+  model?: string;
+  /** Ids of keys this request already tried. */
+  tried: ReadonlySet<string>;
+  /** Longest wait for a cooling key (tier 3); 0 = never wait. */
+  maxWaitMs: number;
+}
+
+export type AcquireResult =
+  | {
+      kind: 'key';
+      lease: PoolLease;
+      tier: AcquireTier;
+      /** >0 only for 'cooling': wait this long, then send. */
+      waitMs: number;
+      /** false when the key's model list is unknown. */
+      modelKnown: boolean;
+    }
+  /** Nothing to try. `noModel` is set when no key serves the model and no key's list is unknown. */
+  | { kind: 'none'; noModel?: { model: string; closest: string[] }; nextUsableAt?: number };
+
+/** Opaque handle of one counted failure, so that a detected gateway outage can undo it. */
+export interface FailureTicket {
+  readonly keyId: string;
+  readonly at: number;
+}
+
+/** What the forwarder (and the gateway monitor) need of the key pool. */
+export interface PoolPort {
+  acquire(req: AcquireRequest): AcquireResult;
+  reportSuccess(lease: PoolLease, latencyMs?: number): void;
+  reportNeutral(lease: PoolLease): void;
+  /** `model` is needed for exclude-model. Returns a ticket for failures that counted (retry-next-key). */
+  reportFailure(lease: PoolLease, decision: FailureDecision, model?: string): FailureTicket | undefined;
+  /** Undoes counted failures (a gateway outage was not the keys' fault): counters and any state they caused. */
+  forgive(tickets: readonly FailureTicket[]): void;
+  snapshot(): PoolSnapshot;
+}
+
+/** One refused (key, model) pair as views see it. */
+export interface ModelExclusion {
+  model: string;
+  reason: string;
+  /** Epoch ms when it ends; undefined = until the key's next model-list fetch. */
+  until?: number;
+}
+
+/** What the state store keeps of the pool (issue 11). Keys only by keyHash. */
+export interface PoolStateData {
+  keys: Record<
+    string /* keyHash */,
+    {
+      manuallyDisabled?: boolean;
+      state?: 'disabled' | 'exhausted' | 'cooling';
+      disabledBy?: 'failures' | 'revoked';
+      /** exhausted: by a refused request (back when the balance goes up) or by the account's balance (back when > 0). */
+      exhaustedBy?: 'request' | 'balance';
+      reason?: string;
+      since?: number;
+      coolingUntil?: number;
+      exclusions?: ModelExclusion[];
+      stats?: { requests: number; successes: number; failures: number; lastError?: string; lastUsedAt?: number };
+    }
+  >;
 }
 
 export interface FailureInput {

@@ -7,7 +7,7 @@ import type { PoolSnapshot } from '../pool/types';
 import type { Logger } from '../util/log';
 import { redactSecrets } from '../util/mask';
 import { ProxyHttpError, sendError, type ApiFlavor } from './errors';
-import { adaptPool, type AnyPoolPort, type Classify, type GatewayModel, type GatewayWatch, type UsageMeter } from './contracts';
+import type { Classify, ForwardPool, GatewayModel, GatewayWatch, UsageMeter } from './contracts';
 import { forwardWithFailover, type ForwardDeps } from './forward';
 import { healthReport } from './health';
 import { upstreamRoute, type UpstreamRoute } from './routes';
@@ -15,7 +15,7 @@ import { isLoopbackAddress, isLoopbackHost, originAllowed, presentedToken, token
 import type { ProxyOptions, ProxyStatus, RequestRecord } from './types';
 
 export interface AppDeps {
-  pool: AnyPoolPort & { snapshot(): PoolSnapshot };
+  pool: ForwardPool & { snapshot(): PoolSnapshot };
   dispatcher: Dispatcher;
   upstream: { origin: string; basePath: string };
   /** Read on every request, so option changes apply live. */
@@ -62,7 +62,7 @@ export function createApp(deps: AppDeps): Koa<State> {
   });
 
   const forwardDeps: ForwardDeps = {
-    pool: adaptPool(deps.pool),
+    pool: deps.pool,
     dispatcher: deps.dispatcher,
     upstream: deps.upstream,
     options: deps.options,

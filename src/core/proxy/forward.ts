@@ -12,7 +12,7 @@ import type { PoolLease } from '../pool/types';
 import type { Logger } from '../util/log';
 import { UpstreamAttempt, errorCodeOf, type AttemptOutcome } from './attempt';
 import { answerTooLarge, readBody } from './body';
-import type { AnyPoolPort, Classify, FailureDecision, GatewayModel, GatewayWatch, PoolPort, UsageMeter } from './contracts';
+import type { Classify, FailureDecision, ForwardPool, GatewayModel, GatewayWatch, UsageMeter } from './contracts';
 import { ProxyHttpError, sendError, streamErrorEvent, type ApiFlavor } from './errors';
 import { giveUpAnswer, noModelAnswer, outageAnswer, type ErrorAnswer, type FailedAttempt } from './giveUp';
 import { clientHeaders, upstreamHeaders } from './headers';
@@ -22,12 +22,11 @@ import { scanRequestBody } from './scan';
 import type { ProxyOptions, RequestRecord } from './types';
 
 export { errorCodeOf };
-/** What ProxyServer and createApp accept: the contract's pool, or today's KeyPool (wrapped by adaptPool). */
-export type { AnyPoolPort as PoolPort };
+/** What the forwarder needs of the pool (server.ts adds the snapshot for /health). */
+export type { ForwardPool as PoolPort };
 
 export interface ForwardDeps {
-  /** The contract's pool; createApp wraps other shapes once with adaptPool. */
-  pool: PoolPort;
+  pool: ForwardPool;
   dispatcher: Dispatcher;
   upstream: { origin: string; basePath: string };
   options: () => ProxyOptions;

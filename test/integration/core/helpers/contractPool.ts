@@ -1,7 +1,8 @@
 // A small pool of the contract's shape (docs/CONTRACTS-WIP.md: acquire by model with tiers,
-// tickets, forgive) for the forwarder's tests while branch `pool` builds the real one. It keeps
-// only what the forwarder can observe: round-robin, models per key, (key, model) exclusions,
-// cooling with an end, taken-out keys as the last resort, revoked keys never.
+// tickets, forgive) whose state a test sets directly (a key cooling for exactly 150 ms, a key
+// taken out), for the forwarder's own behaviour; the real KeyPool is tested through it elsewhere.
+// It keeps only what the forwarder can observe: round-robin, models per key, (key, model)
+// exclusions, cooling with an end, taken-out keys as the last resort, revoked keys never.
 import type { PoolLease, PoolSnapshot } from '../../../../src/core/pool/types';
 import type { AcquireRequest, AcquireResult, FailureDecision, FailureTicket, PoolPort } from '../../../../src/core/proxy/contracts';
 import { maskKey } from '../../../../src/core/util/mask';
@@ -143,6 +144,7 @@ export class ContractPoolDouble implements PoolPort {
       state: e.out === 'exhausted' ? ('exhausted' as const) : e.out || e.failing ? ('disabled' as const) : e.coolingUntil > this.clock() ? ('cooling' as const) : ('healthy' as const),
       manuallyDisabled: false,
       consecutiveFailures: e.consecutiveFailures,
+      exclusions: [...e.excluded].map(([model, reason]) => ({ model, reason })),
       stats: { requests: e.successes + e.failures + e.neutral, successes: e.successes, failures: e.failures },
     }));
     const usable = keys.filter((k) => k.state === 'healthy').length;
@@ -158,6 +160,7 @@ export class ContractPoolDouble implements PoolPort {
       },
       totals: { requests: 0, successes: 0, failures: 0 },
       resets: 0,
+      excludedPairs: this.entries.reduce((n, e) => n + e.excluded.size, 0),
     };
   }
 }

@@ -1,0 +1,141 @@
+// The pool's state file: what the pool learned about each key (issue 11), by key hash only.
+import { JsonStateFile, isRecord, type JsonStateFileOptions } from './jsonStateFile';
+import { looksLikeKey } from './secrets';
+
+/**
+ * What the state store keeps of the pool. The same shape as `PoolStateData` in
+ * src/core/pool/types.ts (docs/CONTRACTS-WIP.md); repeated here so the store builds before the
+ * pool's part is merged. Keys only by keyHash.
+ */
+export interface PoolStateData {
+  keys: Record<string /* keyHash */, PoolKeyState>;
+}
+
+export interface PoolKeyState {
+  manuallyDisabled?: boolean;
+  state?: 'disabled' | 'exhausted' | 'cooling';
+  disabledBy?: 'failures' | 'revoked';
+  reason?: string;
+  since?: number;
+  coolingUntil?: number;
+  exclusions?: { model: string; reason: string; until?: number }[];
+  stats?: { requests: number; successes: number; failures: number; lastError?: string; lastUsedAt?: number };
+}
+
+export const poolStateVersion = 1;
+
+// Bounds so that a runaway writer (or a hand-edited file) cannot make the file, or the read at
+// start, grow without limit.
+const maxKeys = 10_000;
+const maxExclusionsPerKey = 500;
+const maxTextLength = 500;
+
+const states = new Set(['disabled', 'exhausted', 'cooling']);
+const disabledBys = new Set(['failures', 'revoked']);
+/** keyHash is 24 hex chars; a little leeway in case its length changes, but never a key. */
+const keyHashPattern = /^[0-9a-f]{16,64}$/;
+
+/**
+ * Checks pool state read from disk (or about to be written): undefined when the whole is not of
+ * the shape; otherwise entries and fields that are not of the shape are dropped one by one, and
+ * so is any text that looks like a key (defence in depth: the file must hold no secret).
+ */
+export function sanitizePoolState(data: unknown): PoolStateData | undefined {
+  if (!isRecord(data) || !isRecord(data.keys)) return undefined;
+  const keys: Record<string, PoolKeyState> = {};
+  let count = 0;
+  for (const [hash, entry] of Object.entries(data.keys)) {
+    if (count >= maxKeys) break;
+    if (!keyHashPattern.test(hash)) continue;
+    const clean = sanitizeKeyState(entry);
+    if (!clean) continue;
+    keys[hash] = clean;
+    count++;
+  }
+  return { keys };
+}
+
+function sanitizeKeyState(entry: unknown): PoolKeyState | undefined {
+  if (!isRecord(entry)) return undefined;
+  const out: PoolKeyState = {};
+  if (typeof entry.manuallyDisabled === 'boolean') out.manuallyDisabled = entry.manuallyDisabled;
+  if (typeof entry.state === 'string' && states.has(entry.state)) out.state = entry.state as PoolKeyState['state'];
+  if (typeof entry.disabledBy === 'string' && disabledBys.has(entry.disabledBy)) out.disabledBy = entry.disabledBy as PoolKeyState['disabledBy'];
+  const reason = safeText(entry.reason);
+  if (reason !== undefined) out.reason = reason;
+  if (isTime(entry.since)) out.since = entry.since;
+  if (isTime(entry.coolingUntil)) out.coolingUntil = entry.coolingUntil;
+  if (Array.isArray(entry.exclusions)) {
+    const exclusions: NonNullable<PoolKeyState['exclusions']> = [];
+    for (const item of entry.exclusions) {
+      if (exclusions.length >= maxExclusionsPerKey) break;
+      if (!isRecord(item)) continue;
+      const model = safeText(item.model);
+      const why = safeText(item.reason);
+      if (!model || why === undefined) continue;
+      const exclusion: (typeof exclusions)[number] = { model, reason: why };
+      if (isTime(item.until)) exclusion.until = item.until;
+      exclusions.push(exclusion);
+    }
+    if (exclusions.length) out.exclusions = exclusions;
+  }
+  if (isRecord(entry.stats)) {
+    const s = entry.stats;
+    if (isCount(s.requests) && isCount(s.successes) && isCount(s.failures)) {
+      const stats: NonNullable<PoolKeyState['stats']> = { requests: s.requests, successes: s.successes, failures: s.failures };
+      const lastError = safeText(s.lastError);
+      if (lastError !== undefined) stats.lastError = lastError;
+      if (isTime(s.lastUsedAt)) stats.lastUsedAt = s.lastUsedAt;
+      out.stats = stats;
+    }
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** A string that is not key-like, cut to a sane length; undefined otherwise. */
+function safeText(value: unknown): string | undefined {
+  if (typeof value !== 'string' || looksLikeKey(value)) return undefined;
+  return value.length > maxTextLength ? value.slice(0, maxTextLength) : value;
+}
+
+function isTime(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
+
+export type StateFileDeps = Omit<JsonStateFileOptions<unknown>, 'path' | 'version' | 'empty' | 'validate' | 'sanitize'>;
+
+/** The pool's state file: checked when read, and stripped of anything key-like when written. */
+export class PoolStateFile extends JsonStateFile<PoolStateData> {
+  constructor(path: string, deps: StateFileDeps = {}) {
+    super({
+      ...deps,
+      path,
+      version: poolStateVersion,
+      empty: () => ({ keys: {} }),
+      validate: sanitizePoolState,
+      sanitize: (data) => sanitizePoolState(data) ?? { keys: {} },
+    });
+  }
+}
+
+export const usageFileVersion = 1;
+
+/**
+ * The usage history's file. Its content is whatever UsageHistory.toJSON() gives; its own
+ * fromJSON() checks it, so here anything that is there is accepted. Empty is `null`.
+ */
+export class UsageFile extends JsonStateFile<unknown> {
+  constructor(path: string, deps: StateFileDeps = {}) {
+    super({
+      ...deps,
+      path,
+      version: usageFileVersion,
+      empty: () => null,
+      validate: (data) => (data === undefined ? undefined : data),
+    });
+  }
+}
