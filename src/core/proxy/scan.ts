@@ -130,16 +130,20 @@ function whichKey(b: Buffer, open: number, end: number): 'model' | 'stream' | un
   if (keyIs(b, s, e, MODEL)) return 'model';
   if (keyIs(b, s, e, STREAM)) return 'stream';
   // "mod\u0065l" is `model` to JSON.parse (and to the gateway); short keys only, so this is rare and cheap.
-  if (e - s <= 40 && b.indexOf(BACKSLASH, s) !== -1 && b.indexOf(BACKSLASH, s) < e) {
-    const text = decodeString(b, open, end);
-    if (text === 'model' || text === 'stream') return text;
+  if (e - s > 40) return undefined;
+  for (let k = s; k < e; k++) {
+    if (b[k] === BACKSLASH) {
+      const text = decodeString(b, open, end);
+      return text === 'model' || text === 'stream' ? text : undefined;
+    }
   }
   return undefined;
 }
 
 function decodeString(b: Buffer, open: number, end: number): string | undefined {
-  const bs = b.indexOf(BACKSLASH, open + 1);
-  if (bs === -1 || bs >= end) return b.toString('utf8', open + 1, end - 1);
+  let escaped = false;
+  for (let k = open + 1; k < end - 1 && !escaped; k++) escaped = b[k] === BACKSLASH;
+  if (!escaped) return b.toString('utf8', open + 1, end - 1);
   try {
     return JSON.parse(b.toString('utf8', open, end)) as string;
   } catch {

@@ -208,6 +208,17 @@ describe('request body scan (model and stream without JSON.parse)', () => {
     }
   });
 
+  it('runs of backslashes before a quote, near the opening quote and far from it', () => {
+    for (let pad = 0; pad < 60; pad++) {
+      for (let run = 0; run <= 5; run++) {
+        // A run of `run` backslashes then a quote, inside a string value: escaped when odd.
+        const inner = 'p'.repeat(pad) + '\\'.repeat(run) + (run % 2 ? '"' : '');
+        const text = `{"prompt":"${inner}x","model":"m${pad}-${run}"}`;
+        assertAgrees(text);
+      }
+    }
+  });
+
   it('stringEnd honours runs of backslashes', () => {
     const b = Buffer.from('"a\\\\"b"');
     assert.equal(stringEnd(b, 0), 5);
