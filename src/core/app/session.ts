@@ -173,6 +173,7 @@ export class Session {
         onDidChange: this.insightEmitter.event,
       },
       usage: this.meter,
+      gatewayHealth: () => this.monitor?.monitor.health(),
       healthAccount: () => (this.account.snapshot.signedIn && this.account.snapshot.email ? emailHash(this.account.snapshot.email) : undefined),
     });
     this.subscriptions.push(

@@ -271,10 +271,11 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
       const h = await start({ keys: [K0, K1], proxy: { maxRetries: 0 }, pool: { failureThreshold: 1 } });
       h.fake.setFault(K0, { status: 500, times: 1 });
       h.fake.setFault(K1, { status: 500, times: 1 });
+      // A gateway 500 after the last attempt is answered as 502 in the client's format (issue 10 §5).
       const first = await chat(h);
-      assert.equal(first.status, 500, first.text);
+      assert.equal(first.status, 502, first.text);
       const second = await chat(h);
-      assert.equal(second.status, 500, second.text);
+      assert.equal(second.status, 502, second.text);
       const down = h.pool.snapshot();
       assert.equal(down.counts.usable, 0);
       assert.equal(down.resets, 0);
@@ -397,6 +398,81 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
       assert.equal(last.status, 503);
       assert.ok(!last.text.includes(K0), 'the pool key reached the client in clear');
       assert.equal(Number(last.headers['content-length']), last.body.length);
+    });
+
+    describe('the give-up answer: the client\'s own format, never the gateway\'s HTML, the explanation in the reason phrase', () => {
+      const formats = [
+        { name: 'OpenAI', send: chat, error: (r: HttpResult) => r.json().error.message as string },
+        { name: 'Anthropic', send: messages, error: (r: HttpResult) => (assert.equal(r.json().type, 'error'), r.json().error.message as string) },
+      ];
+      for (const f of formats) {
+        it(`${f.name}: HTML 502 pages on every key → 502, JSON, every key named (masked), no HTML`, async () => {
+          const h = await start({ keys: [K0, K1] });
+          for (const k of h.keys) h.fake.setFault(k, { status: 502, html: true });
+          const res = await f.send(h);
+          assert.equal(res.status, 502, res.text);
+          assert.match(String(res.headers['content-type']), /application\/json/);
+          assert.doesNotMatch(res.text, /<html|<body|nginx/i);
+          const message = f.error(res);
+          for (const k of h.keys) {
+            assert.ok(message.includes(maskKey(k)), `${maskKey(k)} not named in: ${message}`);
+            assert.ok(!res.text.includes(k), 'a key in clear');
+          }
+          assert.match(message, /HTTP 502/);
+          assert.match(res.statusMessage, /DaiDai proxy: .*sk-.{4}\.\.\..{4}/, 'the reason phrase explains, with ASCII-masked keys');
+          assert.doesNotMatch(res.statusMessage, /<|nginx/i);
+        });
+
+        it(`${f.name}: JSON 503 on every key → 503 with the gateway's own message`, async () => {
+          const h = await start({ keys: [K0, K1] });
+          for (const k of h.keys) h.fake.setFault(k, { status: 503, body: { error: { message: 'upstream overloaded, try later', type: 'new_api_error' } } });
+          const res = await f.send(h);
+          assert.equal(res.status, 503, res.text);
+          const message = f.error(res);
+          assert.match(message, /upstream overloaded, try later/);
+          assert.ok(message.includes(maskKey(K0)) && message.includes(maskKey(K1)));
+          assert.match(res.statusMessage, /upstream overloaded, try later/);
+        });
+
+        it(`${f.name}: connection resets on every key → 502 naming each key and why`, async () => {
+          const h = await start({ keys: [K0, K1] });
+          for (const k of h.keys) h.fake.setFault(k, { resetConnection: true });
+          const res = await f.send(h);
+          assert.equal(res.status, 502, res.text);
+          const message = f.error(res);
+          assert.match(message, /could not be reached/);
+          assert.match(message, /2 attempt\(s\) on 2 key\(s\)/);
+          for (const k of h.keys) assert.ok(message.includes(maskKey(k)));
+        });
+
+        it(`${f.name}: hang then reset on every key → 502, JSON`, async () => {
+          const h = await start({ keys: [K0, K1] });
+          for (const k of h.keys) h.fake.setFault(k, { hangMs: 30 });
+          const res = await f.send(h);
+          assert.equal(res.status, 502, res.text);
+          assert.equal(typeof f.error(res), 'string');
+        });
+      }
+
+      it('429 on every key → 429 with the last Retry-After, in Anthropic format on /v1/messages', async () => {
+        const h = await start({ keys: [K0, K1] });
+        h.fake.setFault(K0, { status: 429, retryAfter: '3' });
+        h.fake.setFault(K1, { status: 429, retryAfter: '9' });
+        const res = await messages(h);
+        assert.equal(res.status, 429);
+        assert.equal(res.headers['retry-after'], '9');
+        assert.equal(res.json().type, 'error');
+        assert.equal(res.json().error.type, 'rate_limit_error');
+      });
+
+      it('an HTML 500 page → 502 (the gateway failed), never the page', async () => {
+        const h = await start({ keys: [K0], proxy: { maxRetries: 0 } });
+        h.fake.setFault(K0, { status: 500, html: true });
+        const res = await chat(h);
+        assert.equal(res.status, 502);
+        assert.doesNotMatch(res.text, /<html/i);
+        assert.match(res.json().error.message, /HTTP 500/);
+      });
     });
 
     it('no keys at all → 503 saying what to do, in each format', async () => {
