@@ -86,6 +86,21 @@ describe('CLI logging: lazy lines and a reader that does not read', () => {
     ]);
   });
 
+  it('stamps plain info lines when they are logged, and builds the stamp once per millisecond', () => {
+    const w = batchedWriter(fd, 100);
+    const log = consoleLogger('info', w);
+    log.info('a');
+    log.info('b', { n: 1 });
+    clock.tick(50);
+    log.info('c');
+    clock.tick(50);
+    assert.deepEqual(readFileSync(file, 'utf8').trim().split('\n'), [
+      '2026-01-02T03:04:05.006Z [info] a',
+      '2026-01-02T03:04:05.006Z [info] b {"n":1}',
+      '2026-01-02T03:04:05.056Z [info] c',
+    ]);
+  });
+
   it('writes a full batch at once without waiting for the timer', () => {
     const w = batchedWriter(fd, { flushMs: 10_000, batchLines: 3 });
     const log = consoleLogger('info', w);

@@ -49,6 +49,8 @@ export function linePrefix(at: number, level: Level): string {
   return `${new Date(at).toISOString()} [${level}] `;
 }
 
+const asIs = (s: string): string => s;
+
 /** A logger for the CLI: one line per message on stderr, at or above `level`. */
 export function consoleLogger(
   level: Level = 'info',
@@ -62,7 +64,9 @@ export function consoleLogger(
     return (message: string | Error, ...args: unknown[]) => {
       const text = message instanceof Error ? message.message : message;
       const extra = args.length ? ' ' + args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a))).join(' ') : '';
-      out.write(`${linePrefix(Date.now(), lvl)}${text}${extra}`, urgent);
+      // Below warn, a batching sink stamps and joins the line when it writes the batch.
+      if (out.defer && !urgent) out.defer(lvl, extra ? text + extra : text, asIs);
+      else out.write(`${linePrefix(Date.now(), lvl)}${text}${extra}`, urgent);
     };
   };
   return {
@@ -145,6 +149,10 @@ export function batchedWriter(target: number | NodeJS.WritableStream = 2, option
 
   const render = (): string => {
     let text = '';
+    // A busy proxy logs many lines within one millisecond: one timestamp string for all of them.
+    let prefixAt = -1;
+    let prefixLevel: Level | undefined;
+    let prefix = '';
     for (let i = 0; i < lines.length; i++) {
       const f = formats[i];
       if (f === undefined) text += (lines[i] as string) + '\n';
@@ -155,7 +163,12 @@ export function batchedWriter(target: number | NodeJS.WritableStream = 2, option
         } catch (err) {
           line = `(log line could not be formatted: ${(err as Error)?.message ?? err})`;
         }
-        text += linePrefix(times[i], levels[i]!) + line + '\n';
+        if (times[i] !== prefixAt || levels[i] !== prefixLevel) {
+          prefixAt = times[i];
+          prefixLevel = levels[i];
+          prefix = linePrefix(prefixAt, prefixLevel!);
+        }
+        text += prefix + line + '\n';
       }
     }
     return text;
