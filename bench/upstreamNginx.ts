@@ -47,6 +47,7 @@ export function nginxConfig(dir: string, port: number, eventsPerWrite: number): 
 load_module ${ECHO_MODULE};
 daemon off;
 master_process off;
+worker_rlimit_nofile 65536;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 8192; }
