@@ -287,7 +287,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const stderr = batchedWriter(2);
   process.once('exit', () => stderr.flush());
-  const log = consoleLogger(level, stderr.write);
+  const log = consoleLogger(level, stderr);
   let running: Running;
   try {
     if (args.command === 'serve') running = await serve(args.flags, log, out);
