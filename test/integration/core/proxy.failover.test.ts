@@ -454,6 +454,26 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
         });
       }
 
+      it('a 4xx refusal that came as an HTML page goes back with its status, in words and in the client\'s format', async () => {
+        const h = await start({ keys: [K0, K1] });
+        for (const [send, anthropic] of [
+          [chat, false],
+          [messages, true],
+        ] as const) {
+          h.fake.clearRequests();
+          h.fake.setFault(K0, { status: 404, html: true });
+          h.fake.setFault(K1, { status: 404, html: true });
+          const res = await send(h);
+          assert.equal(res.status, 404, res.text);
+          assert.doesNotMatch(res.text, /<html|<center>/i);
+          const message: string = anthropic ? res.json().error.message : res.json().error.message;
+          if (anthropic) assert.equal(res.json().type, 'error');
+          assert.match(message, /HTTP 404 \(404 Not Found\) as an HTML page/);
+          assert.equal(h.fake.requests.length, 1, 'a client error was retried');
+        }
+        assert.equal(h.keyState(K0).stats.failures, 0);
+      });
+
       it('429 on every key → 429 with the last Retry-After, in Anthropic format on /v1/messages', async () => {
         const h = await start({ keys: [K0, K1] });
         h.fake.setFault(K0, { status: 429, retryAfter: '3' });
