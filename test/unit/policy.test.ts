@@ -191,6 +191,7 @@ const rows: Row[] = [
       ['en not allowed to use model', gatewayError('token is not allowed to use model gpt-4o')],
       ['en model not supported', gatewayError('model [官Max]claude-sonnet-4-5-20250929 is not supported')],
       ['en code model_not_found alone', gatewayError('request refused', 'model_not_found')],
+      ['Anthropic not_found_error for the model', anthropicError('not_found_error', 'model: claude-3-opus-20240229')],
     ].map(([what, body]): Row => ({
       name: `${status} ${what} → exclude the pair until the next list`,
       input: { status, body },
@@ -214,6 +215,7 @@ const rows: Row[] = [
       reason: /no channel/,
     })),
   ]),
+  { name: '404 Anthropic not_found_error about something else stays the client\'s', input: { status: 404, body: anthropicError('not_found_error', 'Not Found') }, action: 'pass-to-client', retry: false, counts: false, blame: 'client' },
   { name: '400 with model-refusal words stays the client\'s', input: { status: 400, body: gatewayError('该令牌无权使用模型：gpt-4o-mini') }, action: 'pass-to-client', retry: false, counts: false, blame: 'client' },
   { name: '500 with model-refusal words stays a gateway failure', input: { status: 500, body: gatewayError('当前分组 a 下对于模型 b 无可用渠道') }, action: 'retry-next-key', retry: true, counts: true, blame: 'gateway' },
 

@@ -1,9 +1,10 @@
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { KeyPool, type KeyPoolOptions } from '../../src/core/pool/keyPool';
-import { keyHash } from '../../src/core/pool/keyHash';
+import { keyHash } from '../../src/core/util/hash';
 import { classifyFailure } from '../../src/core/pool/policy';
 import type { FailureTicket, PoolLease, PoolSnapshot, PoolStateData } from '../../src/core/pool/types';
+import { sanitizePoolState } from '../../src/core/state/poolState';
 import { maskKey } from '../../src/core/util/mask';
 
 // forgive (issue 10 §3's pool side), re-checks (§4), revealKey (issue 8), export/import (issue 11).
@@ -202,8 +203,11 @@ describe('KeyPool forgive, re-checks, revealKey, state', () => {
       assert.deepEqual(keyOf(s, K1).exclusions, [{ model: GPT, reason: 'no channel for this model (HTTP 503)', until: now - 5_000 + 10 * 60_000 }]);
       assert.equal(keyOf(s, K2).state, 'disabled');
       assert.equal(keyOf(s, K2).disabledBy, 'revoked');
+      assert.equal(keyOf(s, K2).awaitingRecheck, true);
+      assert.equal(keyOf(s, K2).since, now - 5_000, 'since when, as stored');
       assert.equal(keyOf(s, K3).state, 'cooling');
       assert.equal(keyOf(s, K3).coolingUntil, now + 5_000);
+      assert.equal(keyOf(s, K3).awaitingRecheck, undefined);
       assert.deepEqual(keyOf(s, K3).exclusions.map((x) => [x.model, x.until]), [[GPT, undefined]]);
       assert.equal(keyOf(s, K4).state, 'disabled');
       assert.equal(keyOf(s, K4).disabledBy, 'failures');
@@ -214,6 +218,7 @@ describe('KeyPool forgive, re-checks, revealKey, state', () => {
       assert.equal(pool.snapshot().resets, 0);
       assert.deepEqual(pool.recheckCandidates().map((l) => l.key).sort(), [K2, K4].sort());
       pool.recheckResult(id(K2), true);
+      assert.equal(keyOf(pool.snapshot(), K2).awaitingRecheck, undefined);
       assert.equal(taken(), K2);
     });
 
@@ -243,6 +248,28 @@ describe('KeyPool forgive, re-checks, revealKey, state', () => {
       assert.equal(keyOf(pool.snapshot(), K2).state, 'exhausted', 'refused for money: back when the balance goes up');
       pool.setKeys([{ key: K1, balance: 4 }, { key: K2, balance: 9 }]);
       assert.equal(keyOf(pool.snapshot(), K2).state, 'healthy');
+    });
+
+    it('the state file\'s sanitizer keeps everything the pool needs back', () => {
+      const data = learn();
+      const stored = sanitizePoolState(JSON.parse(JSON.stringify(data)));
+      assert.ok(stored);
+      make([K1, K2, K3, K4]);
+      pool.importState(stored as PoolStateData, now);
+      const s = pool.snapshot();
+      assert.equal(keyOf(s, K1).manuallyDisabled, true);
+      assert.equal(keyOf(s, K2).disabledBy, 'revoked');
+      assert.equal(keyOf(s, K3).state, 'cooling');
+      assert.equal(keyOf(s, K4).disabledBy, 'failures');
+      assert.equal(s.excludedPairs, 2);
+      // exhaustedBy is not a contract field: a key out for its empty balance is still known as such.
+      make([]);
+      pool.setKeys([{ key: K1, balance: 0 }]);
+      const exhausted = sanitizePoolState(JSON.parse(JSON.stringify(pool.exportState()))) as PoolStateData;
+      make([]);
+      pool.setKeys([{ key: K1, balance: 2 }]);
+      pool.importState(exhausted, now);
+      assert.equal(keyOf(pool.snapshot(), K1).state, 'healthy');
     });
 
     it('survives garbage without throwing', () => {

@@ -6,7 +6,7 @@
 import { Emitter, type Event } from '../util/event';
 import { nullLogger, type Logger } from '../util/log';
 import { maskKey, redactSecrets } from '../util/mask';
-import { keyHash } from './keyHash';
+import { keyHash } from '../util/hash';
 import { DEFAULT_COOLDOWN_MS, MAX_COOLDOWN_MS, MIN_COOLDOWN_MS } from './policy';
 import type {
   AcquireRequest,
@@ -527,7 +527,8 @@ export class KeyPool implements PoolPort {
         e.awaitingRecheck = true;
         e.since = since ?? e.since;
       } else if (rec.state === 'exhausted' && e.state !== 'disabled') {
-        const byBalance = rec.exhaustedBy === 'balance';
+        // A store that keeps only the contract's fields drops exhaustedBy; the reason still tells.
+        const byBalance = rec.exhaustedBy === 'balance' || (rec.exhaustedBy === undefined && rec.reason === NO_BALANCE_REASON);
         if (!(byBalance && e.balance !== undefined && e.balance > 0) && e.state !== 'exhausted') {
           this.setState(e, 'exhausted', reason ?? NO_BALANCE_REASON, true);
           restored.exhausted++;
@@ -958,6 +959,8 @@ function keySnapshot(e: Entry, now: number): KeySnapshot {
   if (e.used !== undefined) k.used = e.used;
   if (e.state === 'cooling') k.coolingUntil = e.coolingUntil;
   if (e.state === 'disabled') k.disabledBy = e.disabledBy ?? 'revoked';
+  if (e.awaitingRecheck) k.awaitingRecheck = true;
+  if (e.since !== undefined) k.since = e.since;
   if (e.reason !== undefined) k.reason = e.reason;
   if (e.modelList !== undefined) k.models = e.modelList;
   return Object.freeze(k);

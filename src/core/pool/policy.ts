@@ -1,5 +1,11 @@
 // The failover policy: what one failed upstream attempt means for the key that made it and for
 // the request. Pure (no clock unless given, no I/O) so it is tested as a table.
+//
+// Which key the next attempt gets is the pool's half (KeyPool.acquire), by tier: 'usable' (untried
+// keys usable now, round-robin), then 'failing' (untried keys out by consecutive failures, a last
+// resort), then 'cooling' (untried keys whose 429 cool-down ends within the request's wait). Never
+// hand-disabled, revoked or exhausted keys, nor excluded (key, model) pairs. The tier comes back
+// with each key so the forwarder can log it.
 
 import type { FailureDecision, FailureInput } from './types';
 
@@ -38,6 +44,8 @@ export const REFUSAL_WORDING = {
       'no access to model',
       'unsupported model',
       /\bmodel\b[^\n]{0,120}?\b(not found|does not exist|do(es)? not exist|not exist|is not supported|not supported)/i,
+      // Anthropic: {"type":"error","error":{"type":"not_found_error","message":"model: claude-x"}}
+      /not_found_error"[^\n]{0,40}"model: /i,
     ] as ReadonlyArray<string | RegExp>,
   },
   /** The prompt was refused by moderation: every key would get the same verdict. */

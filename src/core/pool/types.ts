@@ -40,6 +40,10 @@ export interface KeySnapshot {
   stats: KeyStats;
   /** Why a disabled key is out: consecutive failures (re-checked, reset) or revoked (401/403). */
   disabledBy?: 'failures' | 'revoked';
+  /** Set (true) for a key restored out of rotation from the state file: it waits for a free re-check. */
+  awaitingRecheck?: boolean;
+  /** Epoch ms since the key is in its current state (unset for a key that never changed). */
+  since?: number;
   /** Model ids the key serves, as the gateway lists them; undefined = unknown. */
   models?: readonly string[];
   /** (key, model) pairs refused, with reason and expiry (epoch ms; undefined = until the next list fetch). */
