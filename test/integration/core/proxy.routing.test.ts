@@ -426,6 +426,11 @@ describe('proxy routing by model and the request path of issue 10 (loopback, fak
       const res = await chat(s, 'gpt-4o', 'still fine', { stream: true });
       assert.equal(res.status, 200);
       assert.equal(openaiStreamText(res.text), streamedReplyText('still fine', 8));
+      const t = await setup([GPT], { usage: { tap: () => { throw new Error('boom'); } } });
+      const plain = await chat(t, 'gpt-4o', 'fine too');
+      assert.equal(plain.status, 200);
+      assert.equal(plain.json().choices[0].message.content, replyText('fine too'));
+      assert.equal(t.app.records[0].usage, undefined);
     });
   });
 });
