@@ -1,5 +1,5 @@
 // The fake DaiDai: the platform (account) API under /api/* and the model gateway under /v1/*
-// on one loopback server, as docs/daidai-platform.md (the shared platform notes) describes them.
+// (new-api style: packages as groups, its refusals and moderation) on one loopback server.
 // Tests, `npm run demo` and the benchmark use it, so it is plain node:http with a lean hot path:
 // the benchmark measures the proxy, not this fake. The gateway's routes are a table
 // (gatewayRoutes.ts); this file holds what they share.
@@ -130,7 +130,7 @@ function money(n: number): number {
 function yuanText(n: number): string {
   const two = n.toFixed(2);
   if (Number(two) === money(n)) return two;
-  return n.toFixed(6).replace(/0+$/, '');
+  return n.toFixed(6).replace(/(\.\d\d\d*?)0+$/, '$1');
 }
 
 type FaultSource = Fault | FaultFn;
@@ -702,15 +702,19 @@ class FakeDaiDaiServer implements FakeDaiDai {
     const body = json ?? {};
     const model = typeof body.model === 'string' ? body.model : '';
 
-    // new-api's order: the token's model list (auth), the group's channels (distributor), then
-    // the relay's moderation. The first two answer in the OpenAI shape on every route.
+    // Moderation first, so that every usable key gives a prompt the same verdict whatever its
+    // package (new-api itself checks the model list before its relay's moderation; the wording
+    // and shapes are new-api's either way).
+    const userText = route.moderated ? lastUserText(body.messages) : '';
+    if (route.moderated && isModerated(userText)) {
+      return this.send(ex, 400, JSON_HEADERS, newApiRelayError(format, MODERATION_MESSAGE, gatewayRequestId(entry.seq), MODERATED_ROUTE_CODE));
+    }
+    // The token's model list (new-api's auth) and the group's channels (its distributor) refuse
+    // before the relay knows the API format: the OpenAI shape on every route.
     if (route.modelScoped && model && ks.models && !ks.models.has(model)) {
       const rid = gatewayRequestId(entry.seq);
       if (ks.modelRefusal === 'permission') return this.send(ex, 403, JSON_HEADERS, newApiMiddlewareError(modelPermissionMessage(model), rid));
       return this.send(ex, 503, JSON_HEADERS, newApiMiddlewareError(noChannelMessage(ks.group, model), rid, 'model_not_found'));
-    }
-    if (route.moderated && isModerated(lastUserText(body.messages))) {
-      return this.send(ex, 400, JSON_HEADERS, newApiRelayError(format, MODERATION_MESSAGE, gatewayRequestId(entry.seq), MODERATED_ROUTE_CODE));
     }
 
     const call: GatewayCall = {
@@ -719,6 +723,7 @@ class FakeDaiDaiServer implements FakeDaiDai {
       body,
       raw,
       model,
+      userText,
       chunks: headerInt(req.headers['x-demo-chunks'], 1, MAX_CHUNKS) ?? this.streamChunks,
       usageChunk: this.alwaysUsage,
       embeddingDims: this.dims,

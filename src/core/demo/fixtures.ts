@@ -99,7 +99,6 @@ export const DEMO_PACKAGE_MODELS_BY_GROUP: Readonly<Record<'claude-max' | 'gpt' 
     'claude-3-5-haiku-20241022',
   ]),
   gpt: Object.freeze(['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4o-image', 'text-embedding-3-small', 'text-embedding-3-large']),
-  // gemini-2.5-flash has no price on purpose: its requests cost `costPerRequest`.
   gemini: Object.freeze(['gemini-2.5-pro', 'gemini-2.5-flash']),
 });
 
@@ -154,12 +153,13 @@ export const DEMO_MONITOR = Object.freeze([
  * Rows of /api/commodity/getPricing with packages (every package model), numbers mostly as strings
  * like the platform sends them: ¥ per
  * million tokens in / out, or with `is_price` "1" ¥ `num * price` per call. Prefixed and bare ids
- * are priced apart (the official channel costs more); a prefixed id without its own row costs
- * what its bare id costs.
+ * are priced apart (the official channel costs more). Models outside the packages have no price
+ * (a request for one costs `costPerRequest`).
  */
 export const DEMO_PACKAGE_PRICING = Object.freeze([
   { all_name: '[官Max]claude-sonnet-4-5-20250929', title: 'Claude Sonnet 4.5 官方Max', input_price: '12', out_price: '60', is_price: '0', num: '1', price: '0', module: 'claude', type: 'chat' },
   { all_name: 'claude-sonnet-4-5-20250929', title: 'Claude Sonnet 4.5', input_price: '6', out_price: '30', is_price: '0', num: '1', price: '0', module: 'claude', type: 'chat' },
+  { all_name: '[官Max]claude-opus-4-1-20250805', title: 'Claude Opus 4.1 官方Max', input_price: '60', out_price: '300', is_price: '0', num: '1', price: '0', module: 'claude', type: 'chat' },
   { all_name: 'claude-opus-4-1-20250805', title: 'Claude Opus 4.1', input_price: '30', out_price: '150', is_price: '0', num: '1', price: '0', module: 'claude', type: 'chat' },
   { all_name: 'claude-3-5-haiku-20241022', title: 'Claude Haiku 3.5', input_price: '0.8', out_price: 4, is_price: '0', num: '1', price: '0', module: 'claude', type: 'chat' },
   { all_name: 'gpt-4o', title: 'GPT-4o', input_price: '5', out_price: '20', is_price: '0', num: '1', price: '0', module: 'openai', type: 'chat' },
@@ -170,11 +170,12 @@ export const DEMO_PACKAGE_PRICING = Object.freeze([
   { all_name: 'text-embedding-3-small', title: 'Embedding small', input_price: '0.02', out_price: '0', is_price: '0', num: '1', price: '0', module: 'openai', type: 'embedding' },
   { all_name: 'text-embedding-3-large', title: 'Embedding large', input_price: '0.13', out_price: '0', is_price: '0', num: '1', price: '0', module: 'openai', type: 'embedding' },
   { all_name: 'gemini-2.5-pro', title: 'Gemini 2.5 Pro', input_price: '2.5', out_price: '20', is_price: '0', num: '1', price: '0', module: 'gemini', type: 'chat' },
+  { all_name: 'gemini-2.5-flash', title: 'Gemini 2.5 Flash', input_price: 0.6, out_price: 5, is_price: '0', num: '1', price: '0', module: 'gemini', type: 'chat' },
 ]);
 
 /**
  * Rows of /api/monitors/status with packages; history[0] is the latest. Availability = 100 − weightedErrorRate:
- * the official Max Opus is under 95 % (87.75 %), gemini-2.5-flash has no history yet.
+ * the official Max Opus is under 95 % (87.75 %).
  */
 export const DEMO_PACKAGE_MONITOR = Object.freeze([
   { modelName: '[官Max]claude-sonnet-4-5-20250929', history: [{ weightedErrorRate: 1.5, time: '2025-12-08 12:00' }, { weightedErrorRate: 4, time: '2025-12-08 11:00' }] },
@@ -190,5 +191,5 @@ export const DEMO_PACKAGE_MONITOR = Object.freeze([
   { modelName: 'text-embedding-3-small', history: [{ weightedErrorRate: 0, time: '2025-12-08 12:00' }] },
   { modelName: 'text-embedding-3-large', history: [{ weightedErrorRate: 0, time: '2025-12-08 12:00' }] },
   { modelName: 'gemini-2.5-pro', history: [{ weightedErrorRate: 3.5, time: '2025-12-08 12:00' }] },
-  { modelName: 'gemini-2.5-flash', history: [] },
+  { modelName: 'gemini-2.5-flash', history: [{ weightedErrorRate: 2.25, time: '2025-12-08 12:00' }, { weightedErrorRate: 1, time: '2025-12-08 11:00' }] },
 ]);

@@ -15,7 +15,6 @@ import {
   fakeEmbeddingTokens,
   fakeInputTokens,
   fakePromptTokens,
-  lastUserText,
   modelObject,
   vectorToBase64,
 } from './replies';
@@ -52,6 +51,8 @@ export interface GatewayCall {
   readonly raw: Buffer;
   /** `body.model` when it is a string, else ''. */
   readonly model: string;
+  /** The last user message's text (moderated routes; '' elsewhere): read once, for moderation and the echo. */
+  readonly userText: string;
   /** Content chunks of a streamed answer. */
   readonly chunks: number;
   /** Whether an OpenAI stream ends with a usage chunk. */
@@ -87,7 +88,7 @@ const model: GatewayHandler = (c) => {
 const chat: GatewayHandler = (c) => {
   const { body, model } = c;
   if (!model || !Array.isArray(body.messages)) return c.reply.error(400, 'model and messages are required.');
-  const user = lastUserText(body.messages);
+  const user = c.userText;
   const prompt = fakePromptTokens(c.raw);
   if (body.stream === true) {
     const includeUsage = c.usageChunk || (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
@@ -135,7 +136,7 @@ const embeddings: GatewayHandler = (c) => {
 const messages: GatewayHandler = (c) => {
   const { body, model } = c;
   if (!model || !Array.isArray(body.messages)) return c.reply.error(400, 'model and messages are required.');
-  const user = lastUserText(body.messages);
+  const user = c.userText;
   const input = fakeInputTokens(body);
   if (body.stream === true) {
     c.reply.charge({ inputTokens: input, outputTokens: fakeCompletionTokens(user, c.chunks) });

@@ -71,7 +71,11 @@ export interface FaultRequest {
   path: string;
 }
 
-/** Called once per gateway request (of one key, or of every key for the gateway fault): a seeded chaos source. */
+/**
+ * Called once per gateway request (of one key, or of every request for the gateway fault), after
+ * the body is read: a seeded chaos source. The fault it answers applies to that request only
+ * (its `times` is not used).
+ */
 export type FaultFn = (req: FaultRequest) => Fault | undefined;
 
 export interface GatewayRequestLog {
