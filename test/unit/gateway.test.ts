@@ -307,6 +307,40 @@ describe('gateway monitor', () => {
       catalog.dispose();
     });
 
+    it('asks a key whose list is unknown again after 30 s, 60 s … until it answers, then stops', async () => {
+      const pool = new PoolDouble(2);
+      let k2: ProbeResult = fail503;
+      probe.answer = (k) => (k === key(2) ? k2 : list('a'));
+      const catalog = new ModelCatalog(pool, probe, { clock });
+      const t0 = clock.now();
+      await catalog.refresh();
+      await clock.advance(30_000 + 60_000 + 120_000);
+      assert.deepEqual(probe.callsFor(key(2)).map((c) => (c.at - t0) / 1000), [0, 30, 90, 210]);
+      assert.equal(probe.callsFor(key(1)).length, 1, 'a key with a list is not asked again');
+      k2 = list('b');
+      await clock.advance(240_000);
+      assert.deepEqual(pool.models.get('k2'), ['b']);
+      await clock.advance(3_600_000);
+      assert.equal(probe.callsFor(key(2)).length, 5);
+      assert.equal(clock.pending, 0, 'nothing left to retry: no timer');
+      catalog.dispose();
+    });
+
+    it('holds its retries while paused', async () => {
+      const pool = new PoolDouble(1);
+      probe.answer = () => fail503;
+      let paused = true;
+      const catalog = new ModelCatalog(pool, probe, { clock, paused: () => paused });
+      await catalog.refresh();
+      await clock.advance(3_600_000);
+      assert.equal(probe.calls.length, 1);
+      paused = false;
+      await clock.advance(30_000);
+      assert.equal(probe.calls.length, 2);
+      catalog.dispose();
+      assert.equal(clock.pending, 0);
+    });
+
     it('a list that arrives for a key that left meanwhile is dropped', async () => {
       const pool = new PoolDouble(2);
       const gate = deferred<ProbeResult>();
@@ -657,7 +691,7 @@ describe('gateway monitor', () => {
     it('a key put back by its re-check gets the list from that check, without another request', async () => {
       const pool = new PoolDouble(2);
       probe.answer = (k) => (k === key(2) ? fail503 : list('gpt-4o'));
-      const m = new GatewayMonitor({ pool, probe, clock });
+      const m = new GatewayMonitor({ pool, probe, clock, catalog: { retryFirstMs: 3_600_000 } });
       await m.start();
       assert.equal(pool.models.has('k2'), false);
       pool.candidates.add('k2');
@@ -675,18 +709,23 @@ describe('gateway monitor', () => {
       probe.answer = () => ({ ok: false, errorCode: 'ECONNREFUSED', reason: 'connection refused' });
       const m = new GatewayMonitor({ pool, probe, clock, outage: { probeFirstMs: 60 * 60_000 } });
       await m.start();
-      const before = probe.calls.length;
+      assert.equal(probe.calls.length, 2, 'both lists asked, neither answered');
       m.watch.recordFailure('k1', 'ECONNREFUSED', undefined);
       m.watch.recordFailure('k2', 'ECONNREFUSED', undefined);
       assert.equal(m.health()?.status, 'gateway-unreachable');
       pool.candidates.add('k1');
       pool.changed();
       await clock.advance(10 * 60_000);
-      assert.equal(probe.calls.length, before, 'no re-check while down (and the probe waits its hour)');
+      assert.equal(probe.calls.length, 2, 'no re-check and no list retry while down (and the probe waits its hour)');
+      probe.answer = () => list('gpt-4o');
       m.watch.recordSuccess();
       assert.equal(m.health(), undefined);
+      await settle();
+      assert.equal(probe.calls.length, 4, 'the unknown lists are asked at once when it is back');
+      assert.deepEqual(pool.models.get('k2'), ['gpt-4o']);
       await clock.advance(30_000);
-      assert.equal(probe.callsFor(key(1)).length - 1, 1, 're-checked once the gateway is back');
+      assert.equal(probe.callsFor(key(1)).length, 3, 'and the key out is re-checked');
+      assert.deepEqual(pool.recheckResults, [{ id: 'k1', ok: true }]);
       m.dispose();
     });
   });

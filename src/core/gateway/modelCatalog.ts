@@ -1,9 +1,9 @@
 // Which models each key serves, from each key's own GET /v1/models (free on the gateway), and
 // the union of them all for the proxy's /v1/models. A key whose list could not be fetched stays
-// unknown in the pool ("serves anything") until a later fetch succeeds.
+// unknown in the pool ("serves anything") and is asked again on a backoff until it answers.
 import { Emitter, type Event } from '../util/event';
 import { nullLogger, type Logger } from '../util/log';
-import { eachLimited, systemClock, withTimeout, type GatewayClock } from './clock';
+import { eachLimited, systemClock, withTimeout, type GatewayClock, type TimerHandle } from './clock';
 import type { GatewayModel, GatewayPoolPort, GatewayProbe, ProbeResult } from './types';
 
 export interface ModelCatalogOptions {
@@ -11,12 +11,19 @@ export interface ModelCatalogOptions {
   concurrency?: number;
   /** Per key (default 5 s): an unanswered list leaves the key unknown, it does not hold the rest up. */
   timeoutMs?: number;
+  /** First retry of the keys whose list is still unknown (default 30 s), doubling up to retryMaxMs (10 min). */
+  retryFirstMs?: number;
+  retryMaxMs?: number;
+  /** While true, due retries are put off (a gateway outage). */
+  paused?: () => boolean;
   clock?: GatewayClock;
   logger?: Logger;
 }
 
 export const CATALOG_CONCURRENCY = 4;
 export const CATALOG_TIMEOUT_MS = 5_000;
+export const CATALOG_RETRY_FIRST_MS = 30_000;
+export const CATALOG_RETRY_MAX_MS = 10 * 60_000;
 
 type CatalogPool = Pick<GatewayPoolPort, 'leases' | 'setModels'>;
 
@@ -32,11 +39,16 @@ export class ModelCatalog {
   private running: Promise<void> | undefined;
   private again = false;
   private disposed = false;
+  private retryTimer: TimerHandle | undefined;
+  private retryDelayMs: number;
 
   private readonly concurrency: number;
   private readonly timeoutMs: number;
   private readonly clock: GatewayClock;
   private readonly logger: Logger;
+  private readonly retryFirstMs: number;
+  private readonly retryMaxMs: number;
+  private readonly paused: () => boolean;
   private readonly changeEmitter = new Emitter<void>();
   /** Fires when a key's list or the set of keys with a list changed. */
   readonly onDidChange: Event<void> = this.changeEmitter.event;
@@ -50,6 +62,10 @@ export class ModelCatalog {
     this.timeoutMs = Math.max(1, opts.timeoutMs ?? CATALOG_TIMEOUT_MS);
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? nullLogger;
+    this.retryFirstMs = Math.max(1, opts.retryFirstMs ?? CATALOG_RETRY_FIRST_MS);
+    this.retryMaxMs = Math.max(this.retryFirstMs, opts.retryMaxMs ?? CATALOG_RETRY_MAX_MS);
+    this.retryDelayMs = this.retryFirstMs;
+    this.paused = opts.paused ?? (() => false);
   }
 
   /**
@@ -94,6 +110,15 @@ export class ModelCatalog {
     if (fresh.length) void this.fetch(fresh);
   }
 
+  /** Asks the keys still unknown at once (the gateway is back), and starts their backoff over. */
+  retryNow(): void {
+    if (this.disposed) return;
+    this.clearRetry();
+    this.retryDelayMs = this.retryFirstMs;
+    const unknown = this.unknownLeases();
+    if (unknown.length) void this.fetch(unknown, true);
+  }
+
   /** A list obtained elsewhere (a re-check's 200 carries one). */
   accept(id: string, models: readonly GatewayModel[]): void {
     if (this.disposed) return;
@@ -130,10 +155,11 @@ export class ModelCatalog {
 
   dispose(): void {
     this.disposed = true;
+    this.clearRetry();
     this.changeEmitter.dispose();
   }
 
-  private async fetch(leases: readonly { id: string; key: string }[]): Promise<void> {
+  private async fetch(leases: readonly { id: string; key: string }[], retry = false): Promise<void> {
     let changed = false;
     let failed = 0;
     // Claimed up front, not as each starts: a sync() meanwhile must not fetch a queued key twice.
@@ -159,8 +185,48 @@ export class ModelCatalog {
         this.logger.debug(`model list of ${lease.id} not fetched: ${result.reason}`);
       }
     });
-    if (failed) this.logger.info(`model lists: ${leases.length - failed} of ${leases.length} keys fetched; the others serve any model until their list can be fetched`);
-    if (changed && !this.disposed) this.changeEmitter.fire();
+    if (this.disposed) return;
+    if (failed) {
+      const line = `model lists: ${leases.length - failed} of ${leases.length} keys fetched; the others serve any model until their list can be fetched`;
+      // A retry that fails again is no news: one line per refresh is enough.
+      if (retry) this.logger.debug(line);
+      else this.logger.info(line);
+    }
+    this.afterFetch(retry);
+    if (changed) this.changeEmitter.fire();
+  }
+
+  /** Keys in the pool whose list is still unknown. */
+  private unknownLeases(): { id: string; key: string }[] {
+    return this.pool.leases().filter((l) => !this.lists.has(l.id));
+  }
+
+  private afterFetch(retry: boolean): void {
+    if (this.unknownLeases().length === 0) {
+      this.clearRetry();
+      this.retryDelayMs = this.retryFirstMs;
+      return;
+    }
+    if (retry) this.clearRetry();
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== undefined || this.disposed) return;
+    const delay = this.retryDelayMs;
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.disposed) return;
+      if (this.paused()) return this.scheduleRetry();
+      this.retryDelayMs = Math.min(this.retryMaxMs, this.retryDelayMs * 2);
+      const unknown = this.unknownLeases();
+      if (unknown.length) void this.fetch(unknown, true);
+    }, delay);
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   /** Keeps the list and tells the pool; true when it differs from what was kept. */

@@ -14,7 +14,7 @@ export interface GatewayMonitorDeps {
   probe: GatewayProbe;
   clock?: GatewayClock;
   logger?: Logger;
-  catalog?: Omit<ModelCatalogOptions, 'clock' | 'logger'>;
+  catalog?: Omit<ModelCatalogOptions, 'clock' | 'logger' | 'paused'>;
   recheck?: Omit<KeyRecheckerOptions, 'clock' | 'logger' | 'paused' | 'onRestored'>;
   outage?: Omit<OutageDetectorOptions, 'clock' | 'logger'>;
   /** Pool changes are followed at most this often (default 1 s): the pool changes on every request. */
@@ -41,8 +41,13 @@ export class GatewayMonitor implements Disposable {
     this.clock = deps.clock ?? systemClock;
     const logger = deps.logger ?? nullLogger;
     this.syncDelayMs = Math.max(0, deps.syncDelayMs ?? 1_000);
-    this.catalog = new ModelCatalog(deps.pool, deps.probe, { ...deps.catalog, clock: this.clock, logger });
     this.outageDetector = new OutageDetector(deps.pool, deps.probe, { ...deps.outage, clock: this.clock, logger });
+    this.catalog = new ModelCatalog(deps.pool, deps.probe, {
+      ...deps.catalog,
+      clock: this.clock,
+      logger,
+      paused: () => this.outageDetector.outage !== undefined,
+    });
     this.rechecker = new KeyRechecker(deps.pool, deps.probe, {
       ...deps.recheck,
       clock: this.clock,
@@ -53,7 +58,11 @@ export class GatewayMonitor implements Disposable {
     });
     this.subscriptions.push(
       this.catalog.onDidChange(() => this.changeEmitter.fire()),
-      this.outageDetector.onDidChange(() => this.changeEmitter.fire()),
+      this.outageDetector.onDidChange(() => {
+        // Back up: the keys whose lists the outage kept unknown are asked at once.
+        if (!this.outageDetector.outage) this.catalog.retryNow();
+        this.changeEmitter.fire();
+      }),
     );
   }
 

@@ -1,8 +1,11 @@
 // The gateway monitor's contract (docs/CONTRACTS-WIP.md, "Gateway monitor"): what the model
 // catalog, the background re-checks and the outage detector need of the pool and the gateway,
 // and what the forwarder tells the outage detector.
-import type { PoolLease } from '../pool/types';
+import type { FailureTicket, PoolLease } from '../pool/types';
 import type { Event } from '../util/event';
+
+/** The pool hands tickets out with counted failures; the outage detector only passes them back. */
+export type { FailureTicket };
 
 /** One model as the gateway's GET /v1/models describes it (kept whole for the union). */
 export interface GatewayModel {
@@ -17,16 +20,6 @@ export type ProbeResult =
 
 export interface GatewayProbe {
   models(key: string, timeoutMs: number): Promise<ProbeResult>;
-}
-
-/**
- * Opaque handle of one counted failure, so that a detected gateway outage can undo it.
- * Same shape as the pool's FailureTicket (src/core/pool/types.ts): the pool hands it out,
- * the detector only passes it back.
- */
-export interface FailureTicket {
-  readonly keyId: string;
-  readonly at: number;
 }
 
 /** What the forwarder tells the outage detector about each attempt. */

@@ -14,6 +14,8 @@ import { GatewayMonitor } from '../../../src/core/gateway/monitor';
 import { createGatewayProbe } from '../../../src/core/gateway/probe';
 import { failureFamily, gatewaySignature } from '../../../src/core/gateway/signature';
 import type { FailureTicket, GatewayPoolPort } from '../../../src/core/gateway/types';
+import { KeyPool } from '../../../src/core/pool/keyPool';
+import { classifyFailure } from '../../../src/core/pool/policy';
 import type { PoolLease } from '../../../src/core/pool/types';
 import { Emitter } from '../../../src/core/util/event';
 import type { Logger } from '../../../src/core/util/log';
@@ -259,5 +261,104 @@ describe('gateway monitor (loopback, against the fake DaiDai)', () => {
     assert.match(monitor.health()?.reason ?? '', /HTTP 502 page from the gateway's front on 2 keys/);
     monitor.watch.recordSuccess();
     assert.equal(monitor.health(), undefined);
+  });
+  describe('with the real KeyPool', () => {
+    let pool: KeyPool | undefined;
+    afterEach(() => {
+      monitor?.dispose();
+      monitor = undefined;
+      pool?.dispose();
+      pool = undefined;
+    });
+
+    const make = (keys: readonly string[], threshold = 3) => {
+      const p = new KeyPool({ failureThreshold: threshold });
+      p.setKeys(keys.map((key) => ({ key })));
+      // The pool must fit the monitor's port as it is, no adapter.
+      const port: GatewayPoolPort = p;
+      void port;
+      pool = p;
+      return p;
+    };
+    const leaseOf = (p: KeyPool, key: string) => p.leases().find((l) => l.key === key)!;
+    const stateOf = (p: KeyPool, key: string) => p.snapshot().keys.find((k) => k.id === leaseOf(p, key).id)!;
+
+    it('each key\'s snapshot carries the models its package serves', async () => {
+      await fake.stop();
+      fake = createFakeDaiDai({ packages: true, costPerRequest: 0 });
+      await fake.start(0, '127.0.0.1');
+      const claude = DEMO_PACKAGE_KEYS.find((k) => k.group === 'claude-max')!.key;
+      const gpt = DEMO_PACKAGE_KEYS.find((k) => k.group === 'gpt')!.key;
+      const p = make([claude, gpt]);
+      monitor = new GatewayMonitor({ pool: p, probe: createGatewayProbe(agent, fake.gatewayUrl) });
+      await monitor.start();
+      assert.deepEqual(stateOf(p, claude).models, [...DEMO_PACKAGE_MODELS_BY_GROUP['claude-max']]);
+      assert.deepEqual(stateOf(p, gpt).models, [...DEMO_PACKAGE_MODELS_BY_GROUP.gpt]);
+    });
+
+    it('a key taken out by failures is re-checked and put back once the gateway answers it again', async () => {
+      const p = make([K0, K1]);
+      monitor = new GatewayMonitor({
+        pool: p,
+        probe: createGatewayProbe(agent, fake.gatewayUrl),
+        syncDelayMs: 0,
+        recheck: { firstDelayMs: 30, maxDelayMs: 60 },
+      });
+      await monitor.start();
+      fake.setFault(K1, { status: 502, html: true });
+      for (let i = 0; i < 3; i++) {
+        const r = await attempt(agent, fake, K1);
+        p.reportFailure(leaseOf(p, K1), classifyFailure({ status: r.status, body: r.body }));
+      }
+      assert.equal(stateOf(p, K1).state, 'disabled');
+      assert.equal(stateOf(p, K1).disabledBy, 'failures');
+      await waitFor('a failed re-check of K1', () => fake.requests.some((q) => q.key === K1 && q.path === '/v1/models' && q.status === 502));
+      assert.equal(stateOf(p, K1).state, 'disabled', 'a 502 to the re-check keeps it out');
+      fake.setFault(K1, undefined);
+      await waitFor('K1 healthy again', () => stateOf(p, K1).state === 'healthy');
+      assert.equal(stateOf(p, K1).consecutiveFailures, 0);
+    });
+
+    it('a key restored out from the state store is re-checked at start, before any request', async () => {
+      const before = make([K0, K1]);
+      before.reportFailure(leaseOf(before, K1), classifyFailure({ status: 401, body: '{"error":{"message":"无效的令牌"}}' }));
+      assert.equal(stateOf(before, K1).disabledBy, 'revoked');
+      const saved = before.exportState();
+      before.dispose();
+      const p = make([K0, K1]);
+      p.importState(saved, Date.now());
+      assert.equal(stateOf(p, K1).state, 'disabled');
+      monitor = new GatewayMonitor({ pool: p, probe: createGatewayProbe(agent, fake.gatewayUrl) });
+      await monitor.start();
+      await waitFor('K1 back after its re-check', () => stateOf(p, K1).state === 'healthy');
+      assert.deepEqual([...new Set(fake.requests.filter((q) => q.key === K1).map((q) => q.path))], ['/v1/models']);
+    });
+
+    it('an outage of the whole gateway leaves every key\'s failure count where it was', async () => {
+      const p = make([K0, K1, K2], 1);
+      monitor = new GatewayMonitor({
+        pool: p,
+        probe: createGatewayProbe(agent, fake.gatewayUrl),
+        outage: { probeFirstMs: 20, probeMaxMs: 40, probeTimeoutMs: 1_000 },
+      });
+      await monitor.start();
+      fake.setGatewayFault({ status: 502, html: true });
+      for (const key of [K0, K1]) {
+        const r = await attempt(agent, fake, key);
+        const ticket = p.reportFailure(leaseOf(p, key), classifyFailure({ status: r.status, body: r.body }));
+        assert.ok(ticket, 'a counted failure');
+        if (key === K0) assert.equal(stateOf(p, K0).state, 'disabled', 'threshold 1: out after one failure');
+        monitor.watch.recordFailure(leaseOf(p, key).id, gatewaySignature(r)!, ticket);
+      }
+      assert.equal(monitor.health()?.status, 'gateway-unreachable');
+      for (const key of [K0, K1, K2]) {
+        const k = stateOf(p, key);
+        assert.equal(k.state, 'healthy', `${k.id} back: it was the gateway`);
+        assert.equal(k.consecutiveFailures, 0);
+        assert.equal(k.stats.failures, 0);
+      }
+      fake.setGatewayFault(undefined);
+      await waitFor('the probe to end the outage', () => monitor!.health() === undefined);
+    });
   });
 });
