@@ -4,6 +4,7 @@
 //             and how many separate reads the body came in (a buffering proxy collapses them);
 //   sample  — the same requests to direct and to a target, bodies compared byte for byte.
 // Input: one JSON argument (ClientJob); output: one JSON line on stdout (ClientResult).
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 
 export interface BenchRequest {
@@ -145,7 +146,9 @@ async function sample(job: Extract<ClientJob, { mode: 'sample' }>): Promise<Samp
 }
 
 async function main(): Promise<void> {
-  const job = JSON.parse(process.argv[2] ?? '{}') as ClientJob;
+  // `@file`: the job in a file (a 100 KB body does not fit a command line everywhere).
+  const arg = process.argv[2] ?? '{}';
+  const job = JSON.parse(arg.startsWith('@') ? readFileSync(arg.slice(1), 'utf8') : arg) as ClientJob;
   const result = job.mode === 'timing' ? await timing(job) : await sample(job);
   process.stdout.write(JSON.stringify(result) + '\n');
   agent.destroy();

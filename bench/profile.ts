@@ -17,6 +17,8 @@ interface ProfileNode {
   id: number;
   callFrame: CallFrame;
   children?: number[];
+  /** Self samples per (generated, 1-based) line of the function. */
+  positionTicks?: { line: number; ticks: number }[];
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -314,4 +316,112 @@ if (/profile\.[jt]s$/.test(process.argv[1] ?? '')) {
     process.exit(2);
   }
   process.stdout.write(formatProfile(analyzeProfile(file, process.argv[3] ?? process.cwd()), 40, Number(process.argv[4] ?? 0)) + '\n');
+}
+
+// ---- per-feature cost -------------------------------------------------------------------------
+
+/** A feature on the request path, recognised by the source file (and function) of a frame. */
+export interface FeatureRule {
+  feature: string;
+  /** Matched against the frame's source path relative to the root, `/`-separated. */
+  source?: RegExp;
+  /** Matched against the function name. */
+  fn?: RegExp;
+  /**
+   * Matched against the text of the original source line: the function's own time on such
+   * lines goes to the feature (JSON.parse has no frame of its own: its time is its caller's line).
+   */
+  line?: RegExp;
+  /** Only for a frame whose nearest caller in src/ matches (a Buffer decode called by forward.ts, say). */
+  within?: RegExp;
+}
+
+/**
+ * Each sample charged to a feature: the nearest frame on its stack that a rule matches (from
+ * the sampled frame up), so a socket write under the usage tap is usage's, and one under
+ * undici's is forwarding's. Samples no rule claims go by their bucket (GC, Node's http/net).
+ * Returns ms per feature and the profile's busy ms.
+ */
+export function featureCosts(file: string, root: string, rules: readonly FeatureRule[]): { busyMs: number; features: Map<string, number> } {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const featureOfNode = new Map<number, string | undefined>();
+  const bucketOfNode = new Map<number, string>();
+  /** Share of a node's self time spent on lines a `line` rule claims, and for which feature. */
+  const lineShare = new Map<number, { feature: string; share: number }>();
+  const lineRules = rules.filter((r) => r.line);
+  const sourceLines = new Map<string, string[] | undefined>();
+  const textOf = (file: string, line: number): string => {
+    if (!sourceLines.has(file)) {
+      try {
+        sourceLines.set(file, readFileSync(file, 'utf8').split('\n'));
+      } catch {
+        sourceLines.set(file, undefined);
+      }
+    }
+    return sourceLines.get(file)?.[line - 1] ?? '';
+  };
+  const shownOf = new Map<number, string>();
+  for (const n of p.nodes) {
+    const cf = n.callFrame;
+    let source = cf.url;
+    const map = cf.url.startsWith('file://') ? mapFor(cf.url) : null;
+    if (map) source = map.lookup(cf.lineNumber, cf.columnNumber)?.source ?? source;
+    shownOf.set(n.id, (source.startsWith('/') ? relative(root, source) : source.startsWith('file://') ? relative(root, fileURLToPath(source)) : source).replace(/\\/g, '/'));
+  }
+  /** The nearest caller (itself excluded) whose source is in src/. */
+  const ourCaller = (id: number): string => {
+    for (let at = parent.get(id), depth = 0; at !== undefined && depth < 1000; at = parent.get(at), depth++) {
+      const s = shownOf.get(at)!;
+      if (s.startsWith('src/')) return s;
+    }
+    return '';
+  };
+  for (const n of p.nodes) {
+    const cf = n.callFrame;
+    let source = cf.url;
+    const map = cf.url.startsWith('file://') ? mapFor(cf.url) : null;
+    if (cf.url.startsWith('file://')) {
+      const m = map?.lookup(cf.lineNumber, cf.columnNumber);
+      source = m ? m.source : fileURLToPath(cf.url);
+    }
+    const shown = (source.startsWith('/') ? relative(root, source) : source).replace(/\\/g, '/');
+    const matches = (r: FeatureRule) => (r.source || r.fn) && (!r.source || r.source.test(shown)) && (!r.fn || r.fn.test(cf.functionName)) && (!r.within || r.within.test(ourCaller(n.id)));
+    featureOfNode.set(n.id, rules.find((r) => !r.line && matches(r))?.feature);
+    bucketOfNode.set(n.id, bucketOf(source, cf.functionName));
+    const lr = lineRules.filter((r) => (!r.source || r.source.test(shown)) && (!r.fn || r.fn.test(cf.functionName)));
+    if (lr.length && map && n.positionTicks?.length) {
+      let all = 0;
+      const claimed = new Map<string, number>();
+      for (const t of n.positionTicks) {
+        all += t.ticks;
+        const m = map.lookup(t.line - 1, 0);
+        const text = m ? textOf(m.source, m.line) : '';
+        const r = lr.find((x) => x.line!.test(text));
+        if (r) claimed.set(r.feature, (claimed.get(r.feature) ?? 0) + t.ticks);
+      }
+      const best = [...claimed].sort((a, b) => b[1] - a[1])[0];
+      if (best && all > 0) lineShare.set(n.id, { feature: best[0], share: best[1] / all });
+    }
+  }
+  const features = new Map<string, number>();
+  const add = (f: string, ms: number) => features.set(f, (features.get(f) ?? 0) + ms);
+  let busy = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    let dt = (p.timeDeltas[i + 1] ?? p.timeDeltas[i] ?? 0) / 1000;
+    const id = p.samples[i];
+    const bucket = bucketOfNode.get(id)!;
+    if (bucket === 'idle') continue;
+    busy += dt;
+    const ls = lineShare.get(id);
+    if (ls) {
+      add(ls.feature, dt * ls.share);
+      dt *= 1 - ls.share;
+    }
+    let feature: string | undefined;
+    for (let at: number | undefined = id, depth = 0; at !== undefined && depth < 1000 && !feature; at = parent.get(at), depth++) feature = featureOfNode.get(at);
+    add(feature ?? (bucket === 'GC' ? 'garbage collection' : bucket.startsWith('node:') ? "Node's http server, sockets, streams" : 'V8 / native, other'), dt);
+  }
+  return { busyMs: busy, features };
 }

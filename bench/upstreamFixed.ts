@@ -1,54 +1,27 @@
-// A fixed-response OpenAI-shaped upstream for the benchmark, run in its own process. It answers
-// every POST /v1/chat/completions with precomputed bytes (non-streaming JSON, or an SSE stream
-// whose length and pacing follow the fake's x-demo-chunks / x-demo-chunk-delay-ms headers), so
-// that it costs as little CPU as a Node server can and never becomes the bottleneck. Unlike the
-// fake, a stream without delay still comes as one packet per event, as a model's tokens do. It counts
-// requests by the key they carried, which is how the bench checks that a proxy spreads its keys.
+// A fixed-response upstream for the benchmark (the pinned mode's), run in its own process. It
+// answers every POST /v1/chat/completions and /v1/messages with precomputed bytes, the same as
+// nginx's (bench/upstreamAnswers.ts): non-streaming JSON, or an SSE stream whose length and pacing
+// follow the fake's x-demo-chunks / x-demo-chunk-delay-ms headers, so that it costs as little CPU
+// as a Node server can and never becomes the bottleneck. Unlike the fake, a stream without delay
+// still comes in several packets, as a model's tokens do. It counts requests by the key they
+// carried, which is how the bench checks that a proxy spreads its keys.
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { answers } from './upstreamAnswers';
 import { startUpstreamControl, type UpstreamCounter } from './upstreamIpc';
 
-const CREATED = 1735689600;
-const ID = 'chatcmpl-bench-0000001';
 const MAX_CHUNKS = 1000;
 /** Events of an undelayed stream sent per write (see below); BENCH_EVENTS_PER_WRITE. */
 const EVENTS_PER_WRITE = Math.max(1, Number(process.env.BENCH_EVENTS_PER_WRITE) || 5);
 
-function chatBody(model: string): Buffer {
-  const text = 'Hello from the benchmark upstream. '.repeat(8).trim();
-  return Buffer.from(
-    JSON.stringify({
-      id: ID,
-      object: 'chat.completion',
-      created: CREATED,
-      model,
-      choices: [{ index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: 'stop' }],
-      usage: { prompt_tokens: 250, completion_tokens: 70, total_tokens: 320 },
-    }),
-  );
-}
-
-/** Role chunk, `n` content chunks, finish chunk, usage chunk, [DONE]: the fake's shape. */
-function streamEvents(model: string, n: number): Buffer[] {
-  const head = `data: {"id":"${ID}","object":"chat.completion.chunk","created":${CREATED},"model":${JSON.stringify(model)},"choices":[`;
-  const out = [`${head}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n`];
-  for (let i = 0; i < n; i++) {
-    out.push(`${head}{"index":0,"delta":{"content":"token ${i} "},"logprobs":null,"finish_reason":null}]}\n\n`);
-  }
-  out.push(`${head}{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}\n\n`);
-  out.push(`${head}],"usage":{"prompt_tokens":250,"completion_tokens":${n},"total_tokens":${250 + n}}}\n\n`);
-  out.push('data: [DONE]\n\n');
-  return out.map((s) => Buffer.from(s));
-}
-
-const MODEL = 'gpt-4o-mini';
-const jsonBody = chatBody(MODEL);
-const streams = new Map<number, Buffer[]>();
-function streamFor(n: number): Buffer[] {
-  let s = streams.get(n);
+const jsonBody = Buffer.from(answers.chatJson);
+const streams = new Map<string, Buffer[]>();
+function streamFor(anthropic: boolean, n: number): Buffer[] {
+  const id = `${anthropic ? 'a' : 'o'}${n}`;
+  let s = streams.get(id);
   if (!s) {
-    s = streamEvents(MODEL, n);
-    streams.set(n, s);
+    s = (anthropic ? answers.anthropicEvents(n) : answers.openaiEvents(n)).map((e) => Buffer.from(e));
+    streams.set(id, s);
   }
   return s;
 }
@@ -62,7 +35,8 @@ const counter: UpstreamCounter = { byKey: new Map(), statuses: new Map(), total:
 
 function count(req: http.IncomingMessage, status: number): void {
   const auth = req.headers.authorization;
-  const key = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : '(none)';
+  const xApiKey = req.headers['x-api-key'];
+  const key = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : typeof xApiKey === 'string' ? xApiKey : '(none)';
   counter.byKey.set(key, (counter.byKey.get(key) ?? 0) + 1);
   counter.statuses.set(status, (counter.statuses.get(status) ?? 0) + 1);
   counter.total++;
@@ -72,7 +46,8 @@ const server = http.createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
-    if (req.method !== 'POST' || !req.url?.startsWith('/v1/chat/completions')) {
+    const anthropic = req.url?.startsWith('/v1/messages') === true;
+    if (req.method !== 'POST' || !(anthropic || req.url?.startsWith('/v1/chat/completions'))) {
       count(req, 404);
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end('{"error":{"message":"not found","type":"invalid_request_error","code":null}}');
@@ -80,7 +55,10 @@ const server = http.createServer((req, res) => {
     }
     let stream = false;
     try {
-      stream = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { stream?: unknown }).stream === true;
+      const body = Buffer.concat(chunks);
+      // The bench's large bodies (100 KB) would cost this upstream more than the proxies: they
+      // all end with "stream":true, so the tail tells; small ones are parsed as before.
+      stream = body.length > 8192 ? body.subarray(-512).includes('"stream":true') : (JSON.parse(body.toString('utf8')) as { stream?: unknown }).stream === true;
     } catch {
       count(req, 400);
       res.writeHead(400, { 'content-type': 'application/json' });
@@ -95,7 +73,7 @@ const server = http.createServer((req, res) => {
     }
     const n = intHeader(req.headers['x-demo-chunks'], 8, MAX_CHUNKS);
     const delay = intHeader(req.headers['x-demo-chunk-delay-ms'], 0, 10_000);
-    const parts = streamFor(n);
+    const parts = streamFor(anthropic, n);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     if (delay === 0) {
       // EVENTS_PER_WRITE events per turn of the event loop (writes within one turn are corked

@@ -1,13 +1,20 @@
--- wrk script of the bench: one fixed POST (body, auth and stream-control headers from the
--- environment, so wrk builds the request once), and a JSON summary line for the runner.
+-- wrk script of the bench: one fixed POST (body from a file, token, and extra headers such as
+-- x-demo-chunks or anthropic-version from the environment, so wrk builds the request once), and
+-- a JSON summary line for the runner.
 wrk.method = "POST"
-wrk.body = os.getenv("BENCH_BODY") or "{}"
+local f = assert(io.open(os.getenv("BENCH_BODY_FILE"), "rb"))
+wrk.body = f:read("*a")
+f:close()
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. (os.getenv("BENCH_AUTH") or "bench")
-local chunks = os.getenv("BENCH_CHUNKS") or ""
-if chunks ~= "" then wrk.headers["x-demo-chunks"] = chunks end
-local delay = os.getenv("BENCH_DELAY_MS") or ""
-if delay ~= "" then wrk.headers["x-demo-chunk-delay-ms"] = delay end
+local auth = os.getenv("BENCH_AUTH") or "bench"
+if os.getenv("BENCH_AUTH_HEADER") == "x-api-key" then
+  wrk.headers["x-api-key"] = auth
+else
+  wrk.headers["Authorization"] = "Bearer " .. auth
+end
+for name, value in string.gmatch(os.getenv("BENCH_HEADERS") or "", "([^:\n]+): ([^\n]*)") do
+  wrk.headers[name] = value
+end
 
 function done(summary, latency, requests)
   local e = summary.errors

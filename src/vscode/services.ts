@@ -8,6 +8,7 @@ import { errorMessage, Session } from '../core/app/session';
 import { readSettings, type DaiDaiSettings } from '../core/app/settings';
 import { clients, statusModel, treeRows, type ClientId, type ModelRow, type TreeRow } from '../core/present';
 import type { Logger } from '../core/util/log';
+import { initFromVscodeBundle } from '../core/l10n';
 import { throttle } from '../core/util/throttle';
 import { DashboardPanel } from './dashboardPanel';
 import { KeysTreeProvider } from './keysTree';
@@ -55,13 +56,22 @@ export class Services implements vscode.Disposable {
   private readonly renderNow: () => void;
 
   constructor(context: vscode.ExtensionContext) {
+    // One bundle for the core's t() and vscode.l10n: the view models below speak the user's language.
+    initFromVscodeBundle(vscode.l10n.bundle, vscode.env.language);
     const version = String(context.extension.packageJSON.version ?? '0.0.0');
     const log = this.own(vscode.window.createOutputChannel('DaiDai', { log: true }));
     const logger: Logger = log;
     const credentials = new CredentialStore(context.secrets, logger);
     this.own(credentials);
 
-    this.session = new Session({ logger, credentials, settings: readVscodeSettings(), version });
+    this.session = new Session({
+      logger,
+      credentials,
+      settings: readVscodeSettings(),
+      version,
+      // Per machine, not globalState: every window would rewrite that on each change.
+      stateDir: context.globalStorageUri.fsPath,
+    });
     const snippets = this.own(new SnippetDocuments());
     this.own(vscode.workspace.registerTextDocumentContentProvider(SNIPPET_SCHEME, snippets));
     this.handlers = new CommandHandlers(this.session, createVscodeUi(log, snippets, { showDashboard: () => this.dashboard?.show() }), logger);
@@ -98,6 +108,7 @@ export class Services implements vscode.Disposable {
       this.session.proxy.onDidChangeStatus(renderNow),
       this.session.pool.onDidChange(() => render()),
       this.session.onDidCountRequest(() => render()),
+      this.session.onDidChangeInsight(() => render()),
       this.session.onDidFindLowBalance((keys) => this.handlers.warnLowBalance(keys)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('daidai')) void this.onSettingsChanged();
@@ -136,6 +147,7 @@ export class Services implements vscode.Disposable {
       enableKey: (arg) => h.enableKey(keyArg(arg)),
       copyKey: (arg) => h.copyKey(keyArg(arg)),
       statusBarMenu: () => h.statusBarMenu(),
+      resetKeyStates: () => h.resetKeyStates(),
       openDashboard: () => h.openDashboard(),
       exportUsage: () => h.exportUsage(),
       copyModelId: (model) => h.copyModelId(modelArg(model)),
@@ -195,6 +207,7 @@ export class Services implements vscode.Disposable {
       demo: this.session.isDemo,
       requests: this.session.requests,
       peer: this.session.peer && { url: this.session.peer.url, keys: this.session.peer.health.keys },
+      gateway: this.session.gatewayHealth,
     });
   }
 

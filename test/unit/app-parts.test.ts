@@ -65,6 +65,7 @@ describe('app: settings', () => {
       port: 6000,
       upstreamBaseUrl: 'http://x/v1',
       maxRetries: 3,
+      cooldownWaitMs: 2000,
       accessToken: '',
       allowedOrigins: [],
     });

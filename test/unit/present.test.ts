@@ -145,6 +145,32 @@ describe('present: tree rows', () => {
     key({ id: 'sk-jjjj…0000', state: 'exhausted', reason: 'balance used up' }),
   ]);
 
+  it('shows how many models a key serves, lists them, and the (key, model) pairs it was refused', () => {
+    const now = 1_700_000_000_000;
+    const models = Array.from({ length: 14 }, (_, i) => `model-${String(i).padStart(2, '0')}`);
+    const p = pool([
+      key({
+        id: 'sk-aaaa…4444',
+        models,
+        exclusions: [
+          { model: 'gpt-4o-mini', reason: 'no channel for this model in its group', until: now + 9 * 60_000 },
+          { model: 'gpt-4.1', reason: 'this key may not use the model' },
+        ],
+      }),
+      key({ id: 'sk-bbbb…5555', models: ['[官Max]claude-sonnet-4-5-20250929'] }),
+      key({ id: 'sk-cccc…6666', state: 'disabled', disabledBy: 'revoked', reason: 'key refused (HTTP 401)' }),
+    ]);
+    const rows = treeRows({ signedIn: true, keys: [], totalBalance: 0 }, p, { now }).filter((r) => r.kind === 'key');
+    assert.match(rows[0].description!, /14 models/);
+    assert.match(rows[1].description!, /1 model\b/);
+    const tip = rows[0].tooltip.split('\n');
+    assert.ok(tip.includes('Serves 14 model(s): model-00, model-01, model-02, model-03, model-04, model-05, model-06, model-07, model-08, model-09, model-10, model-11 … (+2)'), tip.join('\n'));
+    assert.ok(tip.includes('Refused gpt-4o-mini: no channel for this model in its group (asked again in 9 min)'), tip.join('\n'));
+    assert.ok(tip.includes('Refused gpt-4.1: this key may not use the model (asked again once its model list is fetched)'), tip.join('\n'));
+    assert.match(rows[2].description!, /revoked/);
+    assert.match(rows[2].tooltip, /Models: not known yet/);
+  });
+
   it('gives one row per key with state context values and icons', () => {
     const rows = keyRows(account, p, { now: NOW, lowBalance: 1 });
     assert.deepEqual(
@@ -215,6 +241,15 @@ describe('present: tree rows', () => {
 });
 
 describe('present: requestLogLine', () => {
+  it('says which (key, model) pairs it stepped over and when a key was a last resort', () => {
+    const line = requestLogLine({
+      id: 'r3', method: 'POST', path: '/v1/chat/completions', model: 'gpt-4o-mini', stream: false, status: 200, keyId: 'sk-cccc…6666',
+      attempts: 1, durationMs: 80, aborted: false, tier: 'failing',
+      movedOn: [{ keyId: 'sk-aaaa…4444', reason: 'gpt-4o-mini not served by sk-aaaa…4444, moved on' }],
+    });
+    assert.equal(line, 'POST /v1/chat/completions model=gpt-4o-mini → 200 key=sk-cccc…6666 attempts=1 (a key taken out by failures, as a last resort) 80 ms — gpt-4o-mini not served by sk-aaaa…4444, moved on');
+  });
+
   it('names method, path, model, status, masked key, attempts and duration', () => {
     const line = requestLogLine({ id: 'r1', method: 'POST', path: '/v1/chat/completions', model: 'gpt-4o', stream: true, status: 200, keyId: 'sk-aaaa…4444', attempts: 2, durationMs: 123.4, aborted: false });
     assert.equal(line, 'POST /v1/chat/completions model=gpt-4o stream → 200 key=sk-aaaa…4444 attempts=2 123 ms');

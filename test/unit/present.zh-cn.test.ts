@@ -119,6 +119,7 @@ describe('present: in Chinese', () => {
       '最近错误：HTTP 503',
       '最近使用：5 秒前',
       '平均延迟：420 毫秒',
+      '模型：暂不清楚（在获取到它的模型列表之前，任何模型都会尝试用它）',
     ]);
     assert.equal(rows[1].description, 'GPT pack · 剩余 ¥0.40（偏低） · 已用 ¥9.00 · 冷却中，12 秒后恢复');
     assert.match(rows[1].tooltip, /状态：冷却中，12 秒后恢复（HTTP 429）/);

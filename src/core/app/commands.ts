@@ -23,6 +23,7 @@ export const COMMAND_IDS = {
   enableKey: 'daidai.enableKey',
   copyKey: 'daidai.copyKey',
   statusBarMenu: 'daidai.statusBarMenu',
+  resetKeyStates: 'daidai.resetKeyStates',
   // Dashboard and Models view (issue 14).
   openDashboard: 'daidai.openDashboard',
   exportUsage: 'daidai.exportUsage',
@@ -261,6 +262,23 @@ export class CommandHandlers {
     await this.ui.writeClipboard(clear);
     this.logger.info(`Key ${key.masked} copied to the clipboard by the user.`);
     this.notify(this.ui.showInformationMessage(`Key ${key.masked} copied.`));
+    return true;
+  }
+
+  /** Forgets what the pool learned about the keys, after a confirmation. */
+  async resetKeyStates(): Promise<boolean> {
+    if (!this.session.signedIn) {
+      this.offerLogin('Log in to DaiDai (or try the demo account) first: there are no keys to reset.');
+      return false;
+    }
+    const ok = await this.ui.confirm(
+      'Reset the state of every DaiDai key?',
+      'Keys taken out by hand, revoked, exhausted or cooling down, the models a key was refused and the request counters are forgotten: every key starts healthy again. Your login and the usage history stay.',
+      'Reset Key States',
+    );
+    if (!ok) return false;
+    await this.session.resetKeyStates();
+    this.notify(this.ui.showInformationMessage('Every DaiDai key starts healthy again; what the pool had learned is forgotten.'));
     return true;
   }
 

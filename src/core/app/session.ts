@@ -19,7 +19,7 @@ import type { StateIdentity } from '../state';
 import { createUsageMeter, PriceBook, requestCost, type UsageHistory } from '../usage';
 import { Emitter, type Disposable, type Event } from '../util/event';
 import { emailHash } from '../util/hash';
-import { logsAt, type Logger } from '../util/log';
+import { logsAt, type ConsoleLogger, type Logger } from '../util/log';
 import { maskKey, redactSecrets } from '../util/mask';
 import { changedSettings, proxyOptionsOf, settingIds, type DaiDaiSettings } from './settings';
 import { StateKeeper } from './stateKeeper';
@@ -139,6 +139,7 @@ export class Session {
     availability: [],
   };
   private readonly insightEmitter = new Emitter<void>();
+  private readonly lazyLog?: ConsoleLogger['lazy'];
 
   /** Account, mode or key list changed. */
   readonly onDidChange: Event<void> = this.changeEmitter.event;
@@ -151,6 +152,8 @@ export class Session {
 
   constructor(private readonly deps: SessionDeps) {
     this.logger = deps.logger;
+    const lazy = (deps.logger as Partial<ConsoleLogger>).lazy;
+    this.lazyLog = lazy ? lazy.bind(deps.logger) : undefined;
     this._settings = deps.settings;
     this.pool = new KeyPool({ failureThreshold: deps.settings.failureThreshold, logger: deps.logger });
     this.pool.setExclusionMinutes(deps.settings.modelExclusionMinutes);
@@ -173,18 +176,18 @@ export class Session {
         onDidChange: this.insightEmitter.event,
       },
       usage: this.meter,
+      gatewayHealth: () => this.monitor?.monitor.health(),
       healthAccount: () => (this.account.snapshot.signedIn && this.account.snapshot.email ? emailHash(this.account.snapshot.email) : undefined),
     });
     this.subscriptions.push(
       this.proxy.onDidRequest((r) => {
         if (requestServed(r)) this.counts.served++;
         else this.counts.failed++;
-        // A line per request is formatted only when the logger shows it: it costs an allocation on the hot path.
-        if (r.status >= 500 || r.aborted) {
-          if (logsAt(this.logger, 'warn')) this.logger.warn(requestLogLine(r));
-        } else if (logsAt(this.logger, 'info')) {
-          this.logger.info(requestLogLine(r));
-        }
+        // A line per request is formatted only when the logger shows it, and by a batching logger
+        // (the CLI's) only when its batch is written: off the request's path.
+        const level = r.status >= 500 || r.aborted ? 'warn' : 'info';
+        if (this.lazyLog) this.lazyLog(level, r, requestLogLine);
+        else if (logsAt(this.logger, level)) this.logger[level](requestLogLine(r));
         this.recordUsage(r);
         this.requestEmitter.fire();
       }),
@@ -347,7 +350,6 @@ export class Session {
       throw err;
     }
     this.logger.info('Keys and balances refreshed.');
-    this.history.recordUtilisedFrom(this.pool.snapshot().keys, Date.now());
     void this.monitor?.monitor.refreshModels();
     void this.fetchMarket();
   }
@@ -646,6 +648,8 @@ export class Session {
     if (this.plainKeys) return;
     const s = this.account.snapshot;
     this.pool.setKeys(this.poolInputs());
+    // The account's own "used" per key: the truth the usage estimate is checked against.
+    if (s.signedIn) this.state.history.recordUtilisedFrom(this.pool.snapshot().keys, Date.now());
     if (!s.signedIn) this.stopRefreshTimer();
     this.checkLowBalance();
     this.changeEmitter.fire();

@@ -90,6 +90,7 @@ export function proxyOptionsOf(s: DaiDaiSettings, upstreamBaseUrl = s.upstreamBa
     port: s.proxyPort,
     upstreamBaseUrl,
     maxRetries: s.maxRetries,
+    cooldownWaitMs: Math.round(s.cooldownWaitSeconds * 1000),
     accessToken: s.proxyAccessToken,
     allowedOrigins: s.proxyAllowedOrigins,
   };

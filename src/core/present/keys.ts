@@ -68,11 +68,14 @@ function stateText(key: KeySnapshot, now: number): string {
     case 'cooling':
       return key.coolingUntil ? t('cooling, back {0}', formatIn(key.coolingUntil, now)) : t('cooling');
     case 'disabled':
-      return t('disabled');
+      return key.disabledBy === 'revoked' ? t('revoked') : key.disabledBy === 'failures' ? t('disabled after failures') : t('disabled');
     case 'exhausted':
       return t('balance used up');
   }
 }
+
+/** Beyond this many the tooltip says how many more (a "serves anything" key can list hundreds). */
+const MODELS_IN_TOOLTIP = 12;
 
 export function keyRow(key: KeySnapshot, opts: RowOptions): TreeRow {
   const { now } = opts;
@@ -81,6 +84,7 @@ export function keyRow(key: KeySnapshot, opts: RowOptions): TreeRow {
   if (key.name) parts.push(key.name);
   parts.push(low ? t('{0} left (low)', formatYuan(key.balance)) : t('{0} left', formatYuan(key.balance)));
   if (key.used !== undefined) parts.push(t('{0} used', formatYuan(key.used)));
+  if (key.models) parts.push(key.models.length === 1 ? t('1 model') : t('{0} models', key.models.length));
   if (key.state !== 'healthy' || key.manuallyDisabled) parts.push(stateText(key, now));
 
   const s = key.stats;
@@ -95,6 +99,20 @@ export function keyRow(key: KeySnapshot, opts: RowOptions): TreeRow {
   if (s.lastError) tip.push(t('Last error: {0}', s.lastError));
   tip.push(t('Last used: {0}', formatAgo(s.lastUsedAt, now)));
   if (s.avgLatencyMs !== undefined) tip.push(t('Average latency: {0} ms', Math.round(s.avgLatencyMs)));
+  if (key.awaitingRecheck) tip.push(t('Kept out since the last session: it is checked again for free before it serves.'));
+  if (key.models) {
+    const shown = key.models.slice(0, MODELS_IN_TOOLTIP);
+    tip.push(t('Serves {0} model(s): {1}', key.models.length, shown.join(', ') + (key.models.length > shown.length ? ` … (+${key.models.length - shown.length})` : '')));
+  } else {
+    tip.push(t('Models: not known yet (asked for any model until its list is fetched)'));
+  }
+  for (const x of key.exclusions) {
+    tip.push(
+      x.until !== undefined
+        ? t('Refused {0}: {1} (asked again {2})', x.model, x.reason, formatIn(x.until, now))
+        : t('Refused {0}: {1} (asked again once its model list is fetched)', x.model, x.reason),
+    );
+  }
   if (key.manuallyDisabled) tip.push(t('Taken out of rotation by you: right-click to put it back.'));
 
   return {

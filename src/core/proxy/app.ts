@@ -3,29 +3,38 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Dispatcher } from 'undici';
-import type { FailureDecision, FailureInput, PoolSnapshot } from '../pool/types';
+import type { PoolSnapshot } from '../pool/types';
 import type { Logger } from '../util/log';
 import { redactSecrets } from '../util/mask';
 import { ProxyHttpError, sendError, type ApiFlavor } from './errors';
-import { forwardWithFailover, type PoolPort } from './forward';
+import type { Classify, ForwardPool, GatewayModel, GatewayWatch, UsageMeter } from './contracts';
+import { forwardWithFailover, type ForwardDeps } from './forward';
 import { healthReport } from './health';
 import { upstreamRoute, type UpstreamRoute } from './routes';
 import { isLoopbackAddress, isLoopbackHost, originAllowed, presentedToken, tokenMatches } from './safety';
 import type { ProxyOptions, ProxyStatus, RequestRecord } from './types';
 
 export interface AppDeps {
-  pool: PoolPort & { snapshot(): PoolSnapshot };
+  pool: ForwardPool & { snapshot(): PoolSnapshot };
   dispatcher: Dispatcher;
   upstream: { origin: string; basePath: string };
   /** Read on every request, so option changes apply live. */
   options: () => ProxyOptions;
   status: () => ProxyStatus;
-  classify: (input: FailureInput) => FailureDecision;
+  classify: Classify;
   logger: Logger;
   onRecord?: (record: RequestRecord) => void;
   version?: string;
   /** emailHash of the account served, for /health (another window compares it). */
   healthAccount?: () => string | undefined;
+  /** The union of every key's model list (gateway ModelCatalog.union); undefined while none is known. */
+  models?: () => GatewayModel[] | undefined;
+  /** The outage detector (gateway OutageDetector). */
+  gateway?: GatewayWatch;
+  /** Token usage off each 2xx answer (usage createUsageMeter()). */
+  usage?: UsageMeter;
+  /** Set while the gateway is considered down, for /health. */
+  gatewayHealth?: () => { reason: string; since: number } | undefined;
 }
 
 interface State {
@@ -40,7 +49,7 @@ export function createApp(deps: AppDeps): Koa<State> {
 
   router.get('/health', (ctx) => {
     ctx.set('cache-control', 'no-store');
-    ctx.body = healthReport(deps.pool.snapshot(), deps.status(), Date.now(), { version: deps.version, account: deps.healthAccount?.() });
+    ctx.body = healthReport(deps.pool.snapshot(), deps.status(), Date.now(), { version: deps.version, account: deps.healthAccount?.(), gateway: deps.gatewayHealth?.() });
   });
   // Claude Code probes the base URL with `HEAD /` before its first call.
   router.head('/', (ctx) => {
@@ -56,7 +65,7 @@ export function createApp(deps: AppDeps): Koa<State> {
     };
   });
 
-  const forwardDeps = {
+  const forwardDeps: ForwardDeps = {
     pool: deps.pool,
     dispatcher: deps.dispatcher,
     upstream: deps.upstream,
@@ -64,6 +73,9 @@ export function createApp(deps: AppDeps): Koa<State> {
     classify: deps.classify,
     logger: deps.logger,
     onRecord: deps.onRecord,
+    models: deps.models,
+    gateway: deps.gateway,
+    usage: deps.usage,
   };
 
   app.use(errorMiddleware(deps.logger));

@@ -30,16 +30,36 @@ export function errorBody(flavor: ApiFlavor, status: number, message: string, co
   return JSON.stringify({ error: { message, type, param: null, code } });
 }
 
-/** The HTTP reason phrase must be a single line of printable ASCII. */
-function reasonPhrase(message: string): string {
-  const ascii = message.replace(/[^\x20-\x7e]/g, '').trim();
+/** The HTTP reason phrase must be a single line of printable ASCII (a masked key's ellipsis becomes three dots). */
+export function reasonPhrase(message: string): string {
+  const ascii = message.replace(/\u2026/g, '...').replace(/[^\x20-\x7e]/g, '').trim();
   return ascii.length > 200 ? ascii.slice(0, 197) + '...' : ascii;
 }
 
 /**
- * Writes a proxy-made error. The explanation goes both in the body and in the reason phrase:
- * SillyTavern 1.19 shows only the reason phrase of a non-streamed error (../shared/clients.md).
+ * Sets status, reason phrase and headers of a proxy-made error; returns the body to write. The
+ * explanation goes both in the body and in the reason phrase: SillyTavern 1.19 shows only the
+ * reason phrase of a non-streamed error.
  */
+export function prepareError(
+  res: ServerResponse,
+  flavor: ApiFlavor,
+  status: number,
+  message: string,
+  code: string,
+  extraHeaders?: Record<string, string>,
+): string {
+  const body = errorBody(flavor, status, message, code);
+  const phrase = reasonPhrase(`DaiDai proxy: ${message}`);
+  res.statusCode = status;
+  if (phrase) res.statusMessage = phrase;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  if (extraHeaders) for (const k in extraHeaders) res.setHeader(k, extraHeaders[k]);
+  return body;
+}
+
+/** Writes a proxy-made error in the client's own format (or cuts the connection once an answer has started). */
 export function sendError(
   res: ServerResponse,
   flavor: ApiFlavor,
@@ -52,14 +72,7 @@ export function sendError(
     res.destroy();
     return;
   }
-  const body = errorBody(flavor, status, message, code);
-  const phrase = reasonPhrase(`DaiDai proxy: ${message}`);
-  res.statusCode = status;
-  if (phrase) res.statusMessage = phrase;
-  res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.setHeader('content-length', Buffer.byteLength(body));
-  if (extraHeaders) for (const [k, v] of Object.entries(extraHeaders)) res.setHeader(k, v);
-  res.end(body);
+  res.end(prepareError(res, flavor, status, message, code, extraHeaders));
 }
 
 /** The event that ends a stream the upstream broke mid-way: an error the client can show, never a fake [DONE]. */

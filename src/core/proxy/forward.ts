@@ -1,43 +1,53 @@
 // forwardWithFailover: one client request → up to 1 + maxRetries upstream attempts, each on a
 // different key, until one answers. Failover happens only before the first byte reaches the
-// client; after that the response is streamed through as it comes, chunk by chunk.
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+// client; after that the response is streamed through as it comes, chunk by chunk. A key that
+// refuses the request's *model* is stepped over without using up the retries (the pool then
+// excludes that (key, model) pair); the moves are bounded by the number of keys, since no key
+// is tried twice. The single attempt lives in attempt.ts, the answers we make in giveUp.ts.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import { decisionRetries, type FailureDecision, type FailureInput, type PoolPort as PoolContract } from '../pool/types';
+import { gatewaySignature } from '../gateway/signature';
+import type { PoolLease } from '../pool/types';
 import type { Logger } from '../util/log';
+import { UpstreamAttempt, errorCodeOf, type AttemptOutcome } from './attempt';
+import { answerTooLarge, readBody } from './body';
+import type { Classify, FailureDecision, ForwardPool, GatewayModel, GatewayWatch, UsageMeter } from './contracts';
 import { ProxyHttpError, sendError, streamErrorEvent, type ApiFlavor } from './errors';
+import { giveUpAnswer, htmlRefusalAnswer, noModelAnswer, outageAnswer, type ErrorAnswer, type FailedAttempt } from './giveUp';
 import { clientHeaders, upstreamHeaders } from './headers';
+import { modelsAnswer, modelsPath } from './models';
 import type { UpstreamRoute } from './routes';
+import { scanRequestBody } from './scan';
 import type { ProxyOptions, RequestRecord } from './types';
 
-/** What the forwarder needs of the key pool. */
-export type PoolPort = Pick<PoolContract, 'acquire' | 'reportSuccess' | 'reportFailure' | 'reportNeutral'>;
+export { errorCodeOf };
+/** What the forwarder needs of the pool (server.ts adds the snapshot for /health). */
+export type { ForwardPool as PoolPort };
 
 export interface ForwardDeps {
-  pool: PoolPort;
+  pool: ForwardPool;
   dispatcher: Dispatcher;
   upstream: { origin: string; basePath: string };
   options: () => ProxyOptions;
-  classify: (input: FailureInput) => FailureDecision;
+  classify: Classify;
   logger: Logger;
   onRecord?: (record: RequestRecord) => void;
+  /** The union of the keys' model lists; undefined while none is known (then /v1/models is forwarded). */
+  models?: () => GatewayModel[] | undefined;
+  /** The outage detector: told about every gateway-shaped failure and every sign of life. */
+  gateway?: GatewayWatch;
+  /** Reads token usage off 2xx answers on their way to the client. */
+  usage?: UsageMeter;
 }
-
-/** Most error bodies are a few hundred bytes; we keep enough to classify and replay them. */
-const ERROR_BODY_LIMIT = 64 * 1024;
 
 let requestSeq = 0;
 
-interface Attempted {
-  keyId: string;
-  reason: string;
-  decision: FailureDecision;
-  /** The upstream's own answer when it gave one. */
-  status?: number;
-  headers?: IncomingHttpHeaders;
-  body?: Buffer;
-  errorCode?: string;
+/** Lets the client's hang-up abort whichever upstream attempt (or cool-down wait) is under way. */
+interface ClientWatch {
+  gone: boolean;
+  attempt: UpstreamAttempt | undefined;
+  wake: (() => void) | undefined;
 }
 
 export async function forwardWithFailover(
@@ -65,15 +75,36 @@ export async function forwardWithFailover(
     if (error) record.error = error;
     deps.onRecord?.(record);
   };
+  const answer = (a: ErrorAnswer, error: string) => {
+    sendError(res, flavor, a.status, a.message, a.code, a.headers);
+    finish(a.status, error);
+  };
 
-  // A client that hangs up stops the upstream request at once: it costs the user money.
-  const abortHooks: AbortHooks = { current: undefined };
-  let clientGone = false;
+  if (deps.models && record.method === 'GET') {
+    const want = modelsPath(route.path);
+    const models = want && deps.models();
+    if (want && models) {
+      const clientFlavor: ApiFlavor = req.headers['anthropic-version'] !== undefined ? 'anthropic' : flavor;
+      const local = modelsAnswer(models, want, clientFlavor);
+      if (local.kind === 'error') {
+        sendError(res, clientFlavor, local.status, local.message, local.code);
+        finish(local.status, local.message);
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(local.body) });
+        res.end(local.body);
+        finish(200);
+      }
+      return;
+    }
+  }
+
+  const watch: ClientWatch = { gone: false, attempt: undefined, wake: undefined };
   res.once('close', () => {
     if (!res.writableFinished) {
-      clientGone = true;
+      watch.gone = true;
       record.aborted = true;
-      abortHooks.current?.();
+      watch.attempt?.abortByClient();
+      watch.wake?.();
     }
   });
 
@@ -82,8 +113,7 @@ export async function forwardWithFailover(
     body = await readBody(req, opts.bodyLimitBytes);
   } catch (err) {
     if (err instanceof ProxyHttpError) {
-      res.setHeader('connection', 'close'); // the rest of an oversized body stays unread
-      sendError(res, flavor, err.status, err.message, err.code);
+      answerTooLarge(req, res, flavor, err);
       finish(err.status, err.message);
       return;
     }
@@ -92,57 +122,84 @@ export async function forwardWithFailover(
   }
 
   if (body.length > 0 && looksLikeJson(req.headers['content-type'], body)) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch (err) {
-      const message = `The request body is not valid JSON (${(err as Error).message}).`;
-      sendError(res, flavor, 400, message, 'invalid_json');
+    const scan = scanRequestBody(body);
+    if (!scan.ok) {
+      // Only the skeleton is ours to judge; errors deeper in are the gateway's to answer.
+      sendError(res, flavor, 400, `The request body is not valid JSON (${scan.reason}, at byte ${scan.at}).`, 'invalid_json');
       finish(400, 'malformed JSON');
       return;
     }
-    if (parsed && typeof parsed === 'object') {
-      const p = parsed as { model?: unknown; stream?: unknown };
-      if (typeof p.model === 'string') record.model = p.model;
-      record.stream = p.stream === true;
-    }
+    if (scan.model !== undefined) record.model = scan.model;
+    record.stream = scan.stream;
   }
 
+  const model = record.model;
   const method = (req.method ?? 'GET') as Dispatcher.HttpMethod;
   const path = deps.upstream.basePath + route.path;
   const anthropic = flavor === 'anthropic';
+  const sendBody = body.length > 0 ? body : method === 'GET' || method === 'HEAD' ? null : body;
   const tried = new Set<string>();
-  const failures: Attempted[] = [];
+  const failures: FailedAttempt[] = [];
   const maxAttempts = 1 + Math.max(0, opts.maxRetries);
+  const gateway = deps.gateway;
+  let counted = 0; // attempts that use up the budget (moves past an excluded model do not)
+  let nextUsableAt: number | undefined;
 
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    if (clientGone) break;
-    const got = deps.pool.acquire({ tried, model: record.model, maxWaitMs: 0 });
-    if (got.kind !== 'key') break;
+  while (counted < maxAttempts && !watch.gone) {
+    if (gateway?.outage) {
+      answer(outageAnswer(gateway.outage, Date.now()), `gateway unreachable: ${gateway.outage.reason}`);
+      return;
+    }
+    const got = deps.pool.acquire({ model, tried, maxWaitMs: Math.max(0, opts.cooldownWaitMs ?? 0) });
+    if (got.kind === 'none') {
+      if (got.noModel) {
+        answer(noModelAnswer(got.noModel.model, got.noModel.closest, deps.models?.()?.map((m) => m.id)), `no key serves ${got.noModel.model}`);
+        return;
+      }
+      nextUsableAt = got.nextUsableAt;
+      break;
+    }
     const lease = got.lease;
     tried.add(lease.id);
-    record.attempts = attempt;
+    if (got.waitMs > 0) {
+      deps.logger.debug(`request ${record.id}: waiting ${got.waitMs} ms for ${lease.id} to cool down`);
+      await clientWait(watch, got.waitMs);
+      if (watch.gone) {
+        deps.pool.reportNeutral(lease);
+        break;
+      }
+    }
+    const attempt = ++record.attempts;
     record.keyId = lease.id;
+    record.tier = got.tier;
+    deps.logger.debug(`request ${record.id}: attempt ${attempt} on ${lease.id} (tier ${got.tier})`);
 
-    const outcome = await attemptOnce(deps.dispatcher, {
+    const t0 = performance.now();
+    const upstreamAttempt = new UpstreamAttempt(res, { keyId: lease.id, attempt, path: route.path, flavor }, deps.usage);
+    watch.attempt = upstreamAttempt;
+    const outcome = await upstreamAttempt.start(deps.dispatcher, {
       origin: deps.upstream.origin,
       path,
       method,
       headers: upstreamHeaders(req.headers, lease.key, anthropic, body.length),
-      body: body.length > 0 ? body : method === 'GET' || method === 'HEAD' ? null : body,
+      body: sendBody,
       headersTimeout: opts.headersTimeoutMs,
       bodyTimeout: opts.bodyTimeoutMs,
-    }, res, (status, headers) => clientHeaders(headers, lease.id, attempt), abortHooks);
+    });
+    watch.attempt = undefined;
 
-    if (outcome.kind === 'aborted' || (clientGone && outcome.kind !== 'done')) {
+    if (outcome.kind === 'aborted' || (watch.gone && outcome.kind !== 'done')) {
       deps.pool.reportNeutral(lease);
       break;
     }
     if (outcome.kind === 'network') {
       const decision = deps.classify({ errorCode: outcome.errorCode });
-      deps.pool.reportFailure(lease, decision, record.model);
-      failures.push({ keyId: lease.id, reason: decision.reason, decision, errorCode: outcome.errorCode });
-      deps.logger.debug(`attempt ${attempt} on ${lease.id} failed: ${decision.reason}`);
+      const ticket = deps.pool.reportFailure(lease, decision, model);
+      const signature = gatewaySignature({ errorCode: outcome.signature }) ?? gatewaySignature({ errorCode: outcome.errorCode });
+      if (signature !== undefined) gateway?.recordFailure(lease.id, signature, ticket);
+      failures.push({ keyId: lease.id, decision, errorCode: outcome.errorCode });
+      counted++;
+      deps.logger.debug(`request ${record.id}: attempt ${attempt} on ${lease.id} failed: ${decision.reason}`);
       continue;
     }
     if (outcome.kind === 'error-status') {
@@ -154,271 +211,86 @@ export async function forwardWithFailover(
         retryAfter: headerValue(headers['retry-after']),
         now: Date.now(),
       });
-      if (!decisionRetries(decision)) {
-        // The client's own mistake (400, 404, 422…): back to it untouched, no key penalised.
+      if (status < 500) gateway?.recordSuccess();
+      if (decision.action === 'pass-to-client') {
+        // The client's (or the prompt's) problem: back to it untouched, no key penalised; but an
+        // HTML page from the gateway's front would only show as noise in the SDKs: say it in words.
         deps.pool.reportNeutral(lease);
+        if (isHtml(headers['content-type'])) {
+          answer(htmlRefusalAnswer(status, errorBody, lease.id, attempt), decision.reason);
+          return;
+        }
         res.writeHead(status, withLength(clientHeaders(headers, lease.id, attempt), errorBody));
         res.end(errorBody);
         finish(status, decision.reason);
         return;
       }
-      deps.pool.reportFailure(lease, decision, record.model);
-      failures.push({ keyId: lease.id, reason: decision.reason, decision, status, headers, body: errorBody });
-      deps.logger.debug(`attempt ${attempt} on ${lease.id} failed: ${decision.reason}`);
+      const ticket = deps.pool.reportFailure(lease, decision, model);
+      const signature = gatewaySignature({ status, body: errorBody });
+      if (signature !== undefined) gateway?.recordFailure(lease.id, signature, ticket);
+      failures.push({ keyId: lease.id, decision, status, headers, body: errorBody });
+      if (decision.action === 'exclude-model' && model !== undefined) {
+        (record.movedOn ??= []).push({ keyId: lease.id, reason: `${model} not served by ${lease.id}, moved on` });
+      } else {
+        counted++;
+      }
+      deps.logger.debug(`request ${record.id}: attempt ${attempt} on ${lease.id} failed: ${decision.reason}`);
       continue;
     }
 
     // The answer was on its way to the client: no more failover, whatever happened next.
-    if (outcome.kind === 'done') {
-      deps.pool.reportSuccess(lease, outcome.headersAfterMs);
-      finish(outcome.status);
-    } else if (clientGone) {
-      deps.pool.reportNeutral(lease);
-      finish(499, 'client went away');
-    } else {
-      const decision = deps.classify({ errorCode: outcome.errorCode });
-      deps.pool.reportFailure(lease, decision, record.model);
-      const message = `The upstream broke off the answer mid-way (${decision.reason}). Please retry.`;
-      if (outcome.sse) res.end(streamErrorEvent(flavor, message));
-      else res.destroy();
-      finish(outcome.status, `cut mid-stream: ${decision.reason}`);
-    }
+    finishAnswer(outcome, lease, t0, record, deps, res, flavor, watch.gone, finish);
     return;
   }
 
-  if (clientGone) {
+  if (watch.gone) {
     finish(499, 'client went away');
     return;
   }
-  giveUp(res, flavor, failures, tried.size, record.attempts);
-  finish(res.statusCode, failures.length ? failures[failures.length - 1].reason : 'no usable key');
+  const lastReason = failures.length ? failures[failures.length - 1].decision.reason : 'no usable key';
+  answer(giveUpAnswer(failures, record.attempts, { model, nextUsableAt, now: Date.now() }), lastReason);
 }
 
-/** Every attempt failed (or there was no key): tell the client why, in its own format. */
-function giveUp(res: ServerResponse, flavor: ApiFlavor, failures: Attempted[], keysTried: number, attempts: number): void {
-  const extra = { 'x-daidai-attempts': String(attempts) };
-  if (failures.length === 0) {
-    sendError(
-      res,
-      flavor,
-      503,
-      'No usable API key. Log in to DaiDai (or set DAIDAI_KEYS) and check that your keys have balance.',
-      'no_keys',
-      extra,
-    );
-    return;
-  }
-  const last = failures[failures.length - 1];
-  const summary = failures.map((f) => `${f.keyId}: ${f.reason}`).join('; ');
-  // Rate limits and gateway errors are the upstream's own answer: pass the last one on as it
-  // came (Retry-After included), so the client's own backoff works.
-  if (last.status !== undefined && (last.status === 429 || last.status >= 500) && last.decision.action !== 'exhausted') {
-    const headers = withLength(clientHeaders(last.headers ?? {}, last.keyId, attempts), last.body ?? EMPTY);
-    res.writeHead(last.status, headers);
-    res.end(last.body);
-    return;
-  }
-  if (last.decision.action === 'exhausted' || last.decision.action === 'disable-key') {
-    sendError(
-      res,
-      flavor,
-      503,
-      `Every key tried was refused by the gateway (${summary}). Check the keys' balances in DaiDai.`,
-      'keys_refused',
-      extra,
-    );
-    return;
-  }
-  const timedOut = failures.every((f) => f.errorCode === 'UND_ERR_HEADERS_TIMEOUT');
-  sendError(
-    res,
-    flavor,
-    timedOut ? 504 : 502,
-    `The gateway could not be reached or did not answer after ${attempts} attempt(s) on ${keysTried} key(s) (${summary}).`,
-    timedOut ? 'upstream_timeout' : 'upstream_unreachable',
-    extra,
-  );
-}
-
-/** Lets the client's hang-up abort whichever upstream attempt is under way. */
-interface AbortHooks {
-  current: (() => void) | undefined;
-}
-
-type AttemptOutcome =
-  /** No answer: connection refused or reset, timeout before headers… */
-  | { kind: 'network'; errorCode: string }
-  /** An error status; its body (capped) is kept to classify and maybe replay. */
-  | { kind: 'error-status'; status: number; headers: IncomingHttpHeaders; body: Buffer }
-  /** A success answer went through to the client completely. */
-  | { kind: 'done'; status: number; headersAfterMs: number }
-  /** A success answer started reaching the client, then the upstream broke off. */
-  | { kind: 'cut'; status: number; headersAfterMs: number; errorCode: string; sse: boolean }
-  /** The client went away. */
-  | { kind: 'aborted' };
-
-/**
- * One upstream attempt through undici's dispatch handler API: chunks go from the upstream
- * socket straight into the client's response, with no stream object in between, and the
- * upstream pauses when the client cannot keep up. A success answer is written through as it
- * arrives; an error answer is held back (capped) so the caller can fail over.
- */
-function attemptOnce(
-  dispatcher: Dispatcher,
-  options: Dispatcher.DispatchOptions,
+function finishAnswer(
+  outcome: Extract<AttemptOutcome, { kind: 'done' | 'cut' }>,
+  lease: PoolLease,
+  t0: number,
+  record: RequestRecord,
+  deps: ForwardDeps,
   res: ServerResponse,
-  responseHeaders: (status: number, headers: IncomingHttpHeaders) => OutgoingHttpHeaders,
-  abortHooks: AbortHooks,
-): Promise<AttemptOutcome> {
-  const t0 = performance.now();
-  return new Promise<AttemptOutcome>((resolve) => {
-    let controller: Dispatcher.DispatchController | undefined;
-    let mode: 'waiting' | 'collect' | 'pipe' = 'waiting';
-    let status = 0;
-    let headersAfterMs = 0;
-    let sse = false;
-    let collected: Buffer[] = [];
-    let collectedSize = 0;
-    let errorHeaders: IncomingHttpHeaders = {};
-    let clientAborted = false;
-    let settled = false;
-    const settle = (o: AttemptOutcome) => {
-      if (settled) return;
-      settled = true;
-      abortHooks.current = undefined;
-      resolve(o);
-    };
-    const onDrain = () => controller?.resume();
-    abortHooks.current = () => {
-      clientAborted = true;
-      if (controller && !controller.aborted) controller.abort(new ClientGoneError());
-      settle({ kind: 'aborted' });
-    };
+  flavor: ApiFlavor,
+  clientGone: boolean,
+  finish: (status: number, error?: string) => void,
+): void {
+  deps.gateway?.recordSuccess();
+  if (outcome.usage) record.usage = outcome.usage;
+  if (outcome.kind === 'done') {
+    deps.pool.reportSuccess(lease, outcome.headersAfterMs);
+    finish(outcome.status);
+  } else if (clientGone) {
+    deps.pool.reportNeutral(lease);
+    finish(499, 'client went away');
+  } else {
+    const decision: FailureDecision = deps.classify({ errorCode: outcome.errorCode });
+    deps.pool.reportFailure(lease, decision, record.model);
+    const message = `The upstream broke off the answer mid-way (${decision.reason}). Please retry.`;
+    if (outcome.sse) res.end(streamErrorEvent(flavor, message));
+    else res.destroy();
+    finish(outcome.status, `cut mid-stream: ${decision.reason}`);
+  }
+}
 
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(c) {
-        controller = c;
-        if (clientAborted) c.abort(new ClientGoneError());
-      },
-      onResponseStart(c, statusCode, headers) {
-        if (statusCode < 200) return; // 1xx: informational, the real answer follows
-        status = statusCode;
-        headersAfterMs = performance.now() - t0;
-        if (statusCode >= 400) {
-          mode = 'collect';
-          errorHeaders = headers;
-          return;
-        }
-        mode = 'pipe';
-        const ct = headers['content-type'];
-        sse = typeof ct === 'string' && ct.startsWith('text/event-stream');
-        res.writeHead(statusCode, responseHeaders(statusCode, headers));
-        if (sse) {
-          // Headers now, not with the first event: clients show "connected" and start their timers.
-          res.flushHeaders();
-        }
-        res.on('drain', onDrain);
-      },
-      onResponseData(c, chunk) {
-        if (mode === 'pipe') {
-          if (!res.write(chunk)) c.pause();
-        } else if (mode === 'collect' && collectedSize < ERROR_BODY_LIMIT) {
-          // Past the limit keep reading (and dropping) so the connection can be reused.
-          const take = chunk.length > ERROR_BODY_LIMIT - collectedSize ? chunk.subarray(0, ERROR_BODY_LIMIT - collectedSize) : chunk;
-          collected.push(take);
-          collectedSize += take.length;
-        }
-      },
-      onResponseEnd() {
-        if (mode === 'pipe') {
-          res.off('drain', onDrain);
-          res.end();
-          settle({ kind: 'done', status, headersAfterMs });
-        } else {
-          const body = collected.length === 1 ? collected[0] : Buffer.concat(collected, collectedSize);
-          collected = [];
-          settle({ kind: 'error-status', status, headers: errorHeaders, body });
-        }
-      },
-      onResponseError(_c, err) {
-        res.off('drain', onDrain);
-        if (clientAborted || err instanceof ClientGoneError) {
-          settle({ kind: 'aborted' });
-        } else if (mode === 'pipe') {
-          settle({ kind: 'cut', status, headersAfterMs, errorCode: errorCodeOf(err), sse });
-        } else {
-          // Before an answer, or while reading an error body: either way the key gets the blame.
-          settle({ kind: 'network', errorCode: errorCodeOf(err) });
-        }
-      },
-    };
-    try {
-      dispatcher.dispatch(options, handler);
-    } catch (err) {
-      settle({ kind: 'network', errorCode: errorCodeOf(err) });
+/** Waits `ms`, or less when the client leaves (then `watch.gone` is set). */
+function clientWait(watch: ClientWatch, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      watch.wake = undefined;
+      resolve();
     }
+    watch.wake = done;
   });
-}
-
-class ClientGoneError extends Error {
-  readonly code = 'CLIENT_GONE';
-  constructor() {
-    super('the client went away');
-    this.name = 'ClientGoneError';
-  }
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined) {
-    const n = Number(declared);
-    if (n === 0) return Promise.resolve(EMPTY);
-    if (n > limit) return Promise.reject(tooLarge(limit));
-  } else if (req.headers['transfer-encoding'] === undefined) {
-    return Promise.resolve(EMPTY);
-  }
-  return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        cleanup();
-        req.resume(); // drain without keeping
-        reject(tooLarge(limit));
-        return;
-      }
-      chunks.push(c);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const onClose = () => {
-      if (!req.complete) onError(new Error('client went away'));
-    };
-    const cleanup = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
-  });
-}
-
-const EMPTY = Buffer.alloc(0);
-
-function tooLarge(limit: number): ProxyHttpError {
-  const mib = Math.round((limit / (1024 * 1024)) * 10) / 10;
-  return new ProxyHttpError(413, `The request body is larger than the proxy's limit of ${mib} MiB.`, 'request_too_large');
 }
 
 /**
@@ -442,14 +314,12 @@ function looksLikeJson(contentType: string | undefined, body: Buffer): boolean {
   return body[0] === 0x7b /* { */ || body[0] === 0x5b /* [ */;
 }
 
+function isHtml(contentType: string | string[] | undefined): boolean {
+  const ct = headerValue(contentType);
+  return ct !== undefined && ct.toLowerCase().includes('html');
+}
+
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-export function errorCodeOf(err: unknown): string {
-  const e = err as { code?: unknown; name?: unknown; cause?: { code?: unknown } } | undefined;
-  if (e && typeof e.code === 'string') return e.code;
-  if (e && e.cause && typeof e.cause.code === 'string') return e.cause.code;
-  if (e && e.name === 'AbortError') return 'ABORTED';
-  return 'UNKNOWN';
-}

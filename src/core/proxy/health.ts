@@ -2,7 +2,7 @@
 import type { PoolSnapshot } from '../pool/types';
 import type { ProxyStatus } from './types';
 
-export type HealthStatus = 'ok' | 'degraded' | 'down' | 'no-keys';
+export type HealthStatus = 'ok' | 'degraded' | 'down' | 'no-keys' | 'gateway-unreachable';
 
 /** What /health says about the proxy itself: how another window knows the port is served by one of ours. */
 export const HEALTH_NAME = 'daidai-aggregator';
@@ -11,6 +11,18 @@ export interface HealthInfo {
   version?: string;
   /** emailHash of the account served (never the e-mail itself). */
   account?: string;
+  /** Set while the gateway is considered down. */
+  gateway?: { reason: string; since: number };
+}
+
+/** One key as /health shows it: masked id, state, how many models it serves, pairs refused. */
+export interface HealthKey {
+  id: string;
+  state: string;
+  /** Models the key's list names; null while the list is unknown ("serves anything"). */
+  models: number | null;
+  /** (key, model) pairs refused right now. */
+  excludedModels: number;
 }
 
 export interface HealthReport {
@@ -26,6 +38,12 @@ export interface HealthReport {
   lastKey?: string;
   requests: PoolSnapshot['totals'];
   poolResets: number;
+  excludedPairs: number;
+  /** When the next key becomes usable (ISO), when none is usable now. */
+  nextUsableAt?: string;
+  /** Why and since when the gateway is considered down (with status 'gateway-unreachable'). */
+  gateway?: { reason: string; since: string };
+  perKey: HealthKey[];
 }
 
 export function healthStatus(snapshot: PoolSnapshot): HealthStatus {
@@ -40,7 +58,7 @@ export function healthReport(snapshot: PoolSnapshot, status: ProxyStatus, now = 
     name: HEALTH_NAME,
     version: info.version,
     account: info.account,
-    status: healthStatus(snapshot),
+    status: info.gateway ? 'gateway-unreachable' : healthStatus(snapshot),
     uptimeSeconds: status.startedAt ? Math.round((now - status.startedAt) / 1000) : 0,
     url: status.url,
     keys: snapshot.counts,
@@ -48,5 +66,14 @@ export function healthReport(snapshot: PoolSnapshot, status: ProxyStatus, now = 
     lastKey: snapshot.lastKeyId,
     requests: snapshot.totals,
     poolResets: snapshot.resets,
+    excludedPairs: snapshot.excludedPairs,
+    nextUsableAt: snapshot.nextUsableAt !== undefined ? new Date(snapshot.nextUsableAt).toISOString() : undefined,
+    gateway: info.gateway && { reason: info.gateway.reason, since: new Date(info.gateway.since).toISOString() },
+    perKey: snapshot.keys.map((k) => ({
+      id: k.id,
+      state: k.manuallyDisabled ? 'disabled-by-you' : k.state,
+      models: k.models ? k.models.length : null,
+      excludedModels: k.exclusions.length,
+    })),
   };
 }

@@ -31,6 +31,8 @@ export interface ProxyServerDeps {
   gateway?: GatewayWatch;
   /** Reads token usage off each 2xx answer. */
   usage?: UsageMeter;
+  /** Set while the gateway is considered down, for /health. */
+  gatewayHealth?: () => { reason: string; since: number } | undefined;
 }
 
 /** Options that only take effect on a new listener or a new upstream connection pool. */
@@ -100,6 +102,10 @@ export class ProxyServer {
       onRecord: (r) => this.requestEmitter.fire(r),
       version: this.deps.version,
       healthAccount: this.deps.healthAccount,
+      models: this.deps.models,
+      gateway: this.deps.gateway,
+      usage: this.deps.usage,
+      gatewayHealth: this.deps.gatewayHealth,
     });
     const server = createServer(app.callback());
     // SSE answers can be quiet for minutes while a model thinks; Node's default 5 min request

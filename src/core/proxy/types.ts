@@ -1,4 +1,5 @@
 // The contract of the local proxy, as the CLI, the extension, /health and the bench use it.
+import type { AcquireTier, TokenUsage } from './contracts';
 
 export interface ProxyOptions {
   /** Default 127.0.0.1. Anything else only when the user asks for it in settings. */
@@ -65,4 +66,10 @@ export interface RequestRecord {
   aborted: boolean;
   /** Short reason when the request failed. */
   error?: string;
+  /** Tokens the answer reported (2xx answers, when the usage meter read them). */
+  usage?: TokenUsage;
+  /** Which tier of the pool the last attempt's key came from. */
+  tier?: AcquireTier;
+  /** (key, model) pairs stepped over: `{ keyId, reason: 'gpt-4o-mini not served by sk-ab…yz, moved on' }`. */
+  movedOn?: { keyId: string; reason: string }[];
 }

@@ -34,56 +34,256 @@ export const nullLogger: Logger = {
   error() {},
 };
 
-type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
-const order: Level[] = ['trace', 'debug', 'info', 'warn', 'error'];
+export type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+const rank: Record<Level, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4 };
+
+/**
+ * Where a console logger's lines go. `defer` is optional: a sink that has it receives the
+ * argument and its formatter instead of the line, and formats when it writes (off the request).
+ */
+export interface LineSink {
+  write(line: string, urgent?: boolean): void;
+  defer?<T>(level: Level, arg: T, format: (arg: T) => string): void;
+}
+
+/** A console logger, plus a way to log a line per request without building it on the request's path. */
+export interface ConsoleLogger extends Logger {
+  /** Whether a message at `level` is shown. */
+  enabled(level: Level): boolean;
+  /**
+   * Logs `format(arg)` at `level` if that level is shown. With a batched writer the line is
+   * built when the batch is written, so a request pays for one array push, not for a string.
+   * `format` must not keep `arg` (it is dropped after the write) and must not throw.
+   */
+  lazy<T>(level: Level, arg: T, format: (arg: T) => string): void;
+}
+
+/** `2026-12-01T06:20:29.123Z [info] ` */
+export function linePrefix(at: number, level: Level): string {
+  return `${new Date(at).toISOString()} [${level}] `;
+}
+
+const asIs = (s: string): string => s;
 
 /** A logger for the CLI: one line per message on stderr, at or above `level`. */
 export function consoleLogger(
   level: Level = 'info',
-  write: (line: string, urgent: boolean) => void = (l) => process.stderr.write(l + '\n'),
-): Logger {
-  const min = order.indexOf(level);
-  const at = (lvl: Level) => (message: string | Error, ...args: unknown[]) => {
-    if (order.indexOf(lvl) < min) return;
-    const text = message instanceof Error ? message.message : message;
-    const extra = args.length ? ' ' + args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a))).join(' ') : '';
-    write(`${new Date().toISOString()} [${lvl}] ${text}${extra}`, lvl === 'warn' || lvl === 'error');
+  sink: LineSink | ((line: string, urgent: boolean) => void) = (l) => process.stderr.write(l + '\n'),
+): ConsoleLogger {
+  const min = rank[level];
+  const out: LineSink = typeof sink === 'function' ? { write: (l, u) => sink(l, u ?? false) } : sink;
+  const at = (lvl: Level) => {
+    if (rank[lvl] < min) return () => {};
+    const urgent = rank[lvl] >= rank.warn;
+    return (message: string | Error, ...args: unknown[]) => {
+      const text = message instanceof Error ? message.message : message;
+      const extra = args.length ? ' ' + args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a))).join(' ') : '';
+      // Below warn, a batching sink stamps and joins the line when it writes the batch.
+      if (out.defer && !urgent) out.defer(lvl, extra ? text + extra : text, asIs);
+      else out.write(`${linePrefix(Date.now(), lvl)}${text}${extra}`, urgent);
+    };
   };
-  return { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), logLevel: levelNumber[level] };
+  return {
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    logLevel: levelNumber[level],
+    enabled: (lvl) => rank[lvl] >= min,
+    lazy(lvl, arg, format) {
+      if (rank[lvl] < min) return;
+      if (out.defer && rank[lvl] < rank.warn) out.defer(lvl, arg, format);
+      else out.write(linePrefix(Date.now(), lvl) + format(arg), rank[lvl] >= rank.warn);
+    },
+  };
 }
 
+export interface BatchedWriterOptions {
+  /** Longest a line waits before it is written (ms). */
+  flushMs?: number;
+  /** Lines that make a batch: written at once when this many are waiting. */
+  batchLines?: number;
+  /**
+   * Bytes held while the reader is not reading (a stuck pipe). Beyond this, lines are dropped
+   * and counted, and the count is written once the reader catches up.
+   */
+  maxBacklogBytes?: number;
+}
+
+export interface BatchedWriter extends LineSink {
+  defer<T>(level: Level, arg: T, format: (arg: T) => string): void;
+  /** Writes what waits, without blocking (call it at exit; what a stuck reader cannot take is lost). */
+  flush(): void;
+  /** Lines dropped so far because the reader did not keep up. */
+  readonly dropped: number;
+}
+
+type Output = { kind: 'stream'; stream: NodeJS.WritableStream & { writableNeedDrain?: boolean } } | { kind: 'fd'; fd: number };
+
 /**
- * A line writer that batches writes to a file descriptor (default stderr) and flushes at most
- * every `flushMs`. A busy proxy logs a line per request; writing each one at once costs a
- * syscall (and, on a pipe, a wake-up of the reader) on the request's hot path, which showed up
- * as added latency in the benchmark. Warnings and errors flush at once; call flush() before exit.
+ * A line writer that batches writes and never blocks the event loop on its reader.
+ *
+ * A busy proxy logs a line per request. Writing each one at once costs a syscall (and, on a
+ * pipe, a wake-up of the reader) on the request's path, and a synchronous write to a pipe
+ * whose reader is slow or stuck (a terminal paused with Ctrl-S, a `| less`, a supervisor that
+ * stopped reading) stalls every request behind it. So lines wait in memory and go out in one
+ * write per batch (every `flushMs`, or `batchLines` lines); lines logged with `defer` are built
+ * only then. Stdout and stderr are written through Node's own stream, which for a pipe queues
+ * instead of blocking; while it waits for its reader, batches are kept up to `maxBacklogBytes`
+ * and then dropped with a count, so a stuck reader costs neither time nor unbounded memory.
+ * Warnings and errors flush at once (with what came before them, in order).
+ *
+ * `target`: 1 or 2 for process.stdout/stderr, a writable stream, or another file descriptor
+ * (a file, written synchronously: files do not stall).
  */
-export function batchedWriter(fd = 2, flushMs = 100): { write(line: string, urgent?: boolean): void; flush(): void } {
-  let pending: string[] = [];
+export function batchedWriter(target: number | NodeJS.WritableStream = 2, options: number | BatchedWriterOptions = {}): BatchedWriter {
+  const opts = typeof options === 'number' ? { flushMs: options } : options;
+  const flushMs = opts.flushMs ?? 100;
+  const batchLines = Math.max(1, opts.batchLines ?? 256);
+  const maxBacklog = opts.maxBacklogBytes ?? 1 << 20;
+  const output: Output =
+    typeof target !== 'number' ? { kind: 'stream', stream: target }
+    : target === 2 ? { kind: 'stream', stream: process.stderr }
+    : target === 1 ? { kind: 'stream', stream: process.stdout }
+    : { kind: 'fd', fd: target };
+
+  // Parallel arrays rather than an object per line: a request adds to them, it allocates nothing.
+  let lines: unknown[] = [];
+  let formats: (((arg: never) => string) | undefined)[] = [];
+  let levels: (Level | undefined)[] = [];
+  let times: number[] = [];
   let timer: NodeJS.Timeout | undefined;
-  const flush = () => {
+  /** Batches waiting for the stream's 'drain'. */
+  let backlog: string[] = [];
+  let backlogBytes = 0;
+  let waitingForDrain = false;
+  let dropped = 0;
+  let droppedUnreported = 0;
+  let broken = false;
+
+  const render = (): string => {
+    let text = '';
+    // A busy proxy logs many lines within one millisecond: one timestamp string for all of them.
+    let prefixAt = -1;
+    let prefixLevel: Level | undefined;
+    let prefix = '';
+    for (let i = 0; i < lines.length; i++) {
+      const f = formats[i];
+      if (f === undefined) text += (lines[i] as string) + '\n';
+      else {
+        let line: string;
+        try {
+          line = f(lines[i] as never);
+        } catch (err) {
+          line = `(log line could not be formatted: ${(err as Error)?.message ?? err})`;
+        }
+        if (times[i] !== prefixAt || levels[i] !== prefixLevel) {
+          prefixAt = times[i];
+          prefixLevel = levels[i];
+          prefix = linePrefix(prefixAt, prefixLevel!);
+        }
+        text += prefix + line + '\n';
+      }
+    }
+    return text;
+  };
+
+  const droppedNotice = (): string => {
+    const n = droppedUnreported;
+    droppedUnreported = 0;
+    return `${linePrefix(Date.now(), 'warn')}${n} log line(s) dropped: the reader of this output did not keep up\n`;
+  };
+
+  const onDrain = () => {
+    waitingForDrain = false;
+    const text = backlog.join('') + (droppedUnreported > 0 ? droppedNotice() : '');
+    backlog = [];
+    backlogBytes = 0;
+    if (text) send(text);
+  };
+
+  const send = (text: string): void => {
+    if (broken) return;
+    if (output.kind === 'fd') {
+      try {
+        writeSync(output.fd, text);
+      } catch {
+        broken = true; // closed (the parent went away): nothing useful left to do with a log line
+      }
+      return;
+    }
+    const s = output.stream;
+    if (waitingForDrain) {
+      if (backlogBytes + text.length > maxBacklog) {
+        let n = 0;
+        for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+        dropped += n;
+        droppedUnreported += n;
+      } else {
+        backlog.push(text);
+        backlogBytes += text.length;
+      }
+      return;
+    }
+    try {
+      if (!s.write(text)) {
+        waitingForDrain = true;
+        s.once('drain', onDrain);
+      }
+    } catch {
+      broken = true;
+    }
+  };
+
+  const flush = (): void => {
     if (timer) {
       clearTimeout(timer);
       timer = undefined;
     }
-    if (pending.length === 0) return;
-    const text = pending.join('\n') + '\n';
-    pending = [];
-    try {
-      writeSync(fd, text);
-    } catch {
-      // stderr closed (the parent went away): nothing useful left to do with a log line
+    if (lines.length === 0) return;
+    const text = render();
+    lines = [];
+    formats = [];
+    levels = [];
+    times = [];
+    send(text);
+  };
+
+  const queued = (): void => {
+    if (lines.length >= batchLines) flush();
+    else if (!timer) {
+      timer = setTimeout(flush, flushMs);
+      timer.unref();
     }
   };
+
+  if (output.kind === 'stream') {
+    // EPIPE and friends arrive as 'error' events on the stream: a log line must not crash the proxy.
+    output.stream.on('error', () => {
+      broken = true;
+    });
+  }
+
   return {
     write(line, urgent = false) {
-      pending.push(line);
+      lines.push(line);
+      formats.push(undefined);
+      levels.push(undefined);
+      times.push(0);
       if (urgent) flush();
-      else if (!timer) {
-        timer = setTimeout(flush, flushMs);
-        timer.unref();
-      }
+      else queued();
+    },
+    defer(level, arg, format) {
+      lines.push(arg);
+      formats.push(format as (arg: never) => string);
+      levels.push(level);
+      times.push(Date.now());
+      queued();
     },
     flush,
+    get dropped() {
+      return dropped;
+    },
   };
 }

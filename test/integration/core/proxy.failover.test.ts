@@ -23,8 +23,9 @@ function messages(h: Harness, content = 'failover?'): Promise<HttpResult> {
   });
 }
 
-/** Keys of the gateway requests, in order. */
-const keysSeen = (h: Harness) => h.fake.requests.map((r) => r.key);
+/** Keys of the gateway requests, in order, masked (an assertion's output must not show a key). */
+const keysSeen = (h: Harness) => h.fake.requests.map((r) => maskKey(r.key ?? ''));
+const ids = (...keys: string[]) => keys.map(maskKey);
 
 describe('proxy failover (loopback, against the fake DaiDai)', function () {
   const { start } = harnessPerTest();
@@ -38,7 +39,7 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
       assert.equal(res.json().choices[0].message.content, replyText('five hundred'));
       assert.equal(res.headers['x-daidai-attempts'], '2');
       assert.equal(res.headers['x-daidai-key'], shown(K1));
-      assert.deepEqual(keysSeen(h), [K0, K1]);
+      assert.deepEqual(keysSeen(h), ids(K0, K1));
       assert.equal(h.fake.requests[0].status, 500);
       const k0 = h.keyState(K0);
       assert.equal(k0.stats.failures, 1);
@@ -54,7 +55,7 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
       assert.equal(res.status, 200, res.text);
       assert.equal(res.headers['x-daidai-attempts'], '2');
       assert.equal(res.headers['x-daidai-key'], shown(K1));
-      assert.deepEqual(keysSeen(h), [K0, K1]);
+      assert.deepEqual(keysSeen(h), ids(K0, K1));
       await h.fake.waitForRequest((r) => r.key === K0 && r.aborted, 3000);
       const k0 = h.keyState(K0);
       assert.equal(k0.stats.failures, 1);
@@ -69,7 +70,7 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
       assert.equal(res.status, 200, res.text);
       assert.equal(res.json().choices[0].message.content, replyText('reset'));
       assert.equal(res.headers['x-daidai-attempts'], '2');
-      assert.deepEqual(keysSeen(h), [K0, K1]);
+      assert.deepEqual(keysSeen(h), ids(K0, K1));
       assert.equal(h.keyState(K0).stats.failures, 1);
       assert.equal(h.keyState(K0).consecutiveFailures, 1);
     });
@@ -97,7 +98,7 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
         const res = await chat(h, `status ${status}`);
         assert.equal(res.status, 200, `${status}: ${res.text}`);
         assert.equal(res.headers['x-daidai-attempts'], '2', `${status}`);
-        assert.equal(h.fake.requests[0].key, next);
+        assert.equal(maskKey(h.fake.requests[0].key ?? ''), maskKey(next));
         assert.equal(h.fake.requests[0].status, status);
         assert.equal(h.keyState(next).stats.failures, 1);
       }
@@ -122,7 +123,7 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
       // While it cools, the key gets no traffic.
       h.fake.clearRequests();
       for (let i = 0; i < 4; i++) assert.equal((await chat(h, `more ${i}`)).status, 200);
-      assert.ok(!keysSeen(h).includes(K0), `cooling key got traffic: ${keysSeen(h).map((k) => maskKey(k ?? ''))}`);
+      assert.ok(!keysSeen(h).includes(maskKey(K0)), `cooling key got traffic: ${keysSeen(h)}`);
       assert.equal(h.pool.snapshot().counts.cooling, 1);
     });
 
@@ -136,12 +137,12 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
       now += 19_000;
       await chat(h);
       await chat(h);
-      assert.deepEqual(keysSeen(h), [K1, K1], 'the key came back before its time');
+      assert.deepEqual(keysSeen(h), ids(K1, K1), 'the key came back before its time');
       now += 1_001;
       h.fake.clearRequests();
       await chat(h);
       await chat(h);
-      assert.deepEqual(new Set(keysSeen(h)), new Set([K0, K1]), 'the key did not come back');
+      assert.deepEqual(new Set(keysSeen(h)), new Set(ids(K0, K1)), 'the key did not come back');
       assert.equal(h.keyState(K0).state, 'healthy');
     });
 
@@ -168,7 +169,7 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
         assert.match(k0.reason ?? '', new RegExp(String(status)));
         h.fake.clearRequests();
         for (let i = 0; i < 3; i++) assert.equal((await chat(h)).status, 200);
-        assert.deepEqual(keysSeen(h), [K1, K1, K1]);
+        assert.deepEqual(keysSeen(h), ids(K1, K1, K1));
       });
     }
 
@@ -228,7 +229,7 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
         assert.equal(res.headers['content-type'], direct.headers['content-type']);
         assert.equal(res.headers['x-daidai-attempts'], '1');
         assert.equal(h.fake.requests.length, 2, 'exactly one proxied request (plus the direct one)');
-        assert.equal(h.fake.requests[0].key, K0);
+        assert.equal(maskKey(h.fake.requests[0].key ?? ''), maskKey(K0));
         const k0 = h.keyState(K0);
         assert.equal(k0.state, 'healthy');
         assert.equal(k0.consecutiveFailures, 0);
@@ -250,7 +251,7 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
       }
       h.fake.clearRequests();
       for (let i = 0; i < 4; i++) assert.equal((await chat(h)).status, 200);
-      assert.deepEqual(keysSeen(h), [K1, K1, K1, K1], 'the disabled key got traffic');
+      assert.deepEqual(keysSeen(h), ids(K1, K1, K1, K1), 'the disabled key got traffic');
       assert.equal(h.pool.snapshot().counts.disabled, 1);
     });
 
@@ -271,10 +272,11 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
       const h = await start({ keys: [K0, K1], proxy: { maxRetries: 0 }, pool: { failureThreshold: 1 } });
       h.fake.setFault(K0, { status: 500, times: 1 });
       h.fake.setFault(K1, { status: 500, times: 1 });
+      // A gateway 500 after the last attempt is answered as 502 in the client's format (issue 10 §5).
       const first = await chat(h);
-      assert.equal(first.status, 500, first.text);
+      assert.equal(first.status, 502, first.text);
       const second = await chat(h);
-      assert.equal(second.status, 500, second.text);
+      assert.equal(second.status, 502, second.text);
       const down = h.pool.snapshot();
       assert.equal(down.counts.usable, 0);
       assert.equal(down.resets, 0);
@@ -397,6 +399,101 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
       assert.equal(last.status, 503);
       assert.ok(!last.text.includes(K0), 'the pool key reached the client in clear');
       assert.equal(Number(last.headers['content-length']), last.body.length);
+    });
+
+    describe('the give-up answer: the client\'s own format, never the gateway\'s HTML, the explanation in the reason phrase', () => {
+      const formats = [
+        { name: 'OpenAI', send: chat, error: (r: HttpResult) => r.json().error.message as string },
+        { name: 'Anthropic', send: messages, error: (r: HttpResult) => (assert.equal(r.json().type, 'error'), r.json().error.message as string) },
+      ];
+      for (const f of formats) {
+        it(`${f.name}: HTML 502 pages on every key → 502, JSON, every key named (masked), no HTML`, async () => {
+          const h = await start({ keys: [K0, K1] });
+          for (const k of h.keys) h.fake.setFault(k, { status: 502, html: true });
+          const res = await f.send(h);
+          assert.equal(res.status, 502, res.text);
+          assert.match(String(res.headers['content-type']), /application\/json/);
+          assert.doesNotMatch(res.text, /<html|<body|nginx/i);
+          const message = f.error(res);
+          for (const k of h.keys) {
+            assert.ok(message.includes(maskKey(k)), `${maskKey(k)} not named in: ${message}`);
+            assert.ok(!res.text.includes(k), 'a key in clear');
+          }
+          assert.match(message, /HTTP 502/);
+          assert.match(res.statusMessage, /DaiDai proxy: .*sk-.{4}\.\.\..{4}/, 'the reason phrase explains, with ASCII-masked keys');
+          assert.doesNotMatch(res.statusMessage, /<|nginx/i);
+        });
+
+        it(`${f.name}: JSON 503 on every key → 503 with the gateway's own message`, async () => {
+          const h = await start({ keys: [K0, K1] });
+          for (const k of h.keys) h.fake.setFault(k, { status: 503, body: { error: { message: 'upstream overloaded, try later', type: 'new_api_error' } } });
+          const res = await f.send(h);
+          assert.equal(res.status, 503, res.text);
+          const message = f.error(res);
+          assert.match(message, /upstream overloaded, try later/);
+          assert.ok(message.includes(maskKey(K0)) && message.includes(maskKey(K1)));
+          assert.match(res.statusMessage, /upstream overloaded, try later/);
+        });
+
+        it(`${f.name}: connection resets on every key → 502 naming each key and why`, async () => {
+          const h = await start({ keys: [K0, K1] });
+          for (const k of h.keys) h.fake.setFault(k, { resetConnection: true });
+          const res = await f.send(h);
+          assert.equal(res.status, 502, res.text);
+          const message = f.error(res);
+          assert.match(message, /could not be reached/);
+          assert.match(message, /2 attempt\(s\) on 2 key\(s\)/);
+          for (const k of h.keys) assert.ok(message.includes(maskKey(k)));
+        });
+
+        it(`${f.name}: hang then reset on every key → 502, JSON`, async () => {
+          const h = await start({ keys: [K0, K1] });
+          for (const k of h.keys) h.fake.setFault(k, { hangMs: 30 });
+          const res = await f.send(h);
+          assert.equal(res.status, 502, res.text);
+          assert.equal(typeof f.error(res), 'string');
+        });
+      }
+
+      it('a 4xx refusal that came as an HTML page goes back with its status, in words and in the client\'s format', async () => {
+        const h = await start({ keys: [K0, K1] });
+        for (const [send, anthropic] of [
+          [chat, false],
+          [messages, true],
+        ] as const) {
+          h.fake.clearRequests();
+          h.fake.setFault(K0, { status: 404, html: true });
+          h.fake.setFault(K1, { status: 404, html: true });
+          const res = await send(h);
+          assert.equal(res.status, 404, res.text);
+          assert.doesNotMatch(res.text, /<html|<center>/i);
+          const message: string = anthropic ? res.json().error.message : res.json().error.message;
+          if (anthropic) assert.equal(res.json().type, 'error');
+          assert.match(message, /HTTP 404 \(404 Not Found\) as an HTML page/);
+          assert.equal(h.fake.requests.length, 1, 'a client error was retried');
+        }
+        assert.equal(h.keyState(K0).stats.failures, 0);
+      });
+
+      it('429 on every key → 429 with the last Retry-After, in Anthropic format on /v1/messages', async () => {
+        const h = await start({ keys: [K0, K1] });
+        h.fake.setFault(K0, { status: 429, retryAfter: '3' });
+        h.fake.setFault(K1, { status: 429, retryAfter: '9' });
+        const res = await messages(h);
+        assert.equal(res.status, 429);
+        assert.equal(res.headers['retry-after'], '9');
+        assert.equal(res.json().type, 'error');
+        assert.equal(res.json().error.type, 'rate_limit_error');
+      });
+
+      it('an HTML 500 page → 502 (the gateway failed), never the page', async () => {
+        const h = await start({ keys: [K0], proxy: { maxRetries: 0 } });
+        h.fake.setFault(K0, { status: 500, html: true });
+        const res = await chat(h);
+        assert.equal(res.status, 502);
+        assert.doesNotMatch(res.text, /<html/i);
+        assert.match(res.json().error.message, /HTTP 500/);
+      });
     });
 
     it('no keys at all → 503 saying what to do, in each format', async () => {

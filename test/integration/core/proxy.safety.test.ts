@@ -2,7 +2,9 @@
 // browser requests (Origin), CORS when allowed, and the optional access token.
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { DEMO_USABLE_KEYS, replyText } from '../../../src/core/demo/fakeDaiDai';
+import { maskKey } from '../../../src/core/util/mask';
 import { harnessPerTest, type Harness } from './helpers/harness';
 import { httpRequest, type HttpResult } from './helpers/http';
 
@@ -32,6 +34,45 @@ function assertAnthropicError(res: HttpResult, status: number): { type: string; 
   assert.equal(typeof body.error?.type, 'string');
   assert.equal(typeof body.error?.message, 'string');
   return body.error;
+}
+
+/**
+ * A raw client that does not read while it sends, as a busy uploader: once the proxy resets the
+ * connection, the kernel drops whatever answer was waiting unread. Resolves with what it read.
+ */
+async function sendThenRead(port: number, body: Buffer): Promise<string> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.pause();
+  socket.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('error', reject);
+  });
+  const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+  const write = (chunk: Buffer | string) =>
+    new Promise<boolean>((resolve) => {
+      if (socket.destroyed) return resolve(false);
+      socket.write(chunk, (err) => resolve(!err));
+    });
+  if (await write(head)) {
+    for (let at = 0; at < body.length; at += 1024 * 1024) if (!(await write(body.subarray(at, at + 1024 * 1024)))) break;
+  }
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  await new Promise<void>((resolve) => {
+    if (socket.destroyed) return resolve();
+    socket.once('close', () => resolve());
+    // A kept-open connection after a complete answer is fine too.
+    socket.on('data', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const m = /content-length: (\d+)\r\n/i.exec(text);
+      const end = text.indexOf('\r\n\r\n');
+      if (m && end !== -1 && text.length >= end + 4 + Number(m[1])) resolve();
+    });
+    socket.resume();
+  });
+  socket.destroy();
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 const messagesHeaders = { 'x-api-key': 'sk-client', 'anthropic-version': '2023-06-01', 'content-type': 'application/json' };
@@ -87,6 +128,42 @@ describe('proxy local safety (loopback, against the fake DaiDai)', function () {
     });
   });
 
+  describe('an oversized body gets its 413 while the client is still sending (no EPIPE without an answer)', () => {
+    const big = Buffer.alloc(50 * 1024 * 1024, 0x61);
+    big.write('{"model":"gpt-4o","messages":[{"role":"user","content":"', 0);
+
+    it('50 MB against the default 32 MiB limit, five times in a row on OpenAI and Anthropic routes', async () => {
+      const h = await start({ keys: [K0] });
+      for (let i = 0; i < 5; i++) {
+        const anthropic = i % 2 === 1;
+        const res = await httpRequest(h.port, anthropic ? '/v1/messages' : '/v1/chat/completions', {
+          headers: anthropic ? messagesHeaders : { 'content-type': 'application/json' },
+          body: big,
+        });
+        if (anthropic) assertAnthropicError(res, 413);
+        else assertOpenAiError(res, 413);
+        assert.match(res.statusMessage, /larger than the proxy's limit/);
+        assert.equal(res.headers.connection, 'close');
+      }
+      assert.equal(h.fake.requests.length, 0);
+      assert.equal((await httpRequest(h.port, '/v1/models')).status, 200, 'the proxy kept serving');
+    });
+
+    it('a client that reads only after it has sent everything still gets the 413 (a reset would have thrown it away)', async () => {
+      const h = await start({ keys: [K0] });
+      const answer = await sendThenRead(h.port, big);
+      assert.match(answer, /^HTTP\/1\.1 413 /, `got: ${answer.slice(0, 120) || '(nothing)'}`);
+      assert.match(answer, /request_too_large/);
+    });
+
+    it('50 MB sent chunked (no Content-Length) → 413 as well', async () => {
+      const h = await start({ keys: [K0] });
+      const res = await httpRequest(h.port, '/v1/chat/completions', { headers: { 'content-type': 'application/json' }, body: big, chunked: true });
+      assertOpenAiError(res, 413);
+      assert.equal(h.fake.requests.length, 0);
+    });
+  });
+
   it('a client that gives up half-way through sending its body: nothing forwarded, the proxy keeps serving', async () => {
     const h = await start({ keys: [K0] });
     const req = http.request({
@@ -123,6 +200,27 @@ describe('proxy local safety (loopback, against the fake DaiDai)', function () {
       const res = await httpRequest(h.port, '/v1/messages?beta=true', { headers: messagesHeaders, body: '{"model": claude}' });
       const err = assertAnthropicError(res, 400);
       assert.equal(err.type, 'invalid_request_error');
+      assert.equal(h.fake.requests.length, 0);
+    });
+
+    it('an error below the top level is the gateway\'s to answer: forwarded, its 400 passed back', async () => {
+      const h = await start({ keys: [K0] });
+      const res = await httpRequest(h.port, '/v1/chat/completions', {
+        headers: { 'content-type': 'application/json' },
+        body: '{"model":"gpt-4o","messages":[{"role":"user",,"content":"x"}]}',
+      });
+      assert.equal(res.status, 400, res.text);
+      assert.equal(h.fake.requests.length, 1, 'a deep error must reach the gateway');
+      assert.equal(h.fake.requests[0].model, undefined);
+      assert.match(res.json().error.message, /Malformed JSON/);
+      assert.equal(h.keyState(K0).stats.failures, 0);
+    });
+
+    it('a body that is JSON but not an object → 400 locally', async () => {
+      const h = await start({ keys: [K0] });
+      const res = await httpRequest(h.port, '/v1/chat/completions', { headers: { 'content-type': 'application/json' }, body: '[{"model":"gpt-4o"}]' });
+      const err = assertOpenAiError(res, 400);
+      assert.match(err.message, /not a JSON object/);
       assert.equal(h.fake.requests.length, 0);
     });
 
@@ -263,7 +361,7 @@ describe('proxy local safety (loopback, against the fake DaiDai)', function () {
       assert.equal(d.status, 200, d.text);
       assert.equal(h.fake.requests.length, 4);
       assert.ok(!JSON.stringify(h.fake.requests).includes(TOKEN), 'the access token reached the gateway');
-      for (const r of h.fake.requests) assert.equal(r.key, K0);
+      for (const r of h.fake.requests) assert.equal(maskKey(r.key ?? ''), maskKey(K0));
     });
   });
 });

@@ -1,0 +1,67 @@
+// The bench's configuration: modes, targets, phases and knobs, read once from the environment
+// (see bench/README.md for each knob).
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(__dirname, '..', '..', '..');
+export const BUILD = join(ROOT, 'bench', 'results', 'build');
+export const RESULTS = join(ROOT, 'bench', 'results');
+
+/**
+ * unpinned (default): the user's machine. Nothing pinned, nginx as the upstream (a remote
+ * gateway costs the user's CPU next to nothing, a Node upstream would not), ours as a user runs it.
+ * pinned: proxies alone on one core, the Node upstream, wrk and the client on the other: steadier
+ * figures for profiles and before/after comparisons of one change.
+ */
+export type Mode = 'unpinned' | 'pinned';
+/** floor2: an A/A copy of the floor, measured like the others: the run's own noise. */
+export type TargetName = 'direct' | 'floor' | 'floor2' | 'ours';
+export type Phase = 'c1' | 'c64' | 'stream16' | 'ttfb' | 'tavern' | 'claude';
+export type UpstreamKind = 'nginx' | 'fixed' | 'fake';
+
+export const ALL_PHASES: Phase[] = ['c1', 'c64', 'stream16', 'ttfb', 'tavern', 'claude'];
+
+const env = process.env;
+const quick = env.BENCH_QUICK === '1';
+const mode: Mode = env.BENCH_MODE === 'pinned' ? 'pinned' : 'unpinned';
+const num = (name: string, full: number, fast: number, min = 1): number => {
+  const raw = env[name];
+  const v = raw === undefined || raw === '' ? NaN : Number(raw);
+  return Number.isFinite(v) && v >= min ? v : quick ? fast : full;
+};
+const list = <T extends string>(raw: string | undefined, fallback: T[]): T[] => (raw ? (raw.split(',').map((s) => s.trim()).filter(Boolean) as T[]) : fallback);
+
+export const cfg = {
+  quick,
+  mode,
+  rounds: Math.floor(num('BENCH_ROUNDS', 6, 1)),
+  phaseSeconds: num('BENCH_PHASE_SECONDS', 2, 2),
+  ttfbStreams: Math.floor(num('BENCH_TTFB_STREAMS', 5, 4)),
+  soakSeconds: num('BENCH_SOAK_SECONDS', 60, 10, 0),
+  soakConnections: Math.floor(num('BENCH_SOAK_CONNECTIONS', 200, 200)),
+  upstream: (env.BENCH_UPSTREAM || (mode === 'pinned' ? 'fixed' : 'nginx')) as UpstreamKind,
+  phases: list<Phase>(env.BENCH_PHASES, ALL_PHASES),
+  targets: list<TargetName>(env.BENCH_TARGETS, ['direct', 'floor', 'floor2', 'ours']),
+  pin: mode === 'pinned' && env.BENCH_PIN !== '0',
+  profile: env.BENCH_PROFILE === '1',
+  /** The profiled pass that prints what each feature on the request path costs. */
+  featureCost: env.BENCH_FEATURE_COST !== '0',
+  featureSeconds: num('BENCH_FEATURE_SECONDS', 4, 2),
+  strict: env.BENCH_STRICT === '1',
+  traceGc: env.BENCH_TRACE_GC !== '0',
+  /** A phase during which other programs used more than this % of one core is measured again. */
+  noiseLimitPct: num('BENCH_NOISE_LIMIT', 15, 15),
+  noiseRetries: Math.floor(Number(env.BENCH_NOISE_RETRIES ?? 2)),
+  /** BENCH_OURS_CLI: another build of the CLI (an experiment, or a branch's feature before it lands). */
+  oursCli: env.BENCH_OURS_CLI ? resolve(env.BENCH_OURS_CLI) : join(ROOT, 'dist', 'cli.js'),
+  oursArgs: (env.BENCH_OURS_ARGS ?? '').split(' ').filter(Boolean),
+  experiment: Boolean(env.BENCH_OURS_CLI || env.BENCH_OURS_ARGS),
+};
+
+/** CPU sets of the pinned mode: proxies alone on one core, everything else on the other. */
+export const CPU_PROXY = '1';
+export const CPU_LOAD = '0';
+
+/** Direct has no place in the large-body phases: they compare proxies (their body handling). */
+export function targetsOf(phase: Phase): TargetName[] {
+  return phase === 'tavern' || phase === 'claude' ? cfg.targets.filter((t) => t !== 'direct') : cfg.targets;
+}

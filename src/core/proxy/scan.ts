@@ -1,0 +1,210 @@
+// What the proxy needs of a request body is `model` and `stream`. A full JSON.parse of a 100 KB
+// chat history only to read them costs more than the rest of the request path together, and
+// the gateway validates the JSON anyway. So: one pass over the top-level object's skeleton,
+// long strings skipped from quote to quote with Buffer.indexOf (memchr), nested values by
+// bracket counting, nothing allocated beyond the model string. Pure.
+
+export type BodyScan =
+  | { ok: true; model?: string; stream: boolean }
+  /** The skeleton itself is broken: not an object, unterminated, garbage between or after keys. */
+  | { ok: false; reason: string; at: number };
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+
+// "model" and "stream" as bytes, compared in place.
+const MODEL = [0x6d, 0x6f, 0x64, 0x65, 0x6c];
+const STREAM = [0x73, 0x74, 0x72, 0x65, 0x61, 0x6d];
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function skipSpace(b: Uint8Array, i: number): number {
+  while (i < b.length && isSpace(b[i])) i++;
+  return i;
+}
+
+/** Index just past the closing quote of the string opening at `open`, or -1 when unterminated. */
+export function stringEnd(b: Buffer, open: number): number {
+  const n = b.length;
+  // Keys and short values end within a few bytes: a byte loop beats a native call there.
+  const near = Math.min(n, open + 24);
+  let i = open + 1;
+  for (; i < near; i++) {
+    const c = b[i];
+    if (c === BACKSLASH) i++;
+    else if (c === QUOTE) return i + 1;
+  }
+  // Long text (a chat history): jump from quote to quote with memchr; a quote after an odd run
+  // of backslashes is escaped.
+  for (;;) {
+    const q = b.indexOf(QUOTE, i);
+    if (q === -1) return -1;
+    let k = q - 1;
+    while (k > open && b[k] === BACKSLASH) k--;
+    if (((q - 1 - k) & 1) === 0) return q + 1;
+    i = q + 1;
+  }
+}
+
+/** Index just past the object or array opening at `open`, or -1 when unterminated. */
+function containerEnd(b: Buffer, open: number): number {
+  let depth = 0;
+  for (let i = open; i < b.length; i++) {
+    const c = b[i];
+    if (c === QUOTE) {
+      const e = stringEnd(b, i);
+      if (e === -1) return -1;
+      i = e - 1;
+    } else if (c === LBRACE || c === LBRACKET) {
+      depth++;
+    } else if (c === RBRACE || c === RBRACKET) {
+      if (--depth === 0) return i + 1;
+    }
+  }
+  return -1;
+}
+
+/** Index just past a top-level literal (true, false, null, a number), or -1 when it is none. */
+function literalEnd(b: Buffer, i: number): number {
+  const start = i;
+  while (i < b.length) {
+    const c = b[i];
+    if (c === COMMA || c === RBRACE || isSpace(c)) break;
+    i++;
+  }
+  const n = i - start;
+  if (n === 0) return -1;
+  const c0 = b[start];
+  if (c0 === 0x74 /* t */) return keyIs(b, start, i, TRUE) ? i : -1;
+  if (c0 === 0x66 /* f */) return keyIs(b, start, i, FALSE) ? i : -1;
+  if (c0 === 0x6e /* n */) return keyIs(b, start, i, NULL) ? i : -1;
+  return isNumber(b, start, i) ? i : -1;
+}
+
+const TRUE = [0x74, 0x72, 0x75, 0x65];
+const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
+const NULL = [0x6e, 0x75, 0x6c, 0x6c];
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** JSON's number grammar: -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)? over [i, end). */
+function isNumber(b: Buffer, i: number, end: number): boolean {
+  if (b[i] === 0x2d /* - */) i++;
+  if (i >= end || !isDigit(b[i])) return false;
+  if (b[i] === 0x30) i++;
+  else while (i < end && isDigit(b[i])) i++;
+  if (i < end && b[i] === 0x2e /* . */) {
+    i++;
+    if (i >= end || !isDigit(b[i])) return false;
+    while (i < end && isDigit(b[i])) i++;
+  }
+  if (i < end && (b[i] === 0x65 || b[i] === 0x45) /* e E */) {
+    i++;
+    if (i < end && (b[i] === 0x2b || b[i] === 0x2d)) i++;
+    if (i >= end || !isDigit(b[i])) return false;
+    while (i < end && isDigit(b[i])) i++;
+  }
+  return i === end;
+}
+
+function keyIs(b: Buffer, start: number, end: number, word: readonly number[]): boolean {
+  if (end - start !== word.length) return false;
+  for (let k = 0; k < word.length; k++) if (b[start + k] !== word[k]) return false;
+  return true;
+}
+
+/** The key between the quotes at [open, end): its bytes, or its decoded text when it has escapes. */
+function whichKey(b: Buffer, open: number, end: number): 'model' | 'stream' | undefined {
+  const s = open + 1;
+  const e = end - 1;
+  if (keyIs(b, s, e, MODEL)) return 'model';
+  if (keyIs(b, s, e, STREAM)) return 'stream';
+  // "mod\u0065l" is `model` to JSON.parse (and to the gateway); short keys only, so this is rare and cheap.
+  if (e - s > 40) return undefined;
+  for (let k = s; k < e; k++) {
+    if (b[k] === BACKSLASH) {
+      const text = decodeString(b, open, end);
+      return text === 'model' || text === 'stream' ? text : undefined;
+    }
+  }
+  return undefined;
+}
+
+function decodeString(b: Buffer, open: number, end: number): string | undefined {
+  let escaped = false;
+  for (let k = open + 1; k < end - 1 && !escaped; k++) escaped = b[k] === BACKSLASH;
+  if (!escaped) return b.toString('utf8', open + 1, end - 1);
+  try {
+    return JSON.parse(b.toString('utf8', open, end)) as string;
+  } catch {
+    return undefined; // a bad escape is the gateway's to report
+  }
+}
+
+/**
+ * Reads `model` (when a string) and `stream` (true only when literally `true`) from the body's
+ * top-level object, as JSON.parse would (the last duplicate wins). Keys inside nested values
+ * never count. Errors below the top level are left to the gateway.
+ */
+export function scanRequestBody(b: Buffer): BodyScan {
+  const broken = (reason: string, at: number): BodyScan => ({ ok: false, reason, at });
+  let i = skipSpace(b, 0);
+  if (i >= b.length) return broken('the body is empty', i);
+  if (b[i] !== LBRACE) return broken('the body is not a JSON object', i);
+  let model: string | undefined;
+  let stream = false;
+  i = skipSpace(b, i + 1);
+  if (b[i] === RBRACE) return trailing(b, i + 1, model, stream);
+  for (;;) {
+    if (i >= b.length) return broken('the object is not closed', i);
+    if (b[i] !== QUOTE) return broken('a key is expected', i);
+    const keyEnd = stringEnd(b, i);
+    if (keyEnd === -1) return broken('a key is not closed', i);
+    const key = whichKey(b, i, keyEnd);
+    i = skipSpace(b, keyEnd);
+    if (b[i] !== COLON) return broken("':' is expected after a key", i);
+    i = skipSpace(b, i + 1);
+    if (i >= b.length) return broken('a value is missing', i);
+    const c = b[i];
+    let end: number;
+    if (c === QUOTE) {
+      end = stringEnd(b, i);
+      if (end === -1) return broken('a string is not closed', i);
+      if (key === 'model') model = decodeString(b, i, end);
+      else if (key === 'stream') stream = false;
+    } else if (c === LBRACE || c === LBRACKET) {
+      end = containerEnd(b, i);
+      if (end === -1) return broken(c === LBRACE ? 'an object is not closed' : 'an array is not closed', i);
+      if (key !== undefined) {
+        if (key === 'model') model = undefined;
+        else stream = false;
+      }
+    } else {
+      end = literalEnd(b, i);
+      if (end === -1) return broken('a value is not valid JSON', i);
+      if (key === 'model') model = undefined;
+      else if (key === 'stream') stream = end - i === 4 && b[i] === 0x74;
+    }
+    i = skipSpace(b, end);
+    if (i >= b.length) return broken('the object is not closed', i);
+    if (b[i] === RBRACE) return trailing(b, i + 1, model, stream);
+    if (b[i] !== COMMA) return broken("',' or '}' is expected", i);
+    i = skipSpace(b, i + 1);
+  }
+}
+
+function trailing(b: Buffer, i: number, model: string | undefined, stream: boolean): BodyScan {
+  const j = skipSpace(b, i);
+  if (j < b.length) return { ok: false, reason: 'there is more after the JSON object', at: j };
+  return model === undefined ? { ok: true, stream } : { ok: true, model, stream };
+}
