@@ -1,12 +1,13 @@
-// The usage dashboard and the Models view in a real VS Code, after the main scenario: log in
-// again, a few chats of known models through the proxy, then what a person sees. The expected
-// ¥ is computed from the fake's own price list the way the usage code does (parsePrice,
-// priceOf, costOf on the usage each answer carried), the counts from what was sent.
+// The usage dashboard and the Models view in a real VS Code, after the main scenario: the demo
+// account (packages: each key serves its group's models; it keeps no history, so the page shows
+// exactly what this scenario sends), a few chats of known models through the proxy, then what a
+// person sees. The expected ¥ is computed from the demo's own price list the way the usage code
+// does (parsePrice, priceOf, costOf on the usage each answer carried), the counts from what was sent.
 import * as assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import OpenAI from 'openai';
 import type { FrameLocator, Locator } from 'playwright-core';
-import { DEMO_ACCOUNT, DEMO_MODELS, DEMO_PRICING, DEMO_USABLE_KEYS } from '../../src/core/demo/fixtures';
+import { DEMO_ACCOUNT, DEMO_PACKAGE_KEYS, DEMO_PACKAGE_PRICING, DEMO_USABLE_KEYS } from '../../src/core/demo/fixtures';
 import { parsePrice } from '../../src/core/platform/parse';
 import type { ModelPrice } from '../../src/core/platform/types';
 import { costOf, formatCny, formatCount, priceOf } from '../../src/core/usage';
@@ -25,24 +26,31 @@ const KEYS_VIEW = 'Keys';
 const MODELS_VIEW = 'Models';
 
 /**
- * The chats sent: per-token prices, a bare id priced by its [官Max] row, one model without a
- * price, streamed and not. Every model is on the fake keys' lists. Two long prompts (about 10,000
- * tokens each, the fake counts bytes / 4) so the sum is worth more than a fen.
+ * The chats sent: per-token prices (the [官Max] channel priced apart from the bare id), a
+ * per-call price, streamed and not. Every model is served by some demo package. Two long prompts
+ * (about 10,000 tokens each, the fake counts bytes / 4) so the per-token part is worth fens.
  */
 const CHATS: { model: string; stream: boolean; long?: boolean }[] = [
   { model: 'gpt-4o-mini', stream: false },
   { model: '[官Max]claude-sonnet-4-5-20250929', stream: true, long: true },
+  { model: 'gpt-4o-image', stream: false },
   { model: 'claude-sonnet-4-5-20250929', stream: false, long: true },
   { model: 'claude-3-5-haiku-20241022', stream: false },
-  { model: 'gpt-4o', stream: false },
+  { model: 'gpt-4o-image', stream: true },
   { model: 'gpt-4o-mini', stream: true },
 ];
+
+/** The demo's usable keys and the models each serves (its package's group). */
+const DEMO_SERVERS = DEMO_PACKAGE_KEYS.filter((k) => k.key && (k.state ?? 'success') === 'success' && !k.hasError).filter(
+  (k, i, all) => all.findIndex((o) => o.key === k.key) === i,
+);
+const servedBy = (model: string) => DEMO_SERVERS.filter((k) => k.models === undefined || k.models.includes(model)).length;
 
 export async function runDashboardScenario(ctx: DashboardScenarioContext, results: StepResult[]): Promise<void> {
   const { wb, fake } = ctx;
   const proxyBase = `http://127.0.0.1:${ctx.proxyPort}`;
   const openai = new OpenAI({ baseURL: `${proxyBase}/v1`, apiKey: 'anything', maxRetries: 0, timeout: 30_000 });
-  const prices = DEMO_PRICING.map(parsePrice).filter((p): p is ModelPrice => p !== undefined);
+  const prices = DEMO_PACKAGE_PRICING.map(parsePrice).filter((p): p is ModelPrice => p !== undefined);
 
   const assertNoSecret = async (where: string, text: string) => {
     for (const s of ctx.secrets) if (text.includes(s)) throw new Error(`A key appears in clear in ${where} (${maskKey(s)})`);
@@ -85,13 +93,11 @@ export async function runDashboardScenario(ctx: DashboardScenarioContext, result
   let unpriced = 0;
   const perModel = new Map<string, number>();
 
-  await step('dashboard-login-again', async () => {
+  await step('dashboard-demo-account', async () => {
     fake.clearFaults();
     await wb.showContainer(CONTAINER, KEYS_VIEW);
-    await wb.runCommand('DaiDai: Login');
-    await wb.answerInput(/e-?mail/i, DEMO_ACCOUNT.email);
-    await wb.answerInput(/password/i, DEMO_ACCOUNT.password, { password: true });
-    await see(wb.viewPane(KEYS_VIEW).locator('.monaco-list-row', { hasText: DEMO_ACCOUNT.email }).first(), 'the account row after logging in again', 30_000);
+    await wb.runCommand('DaiDai: Try the Demo Account');
+    await see(wb.viewPane(KEYS_VIEW).locator('.monaco-list-row', { hasText: DEMO_ACCOUNT.email }).first(), 'the demo account row in the Keys view', 30_000);
     await wb.runCommand('DaiDai: Start Proxy');
     const n = DEMO_USABLE_KEYS.length;
     await see(wb.statusItem(new RegExp(`DaiDai ${n}/${n}`)), `the status bar to read "DaiDai ${n}/${n}"`, 20_000);
@@ -102,19 +108,20 @@ export async function runDashboardScenario(ctx: DashboardScenarioContext, result
     await see(pane, 'the Models view under the Keys view', 15_000);
     // Prices come with the keys: wait for them before any chat, so every request is priced.
     await see(modelRow('gpt-4o-mini').filter({ hasText: '¥0.15/¥0.60 per M' }), 'gpt-4o-mini priced ¥0.15/¥0.60 per M in the Models view', 30_000);
-    const keys = DEMO_USABLE_KEYS.length;
-    for (const model of DEMO_MODELS) {
+    const models = [...new Set([...CHATS.map((c) => c.model), '[官Max]claude-opus-4-1-20250805', 'gemini-2.5-pro'])];
+    for (const model of models) {
       const row = modelRow(model);
-      await row.scrollIntoViewIfNeeded();
       await see(row, `a row for ${model} in the Models view`, 10_000);
       const text = await row.innerText();
-      const price = priceOf(model, prices);
-      if (!price) assert.match(text, /price unknown/, `${model} has no price in the fake's list: ${text}`);
-      else assert.doesNotMatch(text, /price unknown/, `${model} is priced: ${text}`);
-      assert.match(text, new RegExp(`${keys} keys`), `${model} is served by every key: ${text}`);
+      assert.ok(priceOf(model, prices), `the demo prices ${model}`);
+      assert.doesNotMatch(text, /price unknown/, `${model} is priced: ${text}`);
+      const n = servedBy(model);
+      assert.match(text, new RegExp(`· ${n} keys?$`, 'm'), `${model} is served by ${n} demo key(s): ${text}`);
     }
-    // The bare id finds the [官Max] row's price.
-    assert.match(await modelRow('claude-sonnet-4-5-20250929').innerText(), /¥3\.00\/¥15\.00 per M/);
+    assert.match(await modelRow('gpt-4o-image').innerText(), /¥0\.10\/call/);
+    // The official channel and the bare id are priced apart.
+    assert.match(await modelRow('[官Max]claude-sonnet-4-5-20250929').innerText(), /¥12\.00\/¥60\.00 per M/);
+    assert.match(await modelRow('claude-sonnet-4-5-20250929').innerText(), /¥6\.00\/¥30\.00 per M/);
     // The official Max Opus is at 87.75 % in the monitor: a warning icon.
     const opus = modelRow('[官Max]claude-opus-4-1-20250805');
     assert.match(await opus.innerText(), /87\.75% available \(low\)/);
@@ -179,7 +186,6 @@ export async function runDashboardScenario(ctx: DashboardScenarioContext, result
     await waitText('period-tokens', formatCount(inputTokens + outputTokens));
     const byModel = await inFrame('by-model').innerText();
     for (const [model, n] of perModel) assert.match(byModel, new RegExp(`${escapeRe(model)}\\s+${n}\\b`), `by model: ${model} with ${n} request(s):\n${byModel}`);
-    assert.match(byModel, /gpt-4o\s+1\s.*price unknown/, `gpt-4o has no price:\n${byModel}`);
     const recentRows = frame!.locator('[data-testid="recent"] tbody tr');
     assert.equal(await recentRows.count(), CHATS.length, 'the recent table lists every chat');
     const pool = await inFrame('pool').innerText();
