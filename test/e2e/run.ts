@@ -110,7 +110,7 @@ async function attempt(n: number, install: CodeServerInstall, vsix: string): Pro
     wb = await Workbench.launch(join(root, 'chromium'), shotDir);
     await wb.load(cs.workbenchUrl());
     await runScenario({ wb, fake, proxyPort, secrets: SECRETS }, steps);
-    // The dashboard and the Models view (issue 14), after a fresh login and a few chats.
+    // The dashboard and the Models view (issue 14): the demo account, a few chats, three themes.
     const settingsFiles = ['User', 'Machine'].map((d) => join(cs!.userDataDir, d, 'settings.json'));
     await runDashboardScenario({ wb, fake, proxyPort, secrets: SECRETS, settingsFiles }, steps);
     assertLogsClean(cs);
