@@ -13,9 +13,11 @@ import { createFakeDaiDai } from '../../src/core/demo/fakeDaiDai';
 import { DEMO_KEYS } from '../../src/core/demo/fixtures';
 import { maskKey } from '../../src/core/util/mask';
 import { CodeServer, type CodeServerInstall } from './codeServer';
+import { runChinese } from './chineseScenario';
 import { runScenario, type StepResult } from './scenario';
 import { runSuiteInHost, type SuiteOutcome } from './suite';
 import { freePort, killAllBackground, run } from './util';
+import { runTwoWindows } from './windowsScenario';
 import { Workbench } from './workbench';
 
 const REPO = resolve(__dirname, '../../..');
@@ -109,7 +111,9 @@ async function attempt(n: number, install: CodeServerInstall, vsix: string): Pro
     wb = await Workbench.launch(join(root, 'chromium'), shotDir);
     await wb.load(cs.workbenchUrl());
     await runScenario({ wb, fake, proxyPort, secrets: SECRETS }, steps);
+    await runTwoWindows({ wb, url: cs.workbenchUrl(), fake, proxyPort, secrets: SECRETS }, steps);
     assertLogsClean(cs);
+    await runChinese({ install, repo: REPO, vsix, root: join(root, 'zh-cn'), shotDir: join(shotDir, 'zh-cn'), secrets: SECRETS, checkLogs: assertLogsClean }, steps);
     ok = true;
   } catch (e) {
     log(`attempt ${n} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
@@ -164,7 +168,7 @@ async function main(): Promise<number> {
   }
 
   console.log('\n[e2e] screenshots:');
-  for (const s of result.steps) console.log(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.name}: ${s.shot ?? '(none)'}`);
+  for (const s of result.steps) console.log(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.name}: ${s.shot || '(none)'}`);
   for (const s of result.suite?.shots ?? []) console.log(`  suite: ${s}`);
   const passed = result.steps.filter((s) => s.ok).length + (result.suite?.passed ?? 0);
   const failed = result.steps.filter((s) => !s.ok).length + (result.suite?.failed ?? 0) + (result.ok ? 0 : result.steps.every((s) => s.ok) && !result.suite?.failed ? 1 : 0);

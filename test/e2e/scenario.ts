@@ -173,7 +173,7 @@ export async function runScenario(ctx: ScenarioContext, results: StepResult[]): 
   });
 }
 
-async function assertNoSecretOnPage(ctx: ScenarioContext, step: string): Promise<void> {
+export async function assertNoSecretOnPage(ctx: Pick<ScenarioContext, 'wb' | 'secrets'>, step: string): Promise<void> {
   const text = await ctx.wb.text();
   for (const s of ctx.secrets) {
     if (text.includes(s)) throw new Error(`A key appears in clear on the page after step "${step}" (${maskKey(s)})`);
