@@ -2,12 +2,15 @@
 // daidai-proxy: the same core as the extension, without VS Code, for people who run
 // SillyTavern on a server. Secrets come from the environment, never from argv (argv shows up
 // in `ps` and shell history).
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { PeerProxyRunning, Session, type CredentialsPort } from './core/app/session';
 import { defaultSettings, type DaiDaiSettings } from './core/app/settings';
 import type { FakeDaiDai } from './core/demo/types';
 import { parseKeys } from './core/keysFile';
-import { defaultStateDir, type StateIdentity } from './core/state';
+import { t as translate } from './core/l10n';
+import { defaultStateDir, stateFileNames, type StateIdentity } from './core/state';
+import { formatUsageTable, parseSince, usageCsv, usageReport, UsageHistory, type UsageReport } from './core/usage';
 import { PlatformError } from './core/platform/client';
 import type { PoolKeyInput } from './core/pool/types';
 import { ProxyStartError } from './core/proxy/server';
@@ -28,6 +31,9 @@ Usage:
   daidai-proxy serve [options]   log in (DAIDAI_EMAIL, DAIDAI_PASSWORD) or use plain keys
                                  (DAIDAI_KEYS=sk-a,sk-b or --keys-file FILE) and serve the proxy
   daidai-proxy demo [--port N]   the embedded fake DaiDai account, to try everything offline
+  daidai-proxy usage [--since 24h|7d|30d] [--json|--csv] [--state-dir DIR]
+                                 requests, tokens and estimated ¥ by model and by key, from the
+                                 usage history serve keeps (works while serve runs)
 
 Options:
   --port N              proxy port (default ${d.proxyPort}; 0 = any free port)
@@ -243,6 +249,67 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
   }
 }
 
+/**
+ * `daidai-proxy usage`: what the usage history in the state folder says, as a table, JSON or CSV.
+ * Reads the file `serve` writes (it flushes about every second), never writes or moves it: a
+ * running serve owns it.
+ */
+function usage(flags: Map<string, string>, out: (s: string) => void): number {
+  const dir = flags.get('state-dir') ?? defaultStateDir();
+  const now = Date.now();
+  let since: number;
+  try {
+    since = parseSince(flags.get('since') ?? '24h', now);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const keysFile = flags.get('keys-file');
+  const identity: StateIdentity | undefined = process.env.DAIDAI_EMAIL
+    ? { kind: 'account', email: process.env.DAIDAI_EMAIL }
+    : keysFile
+      ? { kind: 'keys-file', path: keysFile }
+      : process.env.DAIDAI_KEYS
+        ? { kind: 'keys', keys: parseKeys(process.env.DAIDAI_KEYS).map((k) => k.key) }
+        : undefined;
+  let file: string | undefined;
+  if (identity) {
+    file = join(dir, stateFileNames(identity).usage);
+    if (!existsSync(file)) throw new UsageError(`No usage history for that account in ${dir} yet: run serve first (or pass --state-dir).`);
+  } else {
+    // Without a login or keys to say whose: the history written last.
+    const found = existsSync(dir) ? readdirSync(dir).filter((f) => /^usage-.+\.json$/.test(f)) : [];
+    if (found.length === 0) throw new UsageError(`No usage history in ${dir} yet: run serve first (or pass --state-dir).`);
+    found.sort((a, b) => statSync(join(dir, b)).mtimeMs - statSync(join(dir, a)).mtimeMs);
+    file = join(dir, found[0]);
+    if (found.length > 1) process.stderr.write(`daidai-proxy: ${found.length} usage histories in ${dir}; showing the newest (${found[0]}). Set DAIDAI_EMAIL or DAIDAI_KEYS to choose.\n`);
+  }
+  let history: UsageHistory;
+  try {
+    const envelope = JSON.parse(readFileSync(file, 'utf8')) as { data?: unknown };
+    history = UsageHistory.fromJSON(envelope?.data ?? null, now);
+  } catch (err) {
+    throw new UsageError(`The usage history ${file} could not be read: ${redactSecrets((err as Error).message)}.`);
+  }
+  if (flags.has('csv')) {
+    out(usageCsv(history, since).replace(/\r?\n$/, ''));
+    return 0;
+  }
+  const report = usageReport(history, { since, now });
+  if (flags.has('json')) {
+    const t = (x: Pick<UsageReport['total'], 'requests' | 'inputTokens' | 'outputTokens' | 'costCny'>) => ({ requests: x.requests, inputTokens: x.inputTokens, outputTokens: x.outputTokens, costCny: x.costCny });
+    out(
+      JSON.stringify(
+        { since: report.since, total: t(report.total), byModel: report.byModel.map((m) => ({ model: m.model, ...t(m) })), byKey: report.byKey.map((k) => ({ key: k.key, ...t(k) })) },
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+  out(formatUsageTable(report, translate));
+  return 0;
+}
+
 async function demo(flags: Map<string, string>, log: Logger, out: (s: string) => void): Promise<Running> {
   const { createFakeDaiDai, DEMO_ACCOUNT } = await import('./core/demo/fakeDaiDai');
   delete process.env.DAIDAI_KEYS;
@@ -285,6 +352,14 @@ export async function main(argv: string[]): Promise<number> {
     fail(`--log-level must be one of trace, debug, info, warn, error.`);
     return EXIT_USAGE;
   }
+  if (args.command === 'usage') {
+    try {
+      return usage(args.flags, out);
+    } catch (err) {
+      fail(err instanceof UsageError ? err.message : redactSecrets((err as Error)?.message ?? String(err)));
+      return EXIT_USAGE;
+    }
+  }
   const stderr = batchedWriter(2);
   process.once('exit', () => stderr.flush());
   const log = consoleLogger(level, stderr);
@@ -292,7 +367,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (args.command === 'serve') running = await serve(args.flags, log, out);
     else if (args.command === 'demo') running = await demo(args.flags, log, out);
-    else throw new UsageError(`Unknown command "${args.command}". Use serve or demo (see --help).`);
+    else throw new UsageError(`Unknown command "${args.command}". Use serve, demo or usage (see --help).`);
   } catch (err) {
     if (err instanceof UsageError) {
       fail(err.message);

@@ -241,6 +241,15 @@ describe('present: tree rows', () => {
 });
 
 describe('present: requestLogLine', () => {
+  it('says which (key, model) pairs it stepped over and when a key was a last resort', () => {
+    const line = requestLogLine({
+      id: 'r3', method: 'POST', path: '/v1/chat/completions', model: 'gpt-4o-mini', stream: false, status: 200, keyId: 'sk-cccc…6666',
+      attempts: 1, durationMs: 80, aborted: false, tier: 'failing',
+      movedOn: [{ keyId: 'sk-aaaa…4444', reason: 'gpt-4o-mini not served by sk-aaaa…4444, moved on' }],
+    });
+    assert.equal(line, 'POST /v1/chat/completions model=gpt-4o-mini → 200 key=sk-cccc…6666 attempts=1 (a key taken out by failures, as a last resort) 80 ms — gpt-4o-mini not served by sk-aaaa…4444, moved on');
+  });
+
   it('names method, path, model, status, masked key, attempts and duration', () => {
     const line = requestLogLine({ id: 'r1', method: 'POST', path: '/v1/chat/completions', model: 'gpt-4o', stream: true, status: 200, keyId: 'sk-aaaa…4444', attempts: 2, durationMs: 123.4, aborted: false });
     assert.equal(line, 'POST /v1/chat/completions model=gpt-4o stream → 200 key=sk-aaaa…4444 attempts=2 123 ms');

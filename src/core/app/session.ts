@@ -350,7 +350,6 @@ export class Session {
       throw err;
     }
     this.logger.info('Keys and balances refreshed.');
-    this.history.recordUtilisedFrom(this.pool.snapshot().keys, Date.now());
     void this.monitor?.monitor.refreshModels();
     void this.fetchMarket();
   }
@@ -649,6 +648,8 @@ export class Session {
     if (this.plainKeys) return;
     const s = this.account.snapshot;
     this.pool.setKeys(this.poolInputs());
+    // The account's own "used" per key: the truth the usage estimate is checked against.
+    if (s.signedIn) this.state.history.recordUtilisedFrom(this.pool.snapshot().keys, Date.now());
     if (!s.signedIn) this.stopRefreshTimer();
     this.checkLowBalance();
     this.changeEmitter.fire();

@@ -46,22 +46,26 @@ export class StateKeeper {
       if (!this.dir || !identity) return;
       const files = openStateFiles(this.dir, identity, { logger: this.logger });
       this.files = files;
-      const [poolData, usageData] = await Promise.all([files.pool.read(), files.usage.read()]);
+      const [poolRead, usageRead] = await Promise.all([files.pool.read(), files.usage.read()]);
       if (this.files !== files) return; // switched again meanwhile
-      this.pool.importState(poolData, Date.now());
+      this.pool.importState(poolRead, Date.now());
       try {
-        this._history = UsageHistory.fromJSON(usageData, Date.now());
+        this._history = UsageHistory.fromJSON(usageRead, Date.now());
       } catch (err) {
         this.logger.warn(`The usage history in ${files.names.usage} could not be read (${redactSecrets((err as Error).message)}); starting a new one.`);
         this._history = new UsageHistory();
       }
       const history = this._history;
+      // The pool changes on every request: the listeners allocate nothing (one thunk each, made
+      // here), and the file's own timer makes it at most one write a second.
+      const poolData = () => this.pool.exportState();
+      const usageData = () => history.toJSON();
       this.subscriptions.push(
         this.pool.onDidChange(() => {
-          if (this.mayWrite()) files.pool.schedule(() => this.pool.exportState());
+          if (this.mayWrite()) files.pool.schedule(poolData);
         }),
         history.onDidChange(() => {
-          if (this.mayWrite()) files.usage.schedule(() => history.toJSON());
+          if (this.mayWrite()) files.usage.schedule(usageData);
         }),
       );
     };

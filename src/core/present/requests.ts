@@ -9,7 +9,11 @@ export function requestLogLine(r: RequestRecord): string {
   parts.push(`→ ${r.aborted ? t('{0} (client went away)', r.status) : r.status}`);
   parts.push(t('key={0}', r.keyId ?? t('(none)')));
   parts.push(t('attempts={0}', r.attempts));
+  // A key that was not the first choice (a last resort, or one waited for) is worth saying.
+  if (r.tier === 'failing') parts.push(t('(a key taken out by failures, as a last resort)'));
+  else if (r.tier === 'cooling') parts.push(t('(waited for a key to cool down)'));
   parts.push(t('{0} ms', Math.round(r.durationMs)));
+  if (r.movedOn) for (const m of r.movedOn) parts.push(`— ${m.reason}`);
   if (r.error) parts.push(`— ${r.error}`);
   return parts.join(' ');
 }

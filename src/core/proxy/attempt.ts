@@ -118,7 +118,13 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     res.writeHead(statusCode, clientHeaders(headers, this.label.keyId, this.label.attempt));
     // Headers now, not with the first event: clients show "connected" and start their timers.
     if (this.sse) res.flushHeaders();
-    if (this.usage) this.tap = this.usage.tap({ path: this.label.path, flavor: this.label.flavor }, contentType);
+    if (this.usage && statusCode < 300) {
+      try {
+        this.tap = this.usage.tap({ path: this.label.path, flavor: this.label.flavor }, contentType);
+      } catch {
+        this.tap = undefined; // usage is a nicety; it never breaks an answer
+      }
+    }
     this.onDrain = () => c.resume();
     res.on('drain', this.onDrain);
   }

@@ -1,7 +1,5 @@
-// The forwarder's view of its collaborators, as docs/CONTRACTS-WIP.md fixes them: the pool's and
-// the gateway's types as their branches built them, and a structural copy of the usage meter's
-// (built on branch `usage` at the same time) until that branch lands; then its import replaces
-// the copy here, same names and shapes.
+// The forwarder's view of its collaborators in one place: the pool's, the gateway's and the
+// usage meter's types, as their own folders define them.
 import type { FailureDecision, FailureInput, PoolPort } from '../pool/types';
 
 // --- pool (merged) ---
@@ -25,20 +23,6 @@ export type Classify = (input: FailureInput) => FailureDecision;
 
 export type { GatewayModel, GatewayWatch } from '../gateway/types';
 
-// --- usage (src/core/usage/types.ts on branch `usage`) ---
+// --- usage ---
 
-export interface TokenUsage {
-  inputTokens?: number;
-  outputTokens?: number;
-  cacheReadTokens?: number;
-  cacheWriteTokens?: number;
-}
-
-export interface UsageTap {
-  write(chunk: Buffer): void;
-  end(): TokenUsage | undefined;
-}
-
-export interface UsageMeter {
-  tap(route: { path: string; flavor: 'openai' | 'anthropic' }, contentType: string | undefined): UsageTap | undefined;
-}
+export type { TokenUsage, UsageMeter, UsageTap } from '../usage/types';

@@ -14,7 +14,7 @@ import { UpstreamAttempt, errorCodeOf, type AttemptOutcome } from './attempt';
 import { answerTooLarge, readBody } from './body';
 import type { Classify, FailureDecision, ForwardPool, GatewayModel, GatewayWatch, UsageMeter } from './contracts';
 import { ProxyHttpError, sendError, streamErrorEvent, type ApiFlavor } from './errors';
-import { giveUpAnswer, noModelAnswer, outageAnswer, type ErrorAnswer, type FailedAttempt } from './giveUp';
+import { giveUpAnswer, htmlRefusalAnswer, noModelAnswer, outageAnswer, type ErrorAnswer, type FailedAttempt } from './giveUp';
 import { clientHeaders, upstreamHeaders } from './headers';
 import { modelsAnswer, modelsPath } from './models';
 import type { UpstreamRoute } from './routes';
@@ -213,8 +213,13 @@ export async function forwardWithFailover(
       });
       if (status < 500) gateway?.recordSuccess();
       if (decision.action === 'pass-to-client') {
-        // The client's (or the prompt's) problem: back to it untouched, no key penalised.
+        // The client's (or the prompt's) problem: back to it untouched, no key penalised; but an
+        // HTML page from the gateway's front would only show as noise in the SDKs: say it in words.
         deps.pool.reportNeutral(lease);
+        if (isHtml(headers['content-type'])) {
+          answer(htmlRefusalAnswer(status, errorBody, lease.id, attempt), decision.reason);
+          return;
+        }
         res.writeHead(status, withLength(clientHeaders(headers, lease.id, attempt), errorBody));
         res.end(errorBody);
         finish(status, decision.reason);
@@ -307,6 +312,11 @@ function withLength(headers: ReturnType<typeof clientHeaders>, body: Buffer): Re
 function looksLikeJson(contentType: string | undefined, body: Buffer): boolean {
   if (contentType !== undefined) return contentType.includes('json');
   return body[0] === 0x7b /* { */ || body[0] === 0x5b /* [ */;
+}
+
+function isHtml(contentType: string | string[] | undefined): boolean {
+  const ct = headerValue(contentType);
+  return ct !== undefined && ct.toLowerCase().includes('html');
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { redactSecrets } from '../util/mask';
 import type { FailureDecision } from './contracts';
+import { asciiKeyId } from './headers';
 
 /** One failed attempt, as the give-up answer explains it. */
 export interface FailedAttempt {
@@ -125,6 +126,25 @@ export function noModelAnswer(model: string, closest: readonly string[], all: re
     code: 'model_not_found',
     headers: { 'x-daidai-attempts': '0' },
   };
+}
+
+/** Pure: a refusal the client is to see (4xx) that came as an HTML page: its status, in words. */
+export function htmlRefusalAnswer(status: number, page: Buffer, keyId: string, attempts: number): ErrorAnswer {
+  const title = pageTitle(page);
+  return {
+    status,
+    message: `The gateway refused the request with HTTP ${status}${title ? ` (${title})` : ''} as an HTML page from its front (key ${keyId}).`,
+    code: 'upstream_html_error',
+    headers: { 'x-daidai-key': asciiKeyId(keyId), 'x-daidai-attempts': String(attempts) },
+  };
+}
+
+/** The text of an HTML page's <title> (or first <h1>), short and plain. */
+function pageTitle(page: Buffer): string | undefined {
+  const head = page.toString('utf8', 0, Math.min(page.length, 4096));
+  const m = /<title[^>]*>([^<]{1,200})<\/title>/i.exec(head) ?? /<h1[^>]*>([^<]{1,200})<\/h1>/i.exec(head);
+  const text = m?.[1].replace(/\s+/g, ' ').trim();
+  return text ? redactSecrets(text) : undefined;
 }
 
 /** `sk-ab…yz: HTTP 503 "无可用渠道"`: masked key, our reason, and the gateway's own words when it gave JSON. */

@@ -1,4 +1,4 @@
-// Where a client's path goes upstream. Clients mistype the base URL (../shared/clients.md):
+// Where a client's path goes upstream. Clients mistype the base URL:
 // `…/v1/` makes them call `/v1//chat/completions`, and a base without `/v1` makes them call
 // `/chat/completions`. All three forms reach the same upstream path.
 import { flavorOf, type ApiFlavor } from './errors';

@@ -143,7 +143,8 @@ export class JsonStateFile<T> {
    */
   schedule(data: Source<T>): void {
     if (this.disposed) return;
-    this.pending = { source: data };
+    // The same thunk again (a hot path scheduling on every change) allocates nothing.
+    if (this.pending?.source !== data) this.pending = { source: data };
     this.retry = undefined;
     this.arm();
   }

@@ -207,6 +207,139 @@ describe('CLI (dist/cli.js)', function () {
     assert.equal(await third.exit, 0);
   });
 
+  it('usage --json: the requests, tokens and ¥ of a known session, by model and key, while serve runs', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'daidai-cli-usage-'));
+    const env = { DAIDAI_EMAIL: DEMO_ACCOUNT.email, DAIDAI_PASSWORD: DEMO_ACCOUNT.password };
+    // Packages: the fake charges each request from its price list, as the platform does.
+    await fake.stop();
+    fake = createFakeDaiDai({ packages: true });
+    await fake.start(0);
+    const r = run(['serve', '--port', '0', '--platform-url', fake.url, '--upstream-url', fake.gatewayUrl, '--state-dir', stateDir], env);
+    children.push(r.child);
+    const [, url] = await waitForOutput(r, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    const usedBefore = fake.keys().reduce((sum, k) => sum + k.used, 0);
+    let input = 0;
+    let output = 0;
+    const keys = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${url}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `what did it cost ${i}` }] }),
+      });
+      assert.equal(res.status, 200);
+      keys.add(res.headers.get('x-daidai-key')!.replace('...', '…')); // a header is ASCII: … goes as ...
+      const body = (await res.json()) as { usage: { prompt_tokens: number; completion_tokens: number } };
+      input += body.usage.prompt_tokens;
+      output += body.usage.completion_tokens;
+    }
+    const spent = fake.keys().reduce((sum, k) => sum + k.used, 0) - usedBefore;
+
+    type T = { requests: number; inputTokens: number; outputTokens: number; costCny: number | null };
+    let report: { since: string; total: T; byModel: Array<T & { model: string }>; byKey: Array<T & { key: string }> } | undefined;
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((res) => setTimeout(res, 200))) {
+      const u = run(['usage', '--json', '--state-dir', stateDir], env);
+      if ((await u.exit) !== 0) continue;
+      report = JSON.parse(u.stdout());
+      if (report!.total.requests === 3) break;
+    }
+    assert.ok(report, 'usage --json answered');
+    assert.equal(report!.total.requests, 3, 'serve flushed the three requests');
+    assert.equal(report!.total.inputTokens, input);
+    assert.equal(report!.total.outputTokens, output);
+    assert.ok(report!.total.costCny !== null && Math.abs(report!.total.costCny - spent) < 1e-6, `estimate ¥${report!.total.costCny} = what the account was charged ¥${spent}`);
+    assert.deepEqual(report!.byModel.map((m) => [m.model, m.requests]), [['gpt-4o-mini', 3]]);
+    assert.deepEqual(new Set(report!.byKey.map((k) => k.key)), keys, 'by masked key, as the answers named them');
+    assert.ok(!Number.isNaN(Date.parse(report!.since)));
+
+    const table = run(['usage', '--since', '7d', '--state-dir', stateDir], env);
+    assert.equal(await table.exit, 0);
+    assert.match(table.stdout(), /gpt-4o-mini/);
+    const csv = run(['usage', '--csv', '--state-dir', stateDir], env);
+    assert.equal(await csv.exit, 0);
+    assert.match(csv.stdout(), /gpt-4o-mini/);
+    for (const k of fake.keys().filter((x) => x.key.length > 8)) assert.ok(!(table.stdout() + csv.stdout()).includes(k.key), 'a key in clear in the report');
+    r.child.kill('SIGTERM');
+    assert.equal(await r.exit, 0);
+  });
+
+  it('serve over packages: mixed Claude and GPT requests all succeed, no key is blamed, /v1/models is the union', async () => {
+    await fake.stop();
+    fake = createFakeDaiDai({ packages: true });
+    await fake.start(0);
+    const r = run(['serve', '--port', '0', '--platform-url', fake.url, '--upstream-url', fake.gatewayUrl, '--state-dir', mkdtempSync(join(tmpdir(), 'daidai-cli-pk-'))], {
+      DAIDAI_EMAIL: DEMO_ACCOUNT.email,
+      DAIDAI_PASSWORD: DEMO_ACCOUNT.password,
+    });
+    children.push(r.child);
+    const [, url] = await waitForOutput(r, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    const base = url.replace(/\/v1$/, '');
+    // The model lists are fetched in the background right after the start.
+    let ids: string[] = [];
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((res) => setTimeout(res, 100))) {
+      const models = (await (await fetch(`${url}/models`)).json()) as { data: Array<{ id: string }> };
+      ids = models.data.map((m) => m.id);
+      if (ids.includes('gpt-4o-mini') && ids.some((id) => id.startsWith('claude-'))) break;
+    }
+    assert.equal(new Set(ids).size, ids.length, 'each model once');
+    assert.ok(ids.includes('gpt-4o-mini') && ids.includes('claude-sonnet-4-5-20250929'), ids.join(', '));
+    const claude = 'claude-sonnet-4-5-20250929';
+    for (let i = 0; i < 6; i++) {
+      const gpt = await fetch(`${url}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', stream: i % 2 === 0, messages: [{ role: 'user', content: `g${i}` }] }),
+      });
+      assert.equal(gpt.status, 200, await gpt.clone().text());
+      await gpt.arrayBuffer();
+      const msg = await fetch(`${base}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': 'anything', 'anthropic-version': '2023-06-01' },
+        body: JSON.stringify({ model: claude, max_tokens: 50, stream: i % 2 === 1, messages: [{ role: 'user', content: `c${i}` }] }),
+      });
+      assert.equal(msg.status, 200, await msg.clone().text());
+      await msg.arrayBuffer();
+    }
+    const nobody = await fetch(`${url}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-minii', messages: [{ role: 'user', content: 'typo' }] }),
+    });
+    assert.equal(nobody.status, 404);
+    assert.match(((await nobody.json()) as { error: { message: string } }).error.message, /gpt-4o-mini/);
+    const before = fake.requests.length;
+    const moderated = await fetch(`${url}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'say [[moderate]]' }] }),
+    });
+    assert.equal(moderated.status, 400);
+    assert.equal(fake.requests.length - before, 1, 'a refused prompt is sent once');
+    const health = (await (await fetch(`${base}/health`)).json()) as { keys: { usable: number; total: number }; perKey: Array<{ state: string }> };
+    assert.equal(health.keys.usable, health.keys.total, 'no key was disabled or cooled for a model it does not serve');
+    assert.ok(health.perKey.every((k) => k.state === 'healthy'));
+    r.child.kill('SIGTERM');
+    assert.equal(await r.exit, 0);
+  });
+
+  it('serve: SIGHUP picks up a new order without a restart', async () => {
+    const r = run(['serve', '--port', '0', '--platform-url', fake.url, '--upstream-url', fake.gatewayUrl, '--state-dir', mkdtempSync(join(tmpdir(), 'daidai-cli-hup-'))], {
+      DAIDAI_EMAIL: DEMO_ACCOUNT.email,
+      DAIDAI_PASSWORD: DEMO_ACCOUNT.password,
+    });
+    children.push(r.child);
+    const [, url] = await waitForOutput(r, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    const health = async () => ((await (await fetch(url.replace(/\/v1$/, '/health'))).json()) as { keys: { total: number } }).keys.total;
+    const before = await health();
+    fake.setKeys([...fake.keys(), { key: 'sk-NewOrderKey0000000000000000000000000000000001', name: 'new order', balance: 20, used: 0 }]);
+    fake.expireTokens(); // the platform's token has expired meanwhile: SIGHUP logs in again first
+    r.child.kill('SIGHUP');
+    await waitForOutput(r, /Refreshed: \d+ usable key/);
+    assert.equal(await health(), before + 1);
+    r.child.kill('SIGTERM');
+    assert.equal(await r.exit, 0);
+  });
+
   it('refuses secrets on the command line and unknown options, with exit code 1', async () => {
     const r1 = run(['serve', '--password', 'hunter2hunter2']);
     assert.equal(await r1.exit, 1);

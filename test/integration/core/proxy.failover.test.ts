@@ -23,8 +23,9 @@ function messages(h: Harness, content = 'failover?'): Promise<HttpResult> {
   });
 }
 
-/** Keys of the gateway requests, in order. */
-const keysSeen = (h: Harness) => h.fake.requests.map((r) => r.key);
+/** Keys of the gateway requests, in order, masked (an assertion's output must not show a key). */
+const keysSeen = (h: Harness) => h.fake.requests.map((r) => maskKey(r.key ?? ''));
+const ids = (...keys: string[]) => keys.map(maskKey);
 
 describe('proxy failover (loopback, against the fake DaiDai)', function () {
   const { start } = harnessPerTest();
@@ -38,7 +39,7 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
       assert.equal(res.json().choices[0].message.content, replyText('five hundred'));
       assert.equal(res.headers['x-daidai-attempts'], '2');
       assert.equal(res.headers['x-daidai-key'], shown(K1));
-      assert.deepEqual(keysSeen(h), [K0, K1]);
+      assert.deepEqual(keysSeen(h), ids(K0, K1));
       assert.equal(h.fake.requests[0].status, 500);
       const k0 = h.keyState(K0);
       assert.equal(k0.stats.failures, 1);
@@ -54,7 +55,7 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
       assert.equal(res.status, 200, res.text);
       assert.equal(res.headers['x-daidai-attempts'], '2');
       assert.equal(res.headers['x-daidai-key'], shown(K1));
-      assert.deepEqual(keysSeen(h), [K0, K1]);
+      assert.deepEqual(keysSeen(h), ids(K0, K1));
       await h.fake.waitForRequest((r) => r.key === K0 && r.aborted, 3000);
       const k0 = h.keyState(K0);
       assert.equal(k0.stats.failures, 1);
@@ -69,7 +70,7 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
       assert.equal(res.status, 200, res.text);
       assert.equal(res.json().choices[0].message.content, replyText('reset'));
       assert.equal(res.headers['x-daidai-attempts'], '2');
-      assert.deepEqual(keysSeen(h), [K0, K1]);
+      assert.deepEqual(keysSeen(h), ids(K0, K1));
       assert.equal(h.keyState(K0).stats.failures, 1);
       assert.equal(h.keyState(K0).consecutiveFailures, 1);
     });
@@ -97,7 +98,7 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
         const res = await chat(h, `status ${status}`);
         assert.equal(res.status, 200, `${status}: ${res.text}`);
         assert.equal(res.headers['x-daidai-attempts'], '2', `${status}`);
-        assert.equal(h.fake.requests[0].key, next);
+        assert.equal(maskKey(h.fake.requests[0].key ?? ''), maskKey(next));
         assert.equal(h.fake.requests[0].status, status);
         assert.equal(h.keyState(next).stats.failures, 1);
       }
@@ -122,7 +123,7 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
       // While it cools, the key gets no traffic.
       h.fake.clearRequests();
       for (let i = 0; i < 4; i++) assert.equal((await chat(h, `more ${i}`)).status, 200);
-      assert.ok(!keysSeen(h).includes(K0), `cooling key got traffic: ${keysSeen(h).map((k) => maskKey(k ?? ''))}`);
+      assert.ok(!keysSeen(h).includes(maskKey(K0)), `cooling key got traffic: ${keysSeen(h)}`);
       assert.equal(h.pool.snapshot().counts.cooling, 1);
     });
 
@@ -136,12 +137,12 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
       now += 19_000;
       await chat(h);
       await chat(h);
-      assert.deepEqual(keysSeen(h), [K1, K1], 'the key came back before its time');
+      assert.deepEqual(keysSeen(h), ids(K1, K1), 'the key came back before its time');
       now += 1_001;
       h.fake.clearRequests();
       await chat(h);
       await chat(h);
-      assert.deepEqual(new Set(keysSeen(h)), new Set([K0, K1]), 'the key did not come back');
+      assert.deepEqual(new Set(keysSeen(h)), new Set(ids(K0, K1)), 'the key did not come back');
       assert.equal(h.keyState(K0).state, 'healthy');
     });
 
@@ -168,7 +169,7 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
         assert.match(k0.reason ?? '', new RegExp(String(status)));
         h.fake.clearRequests();
         for (let i = 0; i < 3; i++) assert.equal((await chat(h)).status, 200);
-        assert.deepEqual(keysSeen(h), [K1, K1, K1]);
+        assert.deepEqual(keysSeen(h), ids(K1, K1, K1));
       });
     }
 
@@ -228,7 +229,7 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
         assert.equal(res.headers['content-type'], direct.headers['content-type']);
         assert.equal(res.headers['x-daidai-attempts'], '1');
         assert.equal(h.fake.requests.length, 2, 'exactly one proxied request (plus the direct one)');
-        assert.equal(h.fake.requests[0].key, K0);
+        assert.equal(maskKey(h.fake.requests[0].key ?? ''), maskKey(K0));
         const k0 = h.keyState(K0);
         assert.equal(k0.state, 'healthy');
         assert.equal(k0.consecutiveFailures, 0);
@@ -250,7 +251,7 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
       }
       h.fake.clearRequests();
       for (let i = 0; i < 4; i++) assert.equal((await chat(h)).status, 200);
-      assert.deepEqual(keysSeen(h), [K1, K1, K1, K1], 'the disabled key got traffic');
+      assert.deepEqual(keysSeen(h), ids(K1, K1, K1, K1), 'the disabled key got traffic');
       assert.equal(h.pool.snapshot().counts.disabled, 1);
     });
 
@@ -453,6 +454,26 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
           assert.equal(typeof f.error(res), 'string');
         });
       }
+
+      it('a 4xx refusal that came as an HTML page goes back with its status, in words and in the client\'s format', async () => {
+        const h = await start({ keys: [K0, K1] });
+        for (const [send, anthropic] of [
+          [chat, false],
+          [messages, true],
+        ] as const) {
+          h.fake.clearRequests();
+          h.fake.setFault(K0, { status: 404, html: true });
+          h.fake.setFault(K1, { status: 404, html: true });
+          const res = await send(h);
+          assert.equal(res.status, 404, res.text);
+          assert.doesNotMatch(res.text, /<html|<center>/i);
+          const message: string = anthropic ? res.json().error.message : res.json().error.message;
+          if (anthropic) assert.equal(res.json().type, 'error');
+          assert.match(message, /HTTP 404 \(404 Not Found\) as an HTML page/);
+          assert.equal(h.fake.requests.length, 1, 'a client error was retried');
+        }
+        assert.equal(h.keyState(K0).stats.failures, 0);
+      });
 
       it('429 on every key → 429 with the last Retry-After, in Anthropic format on /v1/messages', async () => {
         const h = await start({ keys: [K0, K1] });

@@ -193,6 +193,29 @@ describe('proxy over packages with the real pool, policy and model catalog (loop
     assertAllHealthy(s);
   });
 
+  it('a request that succeeds on its last attempt on a key taken out by failures earlier (tier 2)', async () => {
+    const keys = [GPT, DEMO_PACKAGE_KEYS[3], DEMO_PACKAGE_KEYS[5]];
+    const s = await setup(keys, { proxy: { maxRetries: 2 } });
+    s.pool.setFailureThreshold(1);
+    s.fake.setFault(GPT.key, { status: 500, times: 1 });
+    assert.equal((await chat(s, 'gpt-4o', 'takes it out')).status, 200);
+    assert.equal(s.pool.snapshot().keys.find((k) => k.id === maskKey(GPT.key))?.state, 'disabled');
+    s.fake.clearRequests();
+    s.fake.setFault(keys[1].key, { status: 502, times: 1 });
+    s.fake.setFault(keys[2].key, { status: 502, times: 1 });
+    const res = await chat(s, 'gpt-4o', 'last chance');
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json().choices[0].message.content, replyText('last chance'));
+    const seen = s.fake.requests.map((r) => maskKey(r.key ?? ''));
+    assert.deepEqual([...seen.slice(0, 2)].sort(), [keys[1].key, keys[2].key].map(maskKey).sort(), 'the usable keys first');
+    assert.equal(seen[2], maskKey(GPT.key), 'the key out by failures last');
+    const rec = s.app.records[s.app.records.length - 1];
+    assert.equal(rec.attempts, 3);
+    // 'failing' (the last resort), or 'usable' when the pool's reset (no key usable at all) put it back first.
+    assert.ok(rec.tier === 'failing' || rec.tier === 'usable', `tier ${rec.tier}`);
+    assert.equal(s.pool.snapshot().keys.find((k) => k.id === maskKey(GPT.key))?.state, 'healthy', 'a success puts the key back');
+  });
+
   it('a key cooling after a 429 whose cool-down ends within the wait: the next request waits for it', async () => {
     const s = await setup([GPT], { proxy: { cooldownWaitMs: 3000, maxRetries: 0 } });
     s.fake.setFault(GPT.key, { status: 429, retryAfter: '1', times: 1 });
