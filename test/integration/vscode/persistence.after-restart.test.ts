@@ -1,4 +1,4 @@
-// Issue 11 in a real VS Code, second half (runs in the extension host started by the restart
+// Issue 11 in a real VS Code, second half (runs in the extension host started by the reload
 // persistence.test.ts asked for): the extension was deactivated and activated again, and logged
 // in again by itself from SecretStorage; the key taken out by hand must still be out.
 import * as assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import type { DaiDaiApi } from '../../../src/core/app/api';
 import { EXTENSION_ID, waitFor } from './helpers';
 import { readRestart } from './restart';
 
-describe('A key taken out by hand, across a deactivation (after the restart)', function () {
+describe('A key taken out by hand, across a deactivation (after the reload)', function () {
   this.timeout(60_000);
 
   after(async () => {

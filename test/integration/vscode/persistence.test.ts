@@ -12,7 +12,7 @@ import type { DaiDaiApi } from '../../../src/core/app/api';
 import { EXTENSION_ID, freePort, waitFor } from './helpers';
 import { requestRestart } from './restart';
 
-describe('A key taken out by hand, across a deactivation (before the restart)', function () {
+describe('A key taken out by hand, across a deactivation (before the reload)', function () {
   this.timeout(60_000);
   let sandbox: sinon.SinonSandbox;
 
