@@ -23,6 +23,8 @@ export interface CodeServerOptions {
   env?: Record<string, string>;
   /** Flags passed straight to the VS Code server (code-server's `--vscode-option`). */
   vscodeOptions?: string[];
+  /** Extra code-server flags (`--locale zh-cn`). */
+  args?: string[];
 }
 
 /** Settings that keep the workbench quiet: no welcome page, tips, trust prompts or updates. */
@@ -92,6 +94,7 @@ export class CodeServer {
       '--disable-workspace-trust',
       '--disable-getting-started-override',
       ...(this.opts.vscodeOptions ?? []).flatMap((o) => ['--vscode-option', o]),
+      ...(this.opts.args ?? []),
       // Its own config file: code-server otherwise writes one under ~/.config.
       '--config', join(this.opts.root, 'code-server.yaml'),
       this.workspaceDir,

@@ -134,8 +134,9 @@ export async function runScenario(ctx: ScenarioContext, results: StepResult[]): 
     const row = keyRow(faulty);
     // Rotation reaches the faulty key every few requests; its failures must show in the tree.
     let sent = 0;
-    await waitUntil(`the tree to show ${maskKey(faulty)} as disabled`, async () => {
-      if (/disabled/i.test(await row.innerText())) return true;
+    // A 401 is a revoked key: the row says so ("revoked"; "disabled" before the rows told the two apart).
+    await waitUntil(`the tree to show ${maskKey(faulty)} as revoked`, async () => {
+      if (/\b(revoked|disabled)\b/i.test(await row.innerText())) return true;
       if (sent >= 40) throw new Error(`sent ${sent} requests and the row still reads: ${await row.innerText()}`);
       sent++;
       await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `request ${sent}` }] });
@@ -173,7 +174,7 @@ export async function runScenario(ctx: ScenarioContext, results: StepResult[]): 
   });
 }
 
-async function assertNoSecretOnPage(ctx: ScenarioContext, step: string): Promise<void> {
+export async function assertNoSecretOnPage(ctx: Pick<ScenarioContext, 'wb' | 'secrets'>, step: string): Promise<void> {
   const text = await ctx.wb.text();
   for (const s of ctx.secrets) {
     if (text.includes(s)) throw new Error(`A key appears in clear on the page after step "${step}" (${maskKey(s)})`);

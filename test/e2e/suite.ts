@@ -32,7 +32,8 @@ export interface SuiteOptions {
 
 /** Results as the suite writes them; only the counts are required. */
 interface SuiteResultsFile {
-  status?: 'running' | 'done';
+  /** 'restarting': the first phase is over, the extension host restarts and runs the second. */
+  status?: 'running' | 'restarting' | 'done';
   passed?: number;
   failed?: number;
   failures?: { title?: string; error?: string }[];
@@ -63,14 +64,15 @@ export async function runSuiteInHost(opts: SuiteOptions): Promise<SuiteOutcome> 
 
   console.log(`\n[e2e] integration suite in code-server's extension host: ${entry}`);
   const resultsFile = join(opts.root, 'suite-results.json');
-  const env = { DAIDAI_TEST_RESULTS: resultsFile, DAIDAI_E2E: '1' };
-  // A fake of its own, so the suite may rely on it through settings as well as its own fakes.
+  // A fake of its own, so the suite may rely on it through settings as well as its own fakes; it
+  // outlives the extension host, so the suite's restart test logs in to it again afterwards.
   const fake = createFakeDaiDai();
   let cs: CodeServer | undefined;
   let wb: Workbench | undefined;
   const shots: string[] = [];
   try {
     await fake.start(0, '127.0.0.1');
+    const env = { DAIDAI_TEST_RESULTS: resultsFile, DAIDAI_E2E: '1', DAIDAI_E2E_PLATFORM: fake.url, DAIDAI_E2E_GATEWAY: fake.gatewayUrl };
     cs = new CodeServer({
       install: opts.install,
       root: opts.root,
@@ -95,6 +97,11 @@ export async function runSuiteInHost(opts: SuiteOptions): Promise<SuiteOutcome> 
     let exitCode: number | undefined;
     wb = await Workbench.launch(join(opts.root, 'chromium'), join(opts.shotDir, 'suite'));
     await wb.page.exposeFunction('codeAutomationExit', (code: number) => {
+      // The first host's exit during the suite's own restart is not the end of the run.
+      if (readResults(resultsFile)?.status === 'restarting') {
+        console.log(`[e2e] suite: extension host exited (${code}) while restarting for the second phase`);
+        return;
+      }
       exitCode = code;
     });
     await wb.load(url);

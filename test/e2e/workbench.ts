@@ -25,9 +25,14 @@ export interface Shot {
 
 export class Workbench {
   readonly shots: Shot[] = [];
-  private shotNo = 0;
 
-  private constructor(readonly context: BrowserContext, readonly page: Page, private readonly shotDir: string) {}
+  private constructor(
+    readonly context: BrowserContext,
+    readonly page: Page,
+    private readonly shotDir: string,
+    /** Shared by every window of one browser, so screenshot numbers follow the order they were taken in. */
+    private readonly counter: { n: number } = { n: 0 },
+  ) {}
 
   /** Chromium with a fresh profile, on a blank page. */
   static async launch(profileDir: string, shotDir: string): Promise<Workbench> {
@@ -40,6 +45,14 @@ export class Workbench {
     });
     const page = context.pages()[0] ?? (await context.newPage());
     return new Workbench(context, page, shotDir);
+  }
+
+  /**
+   * A second workbench window of the same browser (a new tab: same profile, so the same
+   * SecretStorage and state), with its own extension host once a URL is loaded.
+   */
+  async openWindow(): Promise<Workbench> {
+    return new Workbench(this.context, await this.context.newPage(), this.shotDir, this.counter);
   }
 
   /** Opens the workbench at url and waits until its parts are on screen. */
@@ -63,8 +76,8 @@ export class Workbench {
   }
 
   async screenshot(step: string): Promise<string> {
-    this.shotNo++;
-    const name = `${String(this.shotNo).padStart(2, '0')}-${step.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`;
+    this.counter.n++;
+    const name = `${String(this.counter.n).padStart(2, '0')}-${step.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`;
     const path = join(this.shotDir, name);
     // Fast-forward CSS transitions so a toast sliding in does not cover the status bar.
     await this.page.screenshot({ path, animations: 'disabled' });
@@ -145,11 +158,17 @@ export class Workbench {
     return this.page.locator('#workbench\\.parts\\.statusbar .statusbar-item', { hasText: text }).first();
   }
 
+  /** The text of the last status-bar entry that matches, whitespace folded ('' when there is none). */
+  async statusText(match: RegExp): Promise<string> {
+    const all = await this.page.locator('#workbench\\.parts\\.statusbar .statusbar-item').allInnerTexts().catch(() => [] as string[]);
+    return all.map((t) => t.replace(/\s+/g, ' ').trim()).filter((t) => match.test(t)).pop() ?? '';
+  }
+
   /**
    * Hovers an element and returns the hover's text once it matches `expect`. VS Code renders a
    * tooltip when the hover opens and does not refresh an open one, so each try re-opens it.
    */
-  async hoverText(target: Locator, expect: RegExp, timeoutMs = 15_000): Promise<string> {
+  async hoverText(target: Locator, expect: RegExp, timeoutMs = 15_000, opts: { keepOpen?: boolean } = {}): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {
@@ -161,7 +180,8 @@ export class Workbench {
         await hover.waitFor({ state: 'visible', timeout: 4000 });
         last = await hover.innerText();
         if (expect.test(last)) {
-          await this.page.mouse.move(5, 5);
+          // Left open, the hover can be photographed.
+          if (!opts.keepOpen) await this.page.mouse.move(5, 5);
           return last;
         }
       } catch {
@@ -169,6 +189,16 @@ export class Workbench {
       }
     }
     throw new Error(`Hover text never matched ${expect}; last hover read: ${JSON.stringify(last)}`);
+  }
+
+  /** The notification toasts on screen, as text. */
+  toasts(): Locator {
+    return this.page.locator('.notifications-toasts .notification-toast');
+  }
+
+  /** Texts of the error toasts on screen (the error icon is how a person tells them apart). */
+  async errorToasts(): Promise<string[]> {
+    return this.toasts().filter({ has: this.page.locator('.codicon-error') }).allInnerTexts();
   }
 
   /** Confirms a modal dialog if one is open (e.g. "Log out?"); returns whether there was one. */

@@ -1,36 +1,14 @@
 // The extension in a real VS Code: log into the fake DaiDai platform through the input boxes,
 // read the tree and the status bar through the extension's API, run requests through the proxy.
 import * as assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import * as sinon from 'sinon';
 import * as vscode from 'vscode';
 import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_MODELS, DEMO_USABLE_KEYS } from '../../../src/core/demo/fakeDaiDai';
 import type { FakeDaiDai } from '../../../src/core/demo/types';
 import type { DaiDaiApi } from '../../../src/core/app/api';
+import { EXTENSION_ID, freePort, waitFor } from './helpers';
 
-const EXTENSION_ID = 'daidai-aggregator.daidai-aggregator';
 const SETTINGS = ['platform.baseUrl', 'upstream.baseUrl', 'proxy.port', 'balances.refreshMinutes', 'proxy.autoStart'];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls a condition a bounded number of times (events reach the views asynchronously). */
-async function waitFor(what: string, pred: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const rounds = Math.ceil(timeoutMs / 50);
-  for (let i = 0; i < rounds; i++) {
-    if (pred()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`Timed out waiting for ${what}`);
-}
 
 async function chat(url: string, stream: boolean): Promise<{ status: number; text: string }> {
   const res = await fetch(`${url}/chat/completions`, {
