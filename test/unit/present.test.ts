@@ -109,6 +109,7 @@ describe('present: statusModel', () => {
     assert.equal(m.kind, 'normal');
     assert.match(m.tooltip, /another window at http:\/\/127\.0\.0\.1:5100\/v1/);
     assert.doesNotMatch(m.tooltip, /Keys: \d+ of/, 'this window’s own pool is not what serves');
+    assert.doesNotMatch(m.tooltip, /Requests served|Next key/, 'nor its own counters');
     const none = statusModel({ state: 'stopped' }, undefined, { signedIn: true, peer: { url: 'http://127.0.0.1:5100/v1', keys: { usable: 0, total: 2 } } });
     assert.equal(none.kind, 'warning');
   });

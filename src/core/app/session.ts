@@ -90,6 +90,9 @@ export class PeerProxyRunning extends Error {
   }
 }
 
+/** Polls in a row that do not find our proxy (a timeout, another program) before a window stops using it. */
+const PEER_MISSES_TO_LEAVE = 3;
+
 /** How often a window that uses another window's proxy reads its /health and tries to take the port over. */
 export const PEER_POLL_MS = 3_000;
 
@@ -122,6 +125,8 @@ export class Session {
   private peerTimer?: NodeJS.Timeout;
   /** The user (or autoStart) wants a proxy: when another window's goes away, this one takes the port over. */
   private wantsProxy = false;
+  /** Polls in a row whose answer was not our /health. */
+  private peerMisses = 0;
   private readonly subscriptions: Disposable[] = [];
   private readonly changeEmitter = new Emitter<void>();
   private readonly lowBalanceEmitter = new Emitter<KeySnapshot[]>();
@@ -530,11 +535,17 @@ export class Session {
   private async pollPeer(): Promise<void> {
     if (!this._peer || this.disposed) return;
     const { host, port } = this.peerAddress();
-    const probe = await probePeer(host, port, { timeoutMs: 1000 });
+    const probe = await probePeer(host, port, { timeoutMs: 2000 });
     if (!this._peer || this.disposed) return;
     if (probe.kind === 'daidai') {
+      this.peerMisses = 0;
       this._peer = { ...this._peer, health: probe.health };
       this.changeEmitter.fire();
+      this.schedulePeerPoll();
+      return;
+    }
+    // A busy machine can make the other proxy's /health slow: one miss is not a verdict.
+    if (probe.kind === 'other' && ++this.peerMisses < PEER_MISSES_TO_LEAVE) {
       this.schedulePeerPoll();
       return;
     }
@@ -555,6 +566,7 @@ export class Session {
   }
 
   private leavePeer(): void {
+    this.peerMisses = 0;
     if (this.peerTimer) clearTimeout(this.peerTimer);
     this.peerTimer = undefined;
     if (!this._peer) return;

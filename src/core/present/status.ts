@@ -91,11 +91,14 @@ export function statusModel(proxy: ProxyStatus, pool: PoolSnapshot | undefined, 
         : t('Keys: {0} of {1} usable', counts.usable, counts.total),
     );
   }
-  const served = ctx.requests?.served ?? pool?.totals.successes ?? 0;
-  const failed = ctx.requests?.failed ?? pool?.totals.failures ?? 0;
-  lines.push(t('Requests served: {0}, failed: {1}', served, failed));
-  if (pool?.lastKeyId) lines.push(t('Last key used: {0}', pool.lastKeyId));
-  if (pool?.nextKeyId) lines.push(t('Next key: {0}', pool.nextKeyId));
+  // Another window serves: this window's own counters and next key say nothing about it.
+  if (!peer) {
+    const served = ctx.requests?.served ?? pool?.totals.successes ?? 0;
+    const failed = ctx.requests?.failed ?? pool?.totals.failures ?? 0;
+    lines.push(t('Requests served: {0}, failed: {1}', served, failed));
+    if (pool?.lastKeyId) lines.push(t('Last key used: {0}', pool.lastKeyId));
+    if (pool?.nextKeyId) lines.push(t('Next key: {0}', pool.nextKeyId));
+  }
   if (ctx.signedIn) {
     const email = ctx.email ?? t('(signed in)');
     lines.push(ctx.demo ? t('Account: {0} (demo)', email) : t('Account: {0}', email));

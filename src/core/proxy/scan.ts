@@ -157,6 +157,148 @@ function decodeString(b: Buffer, open: number, end: number): string | undefined 
  * never count. Errors below the top level are left to the gateway.
  */
 export function scanRequestBody(b: Buffer): BodyScan {
+  if (b.length >= ENDS_MIN_BYTES) {
+    const quick = scanEnds(b);
+    if (quick) return quick;
+  }
+  return scanWhole(b);
+}
+
+/** Below this, walking the whole skeleton costs a few µs: not worth a second way. */
+const ENDS_MIN_BYTES = 16 * 1024;
+
+// Node's Buffer search slows down on needles that start with a frequent byte (`"`): `model"`
+// finds every `"model"` too, at a fraction of the cost.
+const MODEL_KEY = Buffer.from('model"');
+
+/**
+ * The large bodies (a SillyTavern history, Claude Code's tools and conversation) are one or two
+ * big nested values (`messages`, `tools`, `system`) with the small top-level members before and
+ * after them. Walking the nested values costs a native call per string; this reads the members
+ * before the first nested value forwards and the members after the last one backwards, and
+ * checks with one search that `model"` appears nowhere in between: then `model` is the whole
+ * scan's. `stream` only names the request in the log, so a `stream` written between two nested
+ * values is not looked for. Undefined whenever it cannot be sure (a model key in between,
+ * anything unexpected at either end): the whole scan decides, and refuses a broken skeleton.
+ */
+function scanEnds(b: Buffer): BodyScan | undefined {
+  let i = skipSpace(b, 0);
+  if (b[i] !== LBRACE) return undefined;
+  const open = i;
+  let model: string | undefined;
+  let haveModel = false;
+  let stream = false;
+  let haveStream = false;
+  // Forwards, until the first nested value.
+  i = skipSpace(b, i + 1);
+  let headEnd = -1;
+  for (;;) {
+    if (b[i] !== QUOTE) return undefined;
+    const keyEnd = stringEnd(b, i);
+    if (keyEnd === -1) return undefined;
+    const key = whichKey(b, i, keyEnd);
+    i = skipSpace(b, keyEnd);
+    if (b[i] !== COLON) return undefined;
+    i = skipSpace(b, i + 1);
+    const c = b[i];
+    if (c === LBRACE || c === LBRACKET) {
+      if (key !== undefined) return undefined; // model or stream nested: the whole scan says what that means
+      headEnd = i;
+      break;
+    }
+    let end: number;
+    if (c === QUOTE) {
+      end = stringEnd(b, i);
+      if (end === -1) return undefined;
+      if (key === 'model') (model = decodeString(b, i, end)), (haveModel = true);
+      else if (key === 'stream') (stream = false), (haveStream = true);
+    } else {
+      end = literalEnd(b, i);
+      if (end === -1) return undefined;
+      if (key === 'model') (model = undefined), (haveModel = true);
+      else if (key === 'stream') (stream = end - i === 4 && b[i] === 0x74), (haveStream = true);
+    }
+    i = skipSpace(b, end);
+    if (b[i] !== COMMA) return undefined; // the end of a small body, or something odd: the whole scan
+    i = skipSpace(b, i + 1);
+  }
+  // Backwards, from the closing brace to the last nested value.
+  let j = b.length - 1;
+  while (j > headEnd && isSpace(b[j])) j--;
+  if (b[j] !== RBRACE) return undefined;
+  j--;
+  let tailStart = -1;
+  let tailModel: string | undefined;
+  let tailHasModel = false;
+  let tailStream = false;
+  let tailHasStream = false;
+  for (;;) {
+    while (j > headEnd && isSpace(b[j])) j--;
+    const c = b[j];
+    if (c === RBRACE || c === RBRACKET) {
+      tailStart = j + 1;
+      break;
+    }
+    let valueStart: number;
+    if (c === QUOTE) {
+      valueStart = openingQuote(b, j, headEnd);
+      if (valueStart === -1) return undefined;
+    } else {
+      valueStart = j;
+      while (valueStart > headEnd && isLiteralByte(b[valueStart - 1])) valueStart--;
+      if (literalEnd(b, valueStart) !== j + 1) return undefined;
+    }
+    let k = valueStart - 1;
+    while (k > headEnd && isSpace(b[k])) k--;
+    if (b[k] !== COLON) return undefined;
+    k--;
+    while (k > headEnd && isSpace(b[k])) k--;
+    if (b[k] !== QUOTE) return undefined;
+    const keyStart = openingQuote(b, k, headEnd);
+    if (keyStart === -1) return undefined;
+    // Backwards the first one seen is the last one written: it wins, as in JSON.parse.
+    const key = whichKey(b, keyStart, k + 1);
+    if (key === 'model' && !tailHasModel) {
+      tailHasModel = true;
+      tailModel = b[valueStart] === QUOTE ? decodeString(b, valueStart, j + 1) : undefined;
+    } else if (key === 'stream' && !tailHasStream) {
+      tailHasStream = true;
+      tailStream = b[valueStart] !== QUOTE && j + 1 - valueStart === 4 && b[valueStart] === 0x74;
+    }
+    j = keyStart - 1;
+    while (j > headEnd && isSpace(b[j])) j--;
+    if (b[j] !== COMMA) return undefined;
+    j--;
+  }
+  if (tailStart <= headEnd || open >= headEnd) return undefined;
+  // Between the two: nested values, and maybe small members between them. Any "model" or
+  // "stream" there (at any depth, or inside a string) and the whole scan decides.
+  const mid = b.subarray(headEnd, tailStart);
+  if (mid.indexOf(MODEL_KEY) !== -1) return undefined;
+  if (tailHasModel) (model = tailModel), (haveModel = true);
+  if (tailHasStream) (stream = tailStream), (haveStream = true);
+  void haveStream;
+  return haveModel && model !== undefined ? { ok: true, model, stream } : { ok: true, stream };
+}
+
+/** The opening quote of the string whose closing quote is at `close` (the previous unescaped one), or -1. */
+function openingQuote(b: Buffer, close: number, floor: number): number {
+  let q = close;
+  for (;;) {
+    q = b.lastIndexOf(QUOTE, q - 1);
+    if (q <= floor) return -1;
+    let k = q - 1;
+    while (k > floor && b[k] === BACKSLASH) k--;
+    if (((q - 1 - k) & 1) === 0) return q;
+  }
+}
+
+function isLiteralByte(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x45;
+}
+
+/** The whole skeleton, forwards: the reference, and the judge of a broken body. */
+function scanWhole(b: Buffer): BodyScan {
   const broken = (reason: string, at: number): BodyScan => ({ ok: false, reason, at });
   let i = skipSpace(b, 0);
   if (i >= b.length) return broken('the body is empty', i);

@@ -110,6 +110,42 @@ describe('request body scan (model and stream without JSON.parse)', () => {
     assertAgrees(manyBackslashes);
   });
 
+  describe('large bodies: the members before the first and after the last nested value', () => {
+    const history = Array.from({ length: 300 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `第${i}幕 ` + 'a \\"quoted\\" line, '.repeat(8) }));
+    const tools = Array.from({ length: 20 }, (_, i) => ({ name: `tool_${i}`, input_schema: { type: 'object', properties: { path: { type: 'string' } } } }));
+    const big = (members: Array<[string, unknown]>) => `{${members.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(', ')}}`;
+
+    it('agree with JSON.parse whatever the order (SillyTavern, Claude Code, SDK shapes)', () => {
+      const shapes: Array<Array<[string, unknown]>> = [
+        [['messages', history], ['model', 'deepseek-chat'], ['temperature', 1], ['stream', true]],
+        [['model', '[官Max]claude-sonnet-4-5-20250929'], ['max_tokens', 32000], ['system', [{ type: 'text', text: 'x'.repeat(4000) }]], ['tools', tools], ['messages', history], ['metadata', { user_id: 'u' }], ['stream', true]],
+        [['model', 'gpt-4o'], ['messages', history]],
+        [['messages', history], ['stream', false], ['model', 'gpt-4o-mini']],
+        [['messages', history], ['n', null], ['model', 7]],
+        [['model', 'first'], ['messages', history], ['model', 'last wins']],
+        [['model', 'only nested below'], ['messages', [{ model: 'not me', content: 'x'.repeat(20_000) }]]],
+        [['messages', history], ['model', 'between'], ['tools', tools]],
+        [['messages', [{ content: 'say "model" and "stream"'.repeat(1000) }]], ['model', 'm']],
+      ];
+      // A key spelled with an escape is `model` to JSON.parse, at either end.
+      assertAgrees(`{"mod\\u0065l":"escaped head",${big([['messages', history]]).slice(1)}`);
+      assertAgrees(`${big([['messages', history]]).slice(0, -1)},"str\\u0065am":true,"mod\\u0065l":"escaped tail"}`);
+      for (const members of shapes) {
+        const text = big(members);
+        assert.ok(text.length > 16 * 1024, `${text.length} bytes`);
+        assertAgrees(text);
+        assertAgrees(JSON.stringify(JSON.parse(text), null, 2));
+      }
+    });
+
+    it('a broken or cut large body is still refused', () => {
+      const text = big([['messages', history], ['model', 'x'], ['stream', true]]);
+      for (const bad of [text.slice(0, -1), text.slice(0, text.length / 2) + '}', text.replace('"model":', '"model"'), text + ',', '[' + text.slice(1)]) {
+        assert.equal(scan(bad).ok, false, `accepted ${bad.slice(-80)}`);
+      }
+    });
+  });
+
   it('top-level numbers and literals in every JSON form', () => {
     for (const v of ['0', '-0', '12', '-3.25', '1e9', '1E-9', '2.5e+3', 'true', 'false', 'null']) assertAgrees(`{"n":${v},"model":"x"}`);
   });
