@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
+import { t } from '../l10n';
 import type { GatewayModel, GatewayWatch } from '../gateway/types';
 import { classifyFailure } from '../pool/policy';
 import type { UsageMeter } from '../usage/types';
@@ -201,17 +202,17 @@ function newAgent(opts: ProxyOptions): Agent {
 function startError(err: NodeJS.ErrnoException, opts: ProxyOptions): ProxyStartError {
   if (err.code === 'EADDRINUSE') {
     return new ProxyStartError(
-      `Port ${opts.port} is in use by another program. Change daidai.proxy.port (or --port) or stop that program.`,
+      t('Port {0} is in use by another program. Change daidai.proxy.port (or --port) or stop that program.', opts.port),
       'EADDRINUSE',
     );
   }
   if (err.code === 'EACCES') {
-    return new ProxyStartError(`Not allowed to listen on port ${opts.port}. Choose a port above 1024 in daidai.proxy.port (or --port).`, 'EACCES');
+    return new ProxyStartError(t('Not allowed to listen on port {0}. Choose a port above 1024 in daidai.proxy.port (or --port).', opts.port), 'EACCES');
   }
   if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') {
-    return new ProxyStartError(`Cannot listen on ${opts.host}: no such address on this machine. Check daidai.proxy.host (or --host).`, err.code);
+    return new ProxyStartError(t('Cannot listen on {0}: no such address on this machine. Check daidai.proxy.host (or --host).', opts.host), err.code);
   }
-  return new ProxyStartError(`The proxy could not start on ${opts.host}:${opts.port}: ${err.message}`, err.code ?? 'UNKNOWN');
+  return new ProxyStartError(t('The proxy could not start on {0}: {1}', `${opts.host}:${opts.port}`, err.message), err.code ?? 'UNKNOWN');
 }
 
 function displayHost(host: string): string {

@@ -1,6 +1,10 @@
 // The usage report: one model for `daidai-proxy usage` (table, --json, --csv) and the
 // dashboard, so that the two always show the same numbers. Pure: the clock comes in.
 
+// Not called here: the functions below take `tr` as a parameter (tests pass plainText). The
+// import under the same name is what lets `npm run l10n:export` and the bundle test find their
+// `tr('…')` messages, so that the real `t` the CLI passes has their Chinese.
+import { t as tr } from '../l10n';
 import { DAY_MS, HOUR_MS, hourOf, type HourBucket, type UsageHistory, type UtilisedBucket } from './history';
 import type { RecentRequest, UsageTotals } from './types';
 
