@@ -5,7 +5,7 @@ import Koa from 'koa';
 import type { Dispatcher } from 'undici';
 import type { PoolSnapshot } from '../pool/types';
 import type { Logger } from '../util/log';
-import { bilingual } from '../l10n';
+import { bilingual, t } from '../l10n';
 import { redactSecrets } from '../util/mask';
 import { ProxyHttpError, sendError, type ApiFlavor } from './errors';
 import type { Classify, ForwardPool, GatewayModel, GatewayWatch, UsageMeter } from './contracts';
@@ -105,7 +105,7 @@ function errorMiddleware(logger: Logger): Koa.Middleware<State> {
       if (err instanceof ProxyHttpError) {
         sendError(ctx.res, flavor, err.status, err.message, err.code, err.headers);
       } else {
-        logger.error(`proxy error on ${ctx.method} ${ctx.path}: ${redactSecrets((err as Error)?.message ?? String(err))}`);
+        logger.error(t('proxy error on {0}: {1}', `${ctx.method} ${ctx.path}`, redactSecrets((err as Error)?.message ?? String(err))));
         sendError(ctx.res, flavor, 500, bilingual('The DaiDai proxy hit an internal error; see its log.', ctx.req.headers['accept-language']), 'internal_error');
       }
       ctx.respond = false;

@@ -131,18 +131,20 @@ export class ProxyServer {
       this.setStatus({ state: 'stopped', error: (err as Error).message });
       throw err;
     }
-    server.on('error', (err) => this.logger.error(`proxy server error: ${err.message}`));
+    server.on('error', (err) => this.logger.error(t('proxy server error: {0}', err.message)));
     this.server = server;
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : opts.port;
     const shownHost = displayHost(opts.host);
     if (!isLoopbackAddress(opts.host)) {
       this.logger.warn(
-        `The proxy listens on ${opts.host}, reachable from other machines.${opts.accessToken ? '' : ' Set daidai.proxy.accessToken so that only your clients can use your keys.'}`,
+        opts.accessToken
+          ? t('The proxy listens on {0}, reachable from other machines.', opts.host)
+          : t('The proxy listens on {0}, reachable from other machines. Set daidai.proxy.accessToken so that only your clients can use your keys.', opts.host),
       );
     }
     this.setStatus({ state: 'running', host: opts.host, port, url: `http://${shownHost}:${port}/v1`, startedAt: Date.now() });
-    this.logger.info(`proxy listening on http://${shownHost}:${port}/v1 → ${upstream.origin}${upstream.basePath}`);
+    this.logger.info(t('proxy listening on {0} → {1}', `http://${shownHost}:${port}/v1`, `${upstream.origin}${upstream.basePath}`));
     return this._status;
   }
 
@@ -167,7 +169,7 @@ export class ProxyServer {
       this.ownAgent = undefined;
       if (agent) await agent.close().catch(() => agent.destroy());
       this.setStatus({ state: 'stopped' });
-      this.logger.info('proxy stopped');
+      this.logger.info(t('proxy stopped'));
     });
     return this.stopping;
   }
