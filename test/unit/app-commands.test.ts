@@ -398,7 +398,7 @@ describe('app: command handlers and session', function () {
       assert.equal(h.ui.withProgress.firstCall.args[0], '正在登录呆呆鸟…');
       const [message, ...buttons] = h.ui.showInformationMessage.firstCall.args;
       const total = h.session.accountView.totalBalance!.toFixed(2);
-      assert.equal(message, `已登录：${DEMO_ACCOUNT.email}：${DEMO_USABLE_KEYS.length} 个密钥，共 ¥${total}。`);
+      assert.equal(message, `已登录 ${DEMO_ACCOUNT.email}：${DEMO_USABLE_KEYS.length} 个密钥，共 ¥${total}。`);
       assert.deepEqual(buttons, ['启动代理']);
       await settle();
       await settle();
