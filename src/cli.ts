@@ -8,7 +8,7 @@ import { PeerProxyRunning, Session, type CredentialsPort } from './core/app/sess
 import { defaultSettings, type DaiDaiSettings } from './core/app/settings';
 import type { FakeDaiDai } from './core/demo/types';
 import { parseKeys } from './core/keysFile';
-import { t as translate } from './core/l10n';
+import { cliLanguage, parseLanguage, setLanguage, t } from './core/l10n';
 import { defaultStateDir, stateFileNames, type StateIdentity } from './core/state';
 import { formatUsageTable, parseSince, usageCsv, usageReport, UsageHistory, type UsageReport } from './core/usage';
 import { PlatformError } from './core/platform/client';
@@ -24,37 +24,51 @@ export const EXIT_USAGE = 1;
 export const EXIT_LOGIN = 2;
 export const EXIT_PORT = 3;
 
-const d = defaultSettings;
-const HELP = `daidai-proxy ${VERSION}: one local OpenAI/Anthropic-compatible URL over all your DaiDai keys.
+/** The help in the current language: a function, since the language is only known once argv is read. */
+function help(): string {
+  const d = defaultSettings;
+  return `daidai-proxy ${VERSION}: ${t('one local OpenAI/Anthropic-compatible URL over all your DaiDai keys.')}
 
-Usage:
-  daidai-proxy serve [options]   log in (DAIDAI_EMAIL, DAIDAI_PASSWORD) or use plain keys
-                                 (DAIDAI_KEYS=sk-a,sk-b or --keys-file FILE) and serve the proxy
-  daidai-proxy demo [--port N]   the embedded fake DaiDai account, to try everything offline
+${t('Usage:')}
+  daidai-proxy serve [options]   ${t('log in (DAIDAI_EMAIL, DAIDAI_PASSWORD) or use plain keys')}
+                                 ${t('(DAIDAI_KEYS=sk-a,sk-b or --keys-file FILE) and serve the proxy')}
+  daidai-proxy demo [--port N]   ${t('the embedded fake DaiDai account, to try everything offline')}
   daidai-proxy usage [--since 24h|7d|30d] [--json|--csv] [--state-dir DIR]
-                                 requests, tokens and estimated ¥ by model and by key, from the
-                                 usage history serve keeps (works while serve runs)
+                                 ${t('requests, tokens and estimated ¥ by model and by key, from the')}
+                                 ${t('usage history serve keeps (works while serve runs)')}
 
-Options:
-  --port N              proxy port (default ${d.proxyPort}; 0 = any free port)
-  --host ADDR           listen address (default ${d.proxyHost}; anything else exposes your keys
-                        to the network: set DAIDAI_ACCESS_TOKEN too)
-  --platform-url URL    DaiDai account API (default ${d.platformBaseUrl})
-  --upstream-url URL    model gateway, with /v1 (default ${d.upstreamBaseUrl})
-  --keys-file FILE      plain keys, one per line (instead of logging in)
-  --max-retries N       retries on other keys (default ${d.maxRetries})
-  --failure-threshold N consecutive failures that take a key out (default ${d.failureThreshold})
-  --refresh-minutes N   how often balances are refreshed when logged in (default ${d.refreshMinutes}; 0 = never)
-  --log-level LEVEL     trace | debug | info | warn | error (default info)
-  --state-dir DIR       where what the pool learned and the usage history are kept
-                        (default $XDG_STATE_HOME/daidai-aggregator or ~/.local/state/daidai-aggregator)
-  --reset-state         forget what the pool learned (disabled, revoked, exhausted keys…) and start fresh
+${t('Options:')}
+  --port N              ${t('proxy port (default {0}; 0 = any free port)', d.proxyPort)}
+  --host ADDR           ${t('listen address (default {0}; anything else exposes your keys', d.proxyHost)}
+                        ${t('to the network: set DAIDAI_ACCESS_TOKEN too)')}
+  --platform-url URL    ${t('DaiDai account API (default {0})', d.platformBaseUrl)}
+  --upstream-url URL    ${t('model gateway, with /v1 (default {0})', d.upstreamBaseUrl)}
+  --keys-file FILE      ${t('plain keys, one per line (instead of logging in)')}
+  --max-retries N       ${t('retries on other keys (default {0})', d.maxRetries)}
+  --failure-threshold N ${t('consecutive failures that take a key out (default {0})', d.failureThreshold)}
+  --refresh-minutes N   ${t('how often balances are refreshed when logged in (default {0}; 0 = never)', d.refreshMinutes)}
+  --log-level LEVEL     ${t('trace | debug | info | warn | error (default info)')}
+  --state-dir DIR       ${t('where what the pool learned and the usage history are kept')}
+                        ${t('(default $XDG_STATE_HOME/daidai-aggregator or ~/.local/state/daidai-aggregator)')}
+  --reset-state         ${t('forget what the pool learned (disabled, revoked, exhausted keys…) and start fresh')}
+  --lang en|zh-cn       ${t('the language of these messages (default: from LC_ALL, LC_MESSAGES or LANG)')}
 
-Environment:
-  DAIDAI_EMAIL, DAIDAI_PASSWORD   account login
-  DAIDAI_KEYS                     comma-separated keys (instead of logging in)
-  DAIDAI_ACCESS_TOKEN             when set, clients must send it as their API key
+${t('Environment:')}
+  DAIDAI_EMAIL, DAIDAI_PASSWORD   ${t('account login')}
+  DAIDAI_KEYS                     ${t('comma-separated keys (instead of logging in)')}
+  DAIDAI_ACCESS_TOKEN             ${t('when set, clients must send it as their API key')}
 `;
+}
+
+/** `--lang X` / `--lang=X` read ahead of parseArgs, so that even its usage errors speak that language. */
+function langArg(argv: readonly string[]): string | undefined {
+  let found: string | undefined;
+  argv.forEach((a, i) => {
+    if (a === '--lang') found = argv[i + 1];
+    else if (a.startsWith('--lang=')) found = a.slice('--lang='.length);
+  });
+  return found;
+}
 
 interface Args {
   command: string;
@@ -83,17 +97,17 @@ function parseArgs(argv: string[]): Args {
       const name = eq === -1 ? a.slice(2) : a.slice(2, eq);
       let value = eq === -1 ? argv[i + 1] : a.slice(eq + 1);
       if (eq === -1) {
-        if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value.`);
+        if (value === undefined || value.startsWith('--')) throw new UsageError(t('--{0} needs a value.', name));
         i++;
       }
       if (['password', 'key', 'keys', 'token', 'access-token'].includes(name)) {
-        throw new UsageError(`--${name} is not accepted on the command line (it would show in ps and shell history). Use the environment: see --help.`);
+        throw new UsageError(t('--{0} is not accepted on the command line (it would show in ps and shell history). Use the environment: see --help.', name));
       }
       flags.set(name, value);
     } else if (!command) {
       command = a;
     } else {
-      throw new UsageError(`Unexpected argument "${a}".`);
+      throw new UsageError(t('Unexpected argument "{0}".', a));
     }
   }
   return { command, flags };
@@ -123,7 +137,7 @@ function intFlag(flags: Map<string, string>, name: string, fallback: number, min
   const v = flags.get(name);
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got "${v}").`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(t('--{0} must be a whole number from {1} to {2} (got "{3}").', name, min, max, v));
   return n;
 }
 
@@ -133,7 +147,7 @@ function urlFlag(flags: Map<string, string>, name: string, fallback: string): st
     const u = new URL(v);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
   } catch {
-    throw new UsageError(`--${name} must be an http(s) URL (got "${v}").`);
+    throw new UsageError(t('--{0} must be an http(s) URL (got "{1}").', name, v));
   }
   return v.replace(/\/+$/, '');
 }
@@ -176,10 +190,10 @@ function readKeysFile(path: string): PoolKeyInput[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UsageError(`Cannot read the keys file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
+    throw new UsageError(t('Cannot read the keys file {0}: {1}.', path, (err as NodeJS.ErrnoException).code ?? (err as Error).message));
   }
   const keys = parseKeys(text);
-  if (keys.length === 0) throw new UsageError(`The keys file ${path} holds no key.`);
+  if (keys.length === 0) throw new UsageError(t('The keys file {0} holds no key.', path));
   return keys;
 }
 
@@ -197,7 +211,7 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
     plain = parseKeys(process.env.DAIDAI_KEYS);
   }
   if (!demoOf && plain.length === 0 && !(email && password)) {
-    throw new UsageError('No keys: set DAIDAI_EMAIL and DAIDAI_PASSWORD to log in, or DAIDAI_KEYS / --keys-file for plain keys.');
+    throw new UsageError(t('No keys: set DAIDAI_EMAIL and DAIDAI_PASSWORD to log in, or DAIDAI_KEYS / --keys-file for plain keys.'));
   }
 
   const session = new Session({
@@ -215,21 +229,21 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
     } else if (plain.length > 0) {
       const identity: StateIdentity = keysFile ? { kind: 'keys-file', path: keysFile } : { kind: 'keys', keys: plain.map((k) => k.key) };
       await session.useKeys(plain, keysFile ?? 'DAIDAI_KEYS', identity);
-      out(`Using ${plain.length} key(s) from ${keysFile ? keysFile : 'DAIDAI_KEYS'}.`);
+      out(t('Using {0} key(s) from {1}.', plain.length, keysFile ? keysFile : 'DAIDAI_KEYS'));
     } else {
       await session.login({ email: email!, password: password! }, { remember: false, quiet: true });
     }
     if (flags.has('reset-state')) {
       await session.resetKeyStates();
-      out('Key states reset: every key starts healthy, with nothing remembered.');
+      out(t('Key states reset: every key starts healthy, with nothing remembered.'));
     }
     if (session.mode !== 'keys') {
       const a = session.accountView;
-      out(`Logged in as ${a.email ?? email}: ${a.keys.length} usable key(s), total ¥${(a.totalBalance ?? 0).toFixed(2)}.`);
+      out(t('Logged in as {0}: {1} usable key(s), total {2}.', a.email ?? email ?? '', a.keys.length, `¥${(a.totalBalance ?? 0).toFixed(2)}`));
     }
     const status = await session.startProxy();
     const c = session.pool.snapshot().counts;
-    out(`DaiDai proxy on ${status.url}  (${c.usable}/${c.total} keys usable)  health: ${status.url!.replace(/\/v1$/, '')}/health`);
+    out(t('DaiDai proxy on {0}  ({1}/{2} keys usable)  health: {3}', status.url!, c.usable, c.total, `${status.url!.replace(/\/v1$/, '')}/health`));
     return {
       url: status.url!,
       stop: () => session.dispose(),
@@ -240,7 +254,7 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
         }
         await session.refresh();
         const a = session.accountView;
-        out(`Refreshed: ${a.keys.length} usable key(s), total ¥${(a.totalBalance ?? 0).toFixed(2)}.`);
+        out(t('Refreshed: {0} usable key(s), total {1}.', a.keys.length, `¥${(a.totalBalance ?? 0).toFixed(2)}`));
       },
     };
   } catch (err) {
@@ -274,21 +288,21 @@ function usage(flags: Map<string, string>, out: (s: string) => void): number {
   let file: string | undefined;
   if (identity) {
     file = join(dir, stateFileNames(identity).usage);
-    if (!existsSync(file)) throw new UsageError(`No usage history for that account in ${dir} yet: run serve first (or pass --state-dir).`);
+    if (!existsSync(file)) throw new UsageError(t('No usage history for that account in {0} yet: run serve first (or pass --state-dir).', dir));
   } else {
     // Without a login or keys to say whose: the history written last.
     const found = existsSync(dir) ? readdirSync(dir).filter((f) => /^usage-.+\.json$/.test(f)) : [];
-    if (found.length === 0) throw new UsageError(`No usage history in ${dir} yet: run serve first (or pass --state-dir).`);
+    if (found.length === 0) throw new UsageError(t('No usage history in {0} yet: run serve first (or pass --state-dir).', dir));
     found.sort((a, b) => statSync(join(dir, b)).mtimeMs - statSync(join(dir, a)).mtimeMs);
     file = join(dir, found[0]);
-    if (found.length > 1) process.stderr.write(`daidai-proxy: ${found.length} usage histories in ${dir}; showing the newest (${found[0]}). Set DAIDAI_EMAIL or DAIDAI_KEYS to choose.\n`);
+    if (found.length > 1) process.stderr.write(`daidai-proxy: ${t('{0} usage histories in {1}; showing the newest ({2}). Set DAIDAI_EMAIL or DAIDAI_KEYS to choose.', found.length, dir, found[0])}\n`);
   }
   let history: UsageHistory;
   try {
     const envelope = JSON.parse(readFileSync(file, 'utf8')) as { data?: unknown };
     history = UsageHistory.fromJSON(envelope?.data ?? null, now);
   } catch (err) {
-    throw new UsageError(`The usage history ${file} could not be read: ${redactSecrets((err as Error).message)}.`);
+    throw new UsageError(t('The usage history {0} could not be read: {1}.', file, redactSecrets((err as Error).message)));
   }
   if (flags.has('csv')) {
     out(usageCsv(history, since).replace(/\r?\n$/, ''));
@@ -296,17 +310,17 @@ function usage(flags: Map<string, string>, out: (s: string) => void): number {
   }
   const report = usageReport(history, { since, now });
   if (flags.has('json')) {
-    const t = (x: Pick<UsageReport['total'], 'requests' | 'inputTokens' | 'outputTokens' | 'costCny'>) => ({ requests: x.requests, inputTokens: x.inputTokens, outputTokens: x.outputTokens, costCny: x.costCny });
+    const totals = (x: Pick<UsageReport['total'], 'requests' | 'inputTokens' | 'outputTokens' | 'costCny'>) => ({ requests: x.requests, inputTokens: x.inputTokens, outputTokens: x.outputTokens, costCny: x.costCny });
     out(
       JSON.stringify(
-        { since: report.since, total: t(report.total), byModel: report.byModel.map((m) => ({ model: m.model, ...t(m) })), byKey: report.byKey.map((k) => ({ key: k.key, ...t(k) })) },
+        { since: report.since, total: totals(report.total), byModel: report.byModel.map((m) => ({ model: m.model, ...totals(m) })), byKey: report.byKey.map((k) => ({ key: k.key, ...totals(k) })) },
         null,
         2,
       ),
     );
     return 0;
   }
-  out(formatUsageTable(report, translate));
+  out(formatUsageTable(report, t));
   return 0;
 }
 
@@ -317,24 +331,27 @@ async function demo(flags: Map<string, string>, log: Logger, out: (s: string) =>
   let fake: FakeDaiDai | undefined;
   const running = await serve(flags, log, out, () => (fake = createFakeDaiDai({ chunkDelayMs: 40, packages: true })));
   const base = running.url.replace(/\/v1$/, '');
-  out(`Fake DaiDai platform (demo account ${DEMO_ACCOUNT.email}) on ${fake?.url}
-Point your client at it (any API key works):
+  out(`${t('Fake DaiDai platform (demo account {0}) on {1}', DEMO_ACCOUNT.email, String(fake?.url))}
+${t('Point your client at it (any API key works):')}
   SillyTavern  Chat Completion → Custom (OpenAI-compatible), URL ${base}/v1
   curl         curl ${base}/v1/chat/completions -H 'content-type: application/json' \\
                  -d '{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}'
   OpenAI SDK   new OpenAI({ baseURL: '${base}/v1', apiKey: 'anything' })
   Claude Code  ANTHROPIC_BASE_URL=${base} ANTHROPIC_AUTH_TOKEN=anything claude
-Press Ctrl-C to stop.`);
+${t('Press Ctrl-C to stop.')}`);
   return running;
 }
 
 export async function main(argv: string[]): Promise<number> {
   const out = (s: string) => process.stdout.write(s + '\n');
   const fail = (s: string) => process.stderr.write(`daidai-proxy: ${s}\n`);
+  const lang = langArg(argv);
+  setLanguage(cliLanguage(process.env, lang));
   let args: Args;
   try {
+    if (lang !== undefined && !parseLanguage(lang)) throw new UsageError(t('--lang must be en or zh-cn (got "{0}").', lang));
     args = parseArgs(argv);
-    for (const k of args.flags.keys()) if (!known.has(k)) throw new UsageError(`Unknown option --${k}. See --help.`);
+    for (const k of args.flags.keys()) if (!known.has(k)) throw new UsageError(t('Unknown option --{0}. See --help.', k));
   } catch (err) {
     fail((err as Error).message);
     return EXIT_USAGE;
@@ -344,12 +361,12 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.flags.has('help') || !args.command || args.command === 'help') {
-    out(HELP);
+    out(help());
     return args.command || args.flags.has('help') ? 0 : EXIT_USAGE;
   }
   const level = (args.flags.get('log-level') ?? 'info') as 'trace' | 'debug' | 'info' | 'warn' | 'error';
   if (!['trace', 'debug', 'info', 'warn', 'error'].includes(level)) {
-    fail(`--log-level must be one of trace, debug, info, warn, error.`);
+    fail(t('--log-level must be one of trace, debug, info, warn, error.'));
     return EXIT_USAGE;
   }
   if (args.command === 'usage') {
@@ -367,7 +384,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (args.command === 'serve') running = await serve(args.flags, log, out);
     else if (args.command === 'demo') running = await demo(args.flags, log, out);
-    else throw new UsageError(`Unknown command "${args.command}". Use serve, demo or usage (see --help).`);
+    else throw new UsageError(t('Unknown command "{0}". Use serve, demo or usage (see --help).', args.command));
   } catch (err) {
     if (err instanceof UsageError) {
       fail(err.message);
@@ -376,7 +393,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof PeerProxyRunning) {
       const { port, url, health } = err.peer;
       const k = health.keys;
-      fail(`A DaiDai proxy already serves port ${port} (${url}${k ? `, ${k.usable}/${k.total} keys usable` : ''}): a VS Code window or another daidai-proxy. Use it, stop it, or pick another --port.`);
+      fail(
+        k
+          ? t('A DaiDai proxy already serves port {0} ({1}, {2}/{3} keys usable): a VS Code window or another daidai-proxy. Use it, stop it, or pick another --port.', port, url, k.usable, k.total)
+          : t('A DaiDai proxy already serves port {0} ({1}): a VS Code window or another daidai-proxy. Use it, stop it, or pick another --port.', port, url),
+      );
       return EXIT_PORT;
     }
     if (err instanceof ProxyStartError) {
@@ -384,8 +405,8 @@ export async function main(argv: string[]): Promise<number> {
       return err.code === 'EADDRINUSE' ? EXIT_PORT : EXIT_USAGE;
     }
     if (err instanceof PlatformError) {
-      const what = err.kind === 'network' ? 'Cannot reach the DaiDai platform' : 'Login failed';
-      fail(`${what}: ${redactSecrets(err.message)}`);
+      const message = redactSecrets(err.message);
+      fail(err.kind === 'network' ? t('Cannot reach the DaiDai platform: {0}', message) : t('Login failed: {0}', message));
       return err.kind === 'network' ? EXIT_USAGE : EXIT_LOGIN;
     }
     fail(redactSecrets((err as Error)?.message ?? String(err)));
@@ -399,7 +420,7 @@ export async function main(argv: string[]): Promise<number> {
         process.exit(130); // a second Ctrl-C while stopping: give up at once
       }
       stopping = true;
-      out(`\n${signal}: stopping…`);
+      out(`\n${t('{0}: stopping…', signal)}`);
       running.stop().then(
         () => resolve(0),
         () => resolve(1),
@@ -410,8 +431,8 @@ export async function main(argv: string[]): Promise<number> {
     // The Unix habit for "reload": a server's operator picks up a new order without a restart.
     process.on('SIGHUP', () => {
       if (stopping) return;
-      log.info('SIGHUP: refreshing keys and balances…');
-      running.reload().catch((err) => log.warn(`Refreshing on SIGHUP failed: ${redactSecrets((err as Error)?.message ?? String(err))}`));
+      log.info(t('SIGHUP: refreshing keys and balances…'));
+      running.reload().catch((err) => log.warn(t('Refreshing on SIGHUP failed: {0}', redactSecrets((err as Error)?.message ?? String(err)))));
     });
   });
 }

@@ -160,7 +160,7 @@ export class Services implements vscode.Disposable {
           try {
             return await run(...args);
           } catch (err) {
-            logger.error(`Command ${COMMAND_IDS[name]} failed: ${errorMessage(err)}`);
+            logger.error(vscode.l10n.t('Command {0} failed: {1}', COMMAND_IDS[name], errorMessage(err)));
             void vscode.window.showErrorMessage(`DaiDai: ${errorMessage(err)}`);
             return undefined;
           }
@@ -169,7 +169,7 @@ export class Services implements vscode.Disposable {
     }
 
     renderNow();
-    const ready = h.restoreOnStartup().catch((err) => logger.error(`Startup login failed: ${errorMessage(err)}`));
+    const ready = h.restoreOnStartup().catch((err) => logger.error(vscode.l10n.t('Startup login failed: {0}', errorMessage(err))));
 
     this.api = {
       ready,
@@ -239,9 +239,9 @@ export class Services implements vscode.Disposable {
   private async onSettingsChanged(): Promise<void> {
     const outcome = await this.session.applySettings(readVscodeSettings());
     if (outcome.restartError) {
-      void vscode.window.showErrorMessage(`The DaiDai proxy stopped: restarting it with the new settings failed: ${outcome.restartError}`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('The DaiDai proxy stopped: restarting it with the new settings failed: {0}', outcome.restartError));
     } else if (outcome.restartedFor.length) {
-      void vscode.window.showInformationMessage(`DaiDai proxy restarted to apply ${outcome.restartedFor.join(', ')}: it now runs at ${this.session.proxyUrl()}.`);
+      void vscode.window.showInformationMessage(vscode.l10n.t('DaiDai proxy restarted to apply {0}: it now runs at {1}.', outcome.restartedFor.join(', '), this.session.proxyUrl()));
     }
     this.renderNow();
   }

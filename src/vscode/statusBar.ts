@@ -8,7 +8,7 @@ export class StatusBarController implements vscode.Disposable {
 
   constructor(command: string) {
     this.item = vscode.window.createStatusBarItem('daidai.status', vscode.StatusBarAlignment.Right, 100);
-    this.item.name = 'DaiDai Proxy';
+    this.item.name = vscode.l10n.t('DaiDai Proxy');
     this.item.command = command;
   }
 

@@ -9,6 +9,7 @@ import { Account } from '../../src/core/platform/account';
 import { PlatformClient } from '../../src/core/platform/client';
 import { treeRows } from '../../src/core/present';
 import type { Logger } from '../../src/core/util/log';
+import { setLanguage } from '../../src/core/l10n';
 import { maskKey } from '../../src/core/util/mask';
 import { CommandHandlers } from '../../src/core/app/commands';
 import { CREDENTIALS_SECRET, CredentialStore } from '../../src/core/app/credentialStore';
@@ -378,5 +379,73 @@ describe('app: command handlers and session', function () {
     assert.equal(h.session.mode, 'account');
     assert.ok(h.lines.some((l) => /Could not store the DaiDai login in the system keychain/.test(l)));
     await settle();
+  });
+
+  describe('in Chinese (setLanguage zh-cn)', () => {
+    beforeEach(() => setLanguage('zh-cn'));
+    afterEach(() => setLanguage('en'));
+
+    it('asks, validates and reports the login in Chinese, and a Chinese button still runs its action', async () => {
+      await setup();
+      answerLogin(DEMO_ACCOUNT.email, DEMO_ACCOUNT.password);
+      h.ui.showInformationMessage.onFirstCall().resolves('启动代理');
+      assert.equal(await h.handlers.login(), true);
+      const [emailBox, passwordBox] = h.ui.showInputBox.getCalls().map((c) => c.args[0]);
+      assert.equal(emailBox.title, 'DaiDai: 登录（1/2）');
+      assert.equal(emailBox.prompt, '你的呆呆鸟账号的邮箱地址');
+      assert.equal(emailBox.validateInput('not an email'), '请输入你登录呆呆鸟所用的邮箱地址。');
+      assert.equal(passwordBox.prompt, `${DEMO_ACCOUNT.email} 的密码`);
+      assert.equal(h.ui.withProgress.firstCall.args[0], '正在登录呆呆鸟…');
+      const [message, ...buttons] = h.ui.showInformationMessage.firstCall.args;
+      const total = h.session.accountView.totalBalance!.toFixed(2);
+      assert.equal(message, `已登录 ${DEMO_ACCOUNT.email}：${DEMO_USABLE_KEYS.length} 个密钥，共 ¥${total}。`);
+      assert.deepEqual(buttons, ['启动代理']);
+      await settle();
+      await settle();
+      assert.equal(h.session.proxyStatus.state, 'running', 'the 启动代理 button started the proxy');
+    });
+
+    it('shows a failed login in Chinese with the platform\'s own words, and Chinese buttons', async () => {
+      await setup();
+      answerLogin(DEMO_ACCOUNT.email, 'wrong password');
+      assert.equal(await h.handlers.login(), false);
+      const [message, ...buttons] = h.ui.showErrorMessage.firstCall.args;
+      assert.match(message, /^呆呆鸟登录失败：.*邮箱或密码错误/);
+      assert.deepEqual(buttons, ['重试', '显示日志']);
+    });
+
+    it('says in Chinese which port is taken, and its 打开设置 button opens the port setting', async () => {
+      const blocker: Server = createServer();
+      await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+      open.push(blocker);
+      const port = (blocker.address() as { port: number }).port;
+      await setup({ proxyPort: port });
+      h.ui.showErrorMessage.onFirstCall().resolves('打开设置');
+      assert.equal(await h.handlers.startProxy(), false);
+      const [message, ...buttons] = h.ui.showErrorMessage.firstCall.args;
+      assert.equal(message, `DaiDai 代理未能启动：端口 ${port} 已被另一个程序占用。请修改 daidai.proxy.port（或 --port），或停止那个程序。`);
+      assert.deepEqual(buttons, ['打开设置', '显示日志']);
+      await settle();
+      assert.deepEqual(h.ui.openSettings.firstCall?.args, ['daidai.proxy.port']);
+    });
+
+    it('labels the status-bar menu and the copy-key confirmation in Chinese', async () => {
+      await setup();
+      await h.handlers.statusBarMenu();
+      const [items, options] = h.ui.showQuickPick.firstCall.args as [Array<{ label: string }>, { placeHolder: string }];
+      assert.deepEqual(
+        items.map((i) => i.label),
+        ['$(play) 启动代理', '$(copy) 复制代理 URL', '$(plug) 连接客户端…', '$(account) 登录…', '$(beaker) 试用演示账号', '$(graph) 打开用量面板', '$(output) 显示日志'],
+      );
+      assert.equal(options.placeHolder, '代理已停止');
+
+      await h.session.login({ email: DEMO_ACCOUNT.email, password: DEMO_ACCOUNT.password });
+      const row = treeRows(h.session.accountView, h.session.pool.snapshot(), { now: Date.now() })[1];
+      await h.handlers.copyKey(row);
+      const [question, detail, action] = h.ui.confirm.firstCall.args;
+      assert.equal(question, `将密钥 ${row.label} 复制到剪贴板？`);
+      assert.match(detail, /^密钥是机密/);
+      assert.equal(action, '复制密钥');
+    });
   });
 });

@@ -1,7 +1,7 @@
 // What each DaiDai command does, written against the small `Ui` interface so plain-Node tests
 // can run them with sinon stubs. src/vscode/services.ts maps the command ids onto these methods.
 import { t } from '../l10n';
-import { clients, clientSnippets, formatYuan, modelRows, type ClientId, type ModelRow, type TreeRow } from '../present';
+import { clients, clientSnippets, formatList, formatYuan, modelRows, type ClientId, type ModelRow, type TreeRow } from '../present';
 import type { KeySnapshot } from '../pool/types';
 import { recentRequestsCsv, usageCsv } from '../usage';
 import type { Logger } from '../util/log';
@@ -38,6 +38,20 @@ export type KeyArg = TreeRow | string | undefined;
 
 const EMAIL_RE = /^[^\s@]+@[^\s@]+$/;
 
+/** The pool's state word in the key pick list: the English stays the state's own name. */
+function keyStateWord(state: KeySnapshot['state']): string {
+  switch (state) {
+    case 'healthy':
+      return t('healthy');
+    case 'cooling':
+      return t('cooling');
+    case 'disabled':
+      return t('disabled');
+    case 'exhausted':
+      return t('exhausted');
+  }
+}
+
 export class CommandHandlers {
   constructor(
     private readonly session: Session,
@@ -52,9 +66,9 @@ export class CommandHandlers {
       hadCredentials = await this.session.restore();
     } catch (err) {
       hadCredentials = true;
-      this.notify(this.ui.showWarningMessage(`DaiDai could not log in with your stored login: ${errorMessage(err)}`, 'Login', 'Show Logs'), {
-        Login: () => this.login(),
-        'Show Logs': () => this.showLogs(),
+      this.notify(this.ui.showWarningMessage(t('DaiDai could not log in with your stored login: {0}', errorMessage(err)), t('Login'), t('Show Logs')), {
+        [t('Login')]: () => this.login(),
+        [t('Show Logs')]: () => this.showLogs(),
       });
     }
     if (!hadCredentials || !this.session.settings.proxyAutoStart) return;
@@ -67,70 +81,70 @@ export class CommandHandlers {
 
   async login(): Promise<boolean> {
     const email = await this.ui.showInputBox({
-      title: 'DaiDai: Login (1/2)',
-      prompt: 'Email address of your DaiDai account',
+      title: t('DaiDai: Login (1/2)'),
+      prompt: t('Email address of your DaiDai account'),
       placeHolder: 'you@example.com',
       value: this.session.mode === 'account' ? this.session.accountView.email : undefined,
       ignoreFocusOut: true,
-      validateInput: (v) => (EMAIL_RE.test(v.trim()) ? undefined : 'Enter the email address you log in to DaiDai with.'),
+      validateInput: (v) => (EMAIL_RE.test(v.trim()) ? undefined : t('Enter the email address you log in to DaiDai with.')),
     });
     if (!email?.trim()) return false;
     const password = await this.ui.showInputBox({
-      title: 'DaiDai: Login (2/2)',
-      prompt: `Password for ${email.trim()}`,
+      title: t('DaiDai: Login (2/2)'),
+      prompt: t('Password for {0}', email.trim()),
       password: true,
       ignoreFocusOut: true,
-      validateInput: (v) => (v ? undefined : 'Enter your password.'),
+      validateInput: (v) => (v ? undefined : t('Enter your password.')),
     });
     if (!password) return false;
     const creds = { email: email.trim(), password };
     try {
-      await this.ui.withProgress('Logging in to DaiDai…', () => this.session.login(creds));
+      await this.ui.withProgress(t('Logging in to DaiDai…'), () => this.session.login(creds));
     } catch (err) {
-      this.notify(this.ui.showErrorMessage(`DaiDai login failed: ${errorMessage(err)}`, 'Try Again', 'Show Logs'), {
-        'Try Again': () => this.login(),
-        'Show Logs': () => this.showLogs(),
+      this.notify(this.ui.showErrorMessage(t('DaiDai login failed: {0}', errorMessage(err)), t('Try Again'), t('Show Logs')), {
+        [t('Try Again')]: () => this.login(),
+        [t('Show Logs')]: () => this.showLogs(),
       });
       return false;
     }
-    this.afterSignIn(`Logged in as ${creds.email}`);
+    this.afterSignIn(t('Logged in as {0}', creds.email));
     return true;
   }
 
   async tryDemo(): Promise<boolean> {
     try {
-      await this.ui.withProgress('Starting the DaiDai demo account…', () => this.session.tryDemo());
+      await this.ui.withProgress(t('Starting the DaiDai demo account…'), () => this.session.tryDemo());
     } catch (err) {
-      this.notify(this.ui.showErrorMessage(`The demo account could not start: ${errorMessage(err)}`, 'Show Logs'), {
-        'Show Logs': () => this.showLogs(),
+      this.notify(this.ui.showErrorMessage(t('The demo account could not start: {0}', errorMessage(err)), t('Show Logs')), {
+        [t('Show Logs')]: () => this.showLogs(),
       });
       return false;
     }
-    this.afterSignIn('Demo account ready (this session only; nothing is stored)');
+    this.afterSignIn(t('Demo account ready (this session only; nothing is stored)'));
     return true;
   }
 
   async logout(): Promise<void> {
     if (!this.session.signedIn && this.session.proxyStatus.state === 'stopped') {
-      this.notify(this.ui.showInformationMessage('You are not logged in to DaiDai.'));
+      this.notify(this.ui.showInformationMessage(t('You are not logged in to DaiDai.')));
       return;
     }
     await this.session.logout();
-    this.notify(this.ui.showInformationMessage('Logged out of DaiDai: the proxy is stopped and your login, keys and balances are forgotten.'));
+    this.notify(this.ui.showInformationMessage(t('Logged out of DaiDai: the proxy is stopped and your login, keys and balances are forgotten.')));
   }
 
   async refreshKeys(): Promise<boolean> {
     if (!this.session.signedIn) {
-      this.offerLogin('Log in to DaiDai (or try the demo account) to see your keys.');
+      this.offerLogin(t('Log in to DaiDai (or try the demo account) to see your keys.'));
       return false;
     }
     try {
-      await this.ui.withProgress('Refreshing DaiDai keys and balances…', () => this.session.refresh());
+      await this.ui.withProgress(t('Refreshing DaiDai keys and balances…'), () => this.session.refresh());
       return true;
     } catch (err) {
-      this.notify(this.ui.showErrorMessage(`Refreshing DaiDai keys failed: ${errorMessage(err)}`, 'Try Again', 'Show Logs'), {
-        'Try Again': () => this.refreshKeys(),
-        'Show Logs': () => this.showLogs(),
+      this.notify(this.ui.showErrorMessage(t('Refreshing DaiDai keys failed: {0}', errorMessage(err)), t('Try Again'), t('Show Logs')), {
+        [t('Try Again')]: () => this.refreshKeys(),
+        [t('Show Logs')]: () => this.showLogs(),
       });
       return false;
     }
@@ -138,8 +152,8 @@ export class CommandHandlers {
 
   async startProxy(): Promise<boolean> {
     if (this.session.proxyStatus.state === 'running') {
-      this.notify(this.ui.showInformationMessage(`The DaiDai proxy is already running at ${this.session.proxyUrl()}.`, 'Copy URL'), {
-        'Copy URL': () => this.copyProxyUrl(),
+      this.notify(this.ui.showInformationMessage(t('The DaiDai proxy is already running at {0}.', this.session.proxyUrl()), t('Copy URL')), {
+        [t('Copy URL')]: () => this.copyProxyUrl(),
       });
       return true;
     }
@@ -149,23 +163,23 @@ export class CommandHandlers {
       if (peer) {
         this.notify(
           this.ui.showInformationMessage(
-            `The DaiDai proxy already runs in another window at ${peer.url}: this window uses it, and takes it over when that window closes.`,
-            'Copy URL',
+            t('The DaiDai proxy already runs in another window at {0}: this window uses it, and takes it over when that window closes.', peer.url),
+            t('Copy URL'),
           ),
-          { 'Copy URL': () => this.copyProxyUrl() },
+          { [t('Copy URL')]: () => this.copyProxyUrl() },
         );
         return true;
       }
       const counts = this.session.pool.snapshot().counts;
       if (counts.total === 0) {
-        this.notify(this.ui.showWarningMessage(`The DaiDai proxy runs at ${status.url}, but has no keys yet: log in or try the demo account.`, 'Login', 'Try the Demo Account'), {
-          Login: () => this.login(),
-          'Try the Demo Account': () => this.tryDemo(),
+        this.notify(this.ui.showWarningMessage(t('The DaiDai proxy runs at {0}, but has no keys yet: log in or try the demo account.', String(status.url)), t('Login'), t('Try the Demo Account')), {
+          [t('Login')]: () => this.login(),
+          [t('Try the Demo Account')]: () => this.tryDemo(),
         });
       } else {
-        this.notify(this.ui.showInformationMessage(`DaiDai proxy running at ${status.url} over ${counts.usable} of ${counts.total} keys.`, 'Copy URL', 'Connect a Client…'), {
-          'Copy URL': () => this.copyProxyUrl(),
-          'Connect a Client…': () => this.connectClient(),
+        this.notify(this.ui.showInformationMessage(t('DaiDai proxy running at {0} over {1} of {2} keys.', String(status.url), counts.usable, counts.total), t('Copy URL'), t('Connect a Client…')), {
+          [t('Copy URL')]: () => this.copyProxyUrl(),
+          [t('Connect a Client…')]: () => this.connectClient(),
         });
       }
       return true;
@@ -178,18 +192,18 @@ export class CommandHandlers {
   async stopProxy(): Promise<void> {
     if (this.session.peer) {
       await this.session.stopProxy(); // stop watching it; the window that owns it keeps it running
-      this.notify(this.ui.showInformationMessage('The DaiDai proxy runs in another window: stop it there. This window no longer takes it over.'));
+      this.notify(this.ui.showInformationMessage(t('The DaiDai proxy runs in another window: stop it there. This window no longer takes it over.')));
       return;
     }
     if (this.session.proxyStatus.state === 'stopped') return;
     await this.session.stopProxy();
-    this.notify(this.ui.showInformationMessage('DaiDai proxy stopped.'));
+    this.notify(this.ui.showInformationMessage(t('DaiDai proxy stopped.')));
   }
 
   async restartProxy(): Promise<boolean> {
     try {
       const status = await this.session.restartProxy();
-      this.notify(this.ui.showInformationMessage(`DaiDai proxy restarted at ${status.url}.`));
+      this.notify(this.ui.showInformationMessage(t('DaiDai proxy restarted at {0}.', String(status.url))));
       return true;
     } catch (err) {
       this.showStartError(err);
@@ -201,8 +215,8 @@ export class CommandHandlers {
     const url = this.session.proxyUrl();
     await this.ui.writeClipboard(url);
     const running = this.session.proxyStatus.state === 'running';
-    this.notify(this.ui.showInformationMessage(`Copied ${url}${running ? '' : ' (the proxy is not running yet)'}.`, ...(running ? [] : ['Start Proxy'])), {
-      'Start Proxy': () => this.startProxy(),
+    this.notify(this.ui.showInformationMessage(running ? t('Copied {0}.', url) : t('Copied {0} (the proxy is not running yet).', url), ...(running ? [] : [t('Start Proxy')])), {
+      [t('Start Proxy')]: () => this.startProxy(),
     });
     return url;
   }
@@ -217,7 +231,7 @@ export class CommandHandlers {
     if (!id) {
       const pick = await this.ui.showQuickPick(
         clients.map((c) => ({ label: c.label, detail: c.detail, id: c.id })),
-        { title: 'DaiDai: Connect a Client', placeHolder: 'Which program should use the DaiDai proxy?' },
+        { title: t('DaiDai: Connect a Client'), placeHolder: t('Which program should use the DaiDai proxy?') },
       );
       id = pick?.id;
     }
@@ -230,8 +244,8 @@ export class CommandHandlers {
     await this.ui.writeClipboard(snippet.baseUrl);
     await this.ui.showMarkdown(`connect-${id}.md`, snippet.markdown);
     this.notify(
-      this.ui.showInformationMessage(`Copied the base URL for ${snippet.title}: ${snippet.baseUrl}`, ...(running ? [] : ['Start Proxy'])),
-      { 'Start Proxy': () => this.startProxy() },
+      this.ui.showInformationMessage(t('Copied the base URL for {0}: {1}', snippet.title, snippet.baseUrl), ...(running ? [] : [t('Start Proxy')])),
+      { [t('Start Proxy')]: () => this.startProxy() },
     );
     return id;
   }
@@ -246,39 +260,39 @@ export class CommandHandlers {
 
   /** Copies a key in clear, after a modal confirmation: the one place a key reaches the clipboard. */
   async copyKey(arg: KeyArg): Promise<boolean> {
-    const key = await this.resolveKey(arg, 'Copy which key?');
+    const key = await this.resolveKey(arg, t('Copy which key?'));
     if (!key) return false;
     const ok = await this.ui.confirm(
-      `Copy the key ${key.masked} to the clipboard?`,
-      'A key is a secret: anyone who has it can spend its balance. Paste it only where you mean to use it, and clear your clipboard afterwards.',
-      'Copy Key',
+      t('Copy the key {0} to the clipboard?', key.masked),
+      t('A key is a secret: anyone who has it can spend its balance. Paste it only where you mean to use it, and clear your clipboard afterwards.'),
+      t('Copy Key'),
     );
     if (!ok) return false;
     const clear = this.session.revealKey(key.id);
     if (!clear) {
-      this.notify(this.ui.showErrorMessage(`The key ${key.masked} is no longer on your account: refresh the keys.`));
+      this.notify(this.ui.showErrorMessage(t('The key {0} is no longer on your account: refresh the keys.', key.masked)));
       return false;
     }
     await this.ui.writeClipboard(clear);
-    this.logger.info(`Key ${key.masked} copied to the clipboard by the user.`);
-    this.notify(this.ui.showInformationMessage(`Key ${key.masked} copied.`));
+    this.logger.info(t('Key {0} copied to the clipboard by the user.', key.masked));
+    this.notify(this.ui.showInformationMessage(t('Key {0} copied.', key.masked)));
     return true;
   }
 
   /** Forgets what the pool learned about the keys, after a confirmation. */
   async resetKeyStates(): Promise<boolean> {
     if (!this.session.signedIn) {
-      this.offerLogin('Log in to DaiDai (or try the demo account) first: there are no keys to reset.');
+      this.offerLogin(t('Log in to DaiDai (or try the demo account) first: there are no keys to reset.'));
       return false;
     }
     const ok = await this.ui.confirm(
-      'Reset the state of every DaiDai key?',
-      'Keys taken out by hand, revoked, exhausted or cooling down, the models a key was refused and the request counters are forgotten: every key starts healthy again. Your login and the usage history stay.',
-      'Reset Key States',
+      t('Reset the state of every DaiDai key?'),
+      t('Keys taken out by hand, revoked, exhausted or cooling down, the models a key was refused and the request counters are forgotten: every key starts healthy again. Your login and the usage history stay.'),
+      t('Reset Key States'),
     );
     if (!ok) return false;
     await this.session.resetKeyStates();
-    this.notify(this.ui.showInformationMessage('Every DaiDai key starts healthy again; what the pool had learned is forgotten.'));
+    this.notify(this.ui.showInformationMessage(t('Every DaiDai key starts healthy again; what the pool had learned is forgotten.')));
     return true;
   }
 
@@ -289,24 +303,24 @@ export class CommandHandlers {
     const items: Item[] = [];
     const peer = this.session.peer;
     if (running) {
-      items.push({ label: '$(debug-stop) Stop Proxy', description: this.session.proxyUrl(), run: () => this.stopProxy() });
-      items.push({ label: '$(debug-restart) Restart Proxy', run: () => this.restartProxy() });
+      items.push({ label: `$(debug-stop) ${t('Stop Proxy')}`, description: this.session.proxyUrl(), run: () => this.stopProxy() });
+      items.push({ label: `$(debug-restart) ${t('Restart Proxy')}`, run: () => this.restartProxy() });
     } else if (peer) {
       // Stop belongs to the window that owns the proxy.
     } else {
-      items.push({ label: '$(play) Start Proxy', description: this.session.proxyUrl(), run: () => this.startProxy() });
+      items.push({ label: `$(play) ${t('Start Proxy')}`, description: this.session.proxyUrl(), run: () => this.startProxy() });
     }
-    items.push({ label: '$(copy) Copy Proxy URL', run: () => this.copyProxyUrl() });
-    items.push({ label: '$(plug) Connect a Client…', run: () => this.connectClient() });
+    items.push({ label: `$(copy) ${t('Copy Proxy URL')}`, run: () => this.copyProxyUrl() });
+    items.push({ label: `$(plug) ${t('Connect a Client…')}`, run: () => this.connectClient() });
     if (this.session.signedIn) {
-      items.push({ label: '$(refresh) Refresh Keys and Balances', run: () => this.refreshKeys() });
+      items.push({ label: `$(refresh) ${t('Refresh Keys and Balances')}`, run: () => this.refreshKeys() });
     } else {
-      items.push({ label: '$(account) Login…', run: () => this.login() });
-      items.push({ label: '$(beaker) Try the Demo Account', run: () => this.tryDemo() });
+      items.push({ label: `$(account) ${t('Login…')}`, run: () => this.login() });
+      items.push({ label: `$(beaker) ${t('Try the Demo Account')}`, run: () => this.tryDemo() });
     }
     items.push({ label: `$(graph) ${t('Open Dashboard')}`, run: () => this.openDashboard() });
-    items.push({ label: '$(output) Show Logs', run: () => this.showLogs() });
-    const placeHolder = running ? `Proxy running at ${this.session.proxyUrl()}` : peer ? `Proxy running in another window at ${peer.url}` : 'Proxy stopped';
+    items.push({ label: `$(output) ${t('Show Logs')}`, run: () => this.showLogs() });
+    const placeHolder = running ? t('Proxy running at {0}', this.session.proxyUrl()) : peer ? t('Proxy running in another window at {0}', peer.url) : t('Proxy stopped');
     const pick = await this.ui.showQuickPick(items, { title: 'DaiDai', placeHolder });
     await pick?.run();
   }
@@ -315,11 +329,11 @@ export class CommandHandlers {
   warnLowBalance(keys: readonly KeySnapshot[]): void {
     if (keys.length === 0) return;
     const threshold = formatYuan(this.session.settings.lowBalance);
-    const list = keys.map((k) => `${k.masked}${k.name ? ` (${k.name})` : ''} ${formatYuan(k.balance)}`).join(', ');
+    const list = formatList(keys.map((k) => `${k.masked}${k.name ? ` (${k.name})` : ''} ${formatYuan(k.balance)}`));
     const msg =
       keys.length === 1
-        ? `DaiDai key ${list} is below ${threshold}: top it up on the DaiDai site soon.`
-        : `${keys.length} DaiDai keys are below ${threshold}: ${list}.`;
+        ? t('DaiDai key {0} is below {1}: top it up on the DaiDai site soon.', list, threshold)
+        : t('{0} DaiDai keys are below {1}: {2}.', keys.length, threshold, list);
     this.notify(this.ui.showWarningMessage(msg));
   }
 
@@ -420,34 +434,37 @@ export class CommandHandlers {
     const view = this.session.accountView;
     const counts = this.session.pool.snapshot().counts;
     const running = this.session.proxyStatus.state === 'running';
-    const msg = `${what}: ${counts.total} key${counts.total === 1 ? '' : 's'}, ${formatYuan(view.totalBalance)} in total.`;
-    this.notify(this.ui.showInformationMessage(msg, ...(running ? ['Connect a Client…'] : ['Start Proxy'])), {
-      'Start Proxy': () => this.startProxy(),
-      'Connect a Client…': () => this.connectClient(),
+    const msg =
+      counts.total === 1
+        ? t('{0}: 1 key, {1} in total.', what, formatYuan(view.totalBalance))
+        : t('{0}: {1} keys, {2} in total.', what, counts.total, formatYuan(view.totalBalance));
+    this.notify(this.ui.showInformationMessage(msg, ...(running ? [t('Connect a Client…')] : [t('Start Proxy')])), {
+      [t('Start Proxy')]: () => this.startProxy(),
+      [t('Connect a Client…')]: () => this.connectClient(),
     });
   }
 
   private offerLogin(message: string): void {
-    this.notify(this.ui.showInformationMessage(message, 'Login', 'Try the Demo Account'), {
-      Login: () => this.login(),
-      'Try the Demo Account': () => this.tryDemo(),
+    this.notify(this.ui.showInformationMessage(message, t('Login'), t('Try the Demo Account')), {
+      [t('Login')]: () => this.login(),
+      [t('Try the Demo Account')]: () => this.tryDemo(),
     });
   }
 
   private showStartError(err: unknown): void {
     const code = (err as { code?: string })?.code;
     const portProblem = code === 'EADDRINUSE' || code === 'EACCES';
-    this.notify(this.ui.showErrorMessage(`The DaiDai proxy did not start: ${errorMessage(err)}`, ...(portProblem ? ['Open Settings'] : []), 'Show Logs'), {
-      'Open Settings': () => this.ui.openSettings(code === 'EADDRINUSE' || code === 'EACCES' ? 'daidai.proxy.port' : 'daidai.proxy'),
-      'Show Logs': () => this.showLogs(),
+    this.notify(this.ui.showErrorMessage(t('The DaiDai proxy did not start: {0}', errorMessage(err)), ...(portProblem ? [t('Open Settings')] : []), t('Show Logs')), {
+      [t('Open Settings')]: () => this.ui.openSettings(code === 'EADDRINUSE' || code === 'EACCES' ? 'daidai.proxy.port' : 'daidai.proxy'),
+      [t('Show Logs')]: () => this.showLogs(),
     });
   }
 
   private async setKeyDisabled(arg: KeyArg, disabled: boolean): Promise<boolean> {
-    const key = await this.resolveKey(arg, disabled ? 'Take which key out of rotation?' : 'Put which key back in rotation?', (k) => k.manuallyDisabled !== disabled);
+    const key = await this.resolveKey(arg, disabled ? t('Take which key out of rotation?') : t('Put which key back in rotation?'), (k) => k.manuallyDisabled !== disabled);
     if (!key) return false;
     const ok = this.session.setKeyDisabled(key.id, disabled);
-    if (ok) this.logger.info(`Key ${key.masked} ${disabled ? 'taken out of rotation' : 'put back in rotation'} by the user.`);
+    if (ok) this.logger.info(disabled ? t('Key {0} taken out of rotation by the user.', key.masked) : t('Key {0} put back in rotation by the user.', key.masked));
     return ok;
   }
 
@@ -457,11 +474,11 @@ export class CommandHandlers {
     if (id) return keys.find((k) => k.id === id);
     const candidates = keys.filter(filter);
     if (candidates.length === 0) {
-      this.notify(this.ui.showInformationMessage(this.session.signedIn ? 'No key fits: nothing to do.' : 'Log in to DaiDai first.'));
+      this.notify(this.ui.showInformationMessage(this.session.signedIn ? t('No key fits: nothing to do.') : t('Log in to DaiDai first.')));
       return undefined;
     }
     const pick = await this.ui.showQuickPick(
-      candidates.map((k) => ({ label: k.masked, description: [k.name, formatYuan(k.balance), k.manuallyDisabled ? 'out of rotation' : k.state].filter(Boolean).join(' · '), key: k })),
+      candidates.map((k) => ({ label: k.masked, description: [k.name, formatYuan(k.balance), k.manuallyDisabled ? t('out of rotation') : keyStateWord(k.state)].filter(Boolean).join(' · '), key: k })),
       { title: 'DaiDai', placeHolder },
     );
     return pick?.key;
@@ -471,7 +488,7 @@ export class CommandHandlers {
   private notify(shown: PromiseLike<string | undefined>, actions: Record<string, () => unknown> = {}): void {
     Promise.resolve(shown)
       .then((choice) => (choice ? actions[choice]?.() : undefined))
-      .catch((err) => this.logger.error(`DaiDai action failed: ${errorMessage(err)}`));
+      .catch((err) => this.logger.error(t('DaiDai action failed: {0}', errorMessage(err))));
   }
 }
 

@@ -4,6 +4,7 @@
 import type { Credentials } from '../platform/types';
 import type { CredentialsPort } from './session';
 import { Emitter, type Event } from '../util/event';
+import { t } from '../l10n';
 import type { Logger } from '../util/log';
 import { redactSecrets } from '../util/mask';
 
@@ -41,7 +42,7 @@ export class CredentialStore implements CredentialsPort {
     try {
       raw = await this.secrets.get(CREDENTIALS_SECRET);
     } catch (err) {
-      this.logger.warn(`Could not read the stored DaiDai login from the system keychain: ${errorText(err)}`);
+      this.logger.warn(t('Could not read the stored DaiDai login from the system keychain: {0}', errorText(err)));
       return undefined;
     }
     this.known = raw;
@@ -52,7 +53,7 @@ export class CredentialStore implements CredentialsPort {
     } catch {
       // fall through
     }
-    this.logger.warn('The stored DaiDai login is unreadable; log in again.');
+    this.logger.warn(t('The stored DaiDai login is unreadable; log in again.'));
     return undefined;
   }
 
@@ -73,12 +74,12 @@ export class CredentialStore implements CredentialsPort {
     this.changeEmitter.dispose();
   }
 
-  private async write(op: () => Thenable<void>, verb: string): Promise<boolean> {
+  private async write(op: () => Thenable<void>, verb: 'store' | 'forget'): Promise<boolean> {
     try {
       await op();
       return true;
     } catch (err) {
-      this.logger.warn(`Could not ${verb} the DaiDai login in the system keychain: ${errorText(err)}`);
+      this.logger.warn(verb === 'store' ? t('Could not store the DaiDai login in the system keychain: {0}', errorText(err)) : t('Could not forget the DaiDai login in the system keychain: {0}', errorText(err)));
       return false;
     }
   }

@@ -3,6 +3,7 @@
 // (src/cli.ts) and so the benchmark build this same object with their own ports (credentials,
 // settings, logger); it never calls VS Code (the handlers in commands.ts do, through `Ui`).
 import { Agent } from 'undici';
+import { t } from '../l10n';
 import { createFakeDaiDai, DEMO_ACCOUNT } from '../demo/fakeDaiDai';
 import type { FakeDaiDai } from '../demo/types';
 import { Account } from '../platform/account';
@@ -85,7 +86,7 @@ export interface PeerProxy {
 /** startProxy() with `peers: 'refuse'` found one of our proxies on the port. */
 export class PeerProxyRunning extends Error {
   constructor(readonly peer: PeerProxy) {
-    super(`A DaiDai proxy already serves port ${peer.port} (${peer.url}).`);
+    super(t('A DaiDai proxy already serves port {0} ({1}).', peer.port, peer.url));
     this.name = 'PeerProxyRunning';
   }
 }
@@ -233,7 +234,7 @@ export class Session {
     this.plainKeys = { source, keys: keys.map((k) => ({ ...k })) };
     this.stopRefreshTimer();
     this.pool.setKeys(this.plainKeys.keys);
-    this.logger.debug(`Using ${keys.length} key(s) from ${source}.`);
+    this.logger.debug(t('Using {0} key(s) from {1}.', keys.length, source));
     await this.state.open(identity);
     this.ensureMonitor();
     this.changeEmitter.fire();
@@ -274,7 +275,7 @@ export class Session {
     this.pool.setKeys([]);
     this.pool.setKeys(keys);
     this.state.saveNow();
-    this.logger.info('Key states reset: every key starts healthy again.');
+    this.logger.info(t('Key states reset: every key starts healthy again.'));
     void this.monitor?.monitor.refreshModels();
     this.changeEmitter.fire();
   }
@@ -303,15 +304,15 @@ export class Session {
   async login(creds: Credentials, opts: { remember?: boolean; silent?: boolean; quiet?: boolean } = {}): Promise<void> {
     if (this.demo) await this.leaveDemo();
     this.plainKeys = undefined;
-    if (!opts.quiet) this.logger.info(`${opts.silent ? 'Logging in again' : 'Logging in'} to ${this._settings.platformBaseUrl} as ${creds.email}…`);
+    if (!opts.quiet) this.logger.info(opts.silent ? t('Logging in again to {0} as {1}…', this._settings.platformBaseUrl, creds.email) : t('Logging in to {0} as {1}…', this._settings.platformBaseUrl, creds.email));
     try {
       await this.account.signIn(creds);
     } catch (err) {
-      if (!opts.quiet) this.logger.warn(`Login as ${creds.email} failed: ${errorMessage(err)}`);
+      if (!opts.quiet) this.logger.warn(t('Login as {0} failed: {1}', creds.email, errorMessage(err)));
       throw err;
     }
     if (opts.remember !== false) await this.deps.credentials.set(creds);
-    this.logger.info(`Logged in as ${creds.email}.`);
+    this.logger.info(t('Logged in as {0}.', creds.email));
     await this.afterSignIn({ kind: 'account', email: creds.email });
     this.scheduleRefresh();
   }
@@ -340,21 +341,21 @@ export class Session {
     this.pool.setKeys([]);
     this.warnedLow.clear();
     this.counts = { served: 0, failed: 0 };
-    this.logger.info(`Logged out${email ? ` (${email})` : ''}; credentials, keys and balances forgotten.`);
+    this.logger.info(email ? t('Logged out ({0}); credentials, keys and balances forgotten.', email) : t('Logged out; credentials, keys and balances forgotten.'));
     this.changeEmitter.fire();
   }
 
   /** Fetches the key list and balances again. Throws the platform's error. */
   async refresh(): Promise<void> {
     if (this.plainKeys) return; // plain keys have no account to ask
-    if (!this.signedIn) throw new Error('Not logged in: log in to DaiDai first.');
+    if (!this.signedIn) throw new Error(t('Not logged in: log in to DaiDai first.'));
     try {
       await this.account.refresh();
     } catch (err) {
-      this.logger.warn(`Refreshing keys failed: ${errorMessage(err)}`);
+      this.logger.warn(t('Refreshing keys failed: {0}', errorMessage(err)));
       throw err;
     }
-    this.logger.info('Keys and balances refreshed.');
+    this.logger.info(t('Keys and balances refreshed.'));
     void this.monitor?.monitor.refreshModels();
     void this.fetchMarket();
   }
@@ -368,18 +369,18 @@ export class Session {
       const demo = (this.deps.createDemo ?? (() => createFakeDaiDai({ packages: true })))();
       await demo.start(0, '127.0.0.1');
       this.demo = demo;
-      this.logger.info(`Demo platform running at ${demo.url} (gateway ${demo.gatewayUrl}); this session only.`);
+      this.logger.info(t('Demo platform running at {0} (gateway {1}); this session only.', demo.url, demo.gatewayUrl));
       this.useAccount(demo.url);
       await this.setUpstream(demo.gatewayUrl);
     }
     try {
       await this.account.signIn({ email: DEMO_ACCOUNT.email, password: DEMO_ACCOUNT.password });
     } catch (err) {
-      this.logger.warn(`Demo login failed: ${errorMessage(err)}`);
+      this.logger.warn(t('Demo login failed: {0}', errorMessage(err)));
       await this.leaveDemo();
       throw err;
     }
-    this.logger.info(`Logged in to the demo account ${DEMO_ACCOUNT.email}.`);
+    this.logger.info(t('Logged in to the demo account {0}.', DEMO_ACCOUNT.email));
     await this.afterSignIn(undefined); // the demo keeps nothing
     this.scheduleRefresh();
     this.changeEmitter.fire();
@@ -437,7 +438,7 @@ export class Session {
     this._settings = next;
     const outcome: SettingsOutcome = { restartedFor: [] };
     if (changed.length === 0) return outcome;
-    this.logger.info(`Settings changed: ${changed.map((k) => `daidai.${settingIds[k]}`).join(', ')}`);
+    this.logger.info(t('Settings changed: {0}', changed.map((k) => `daidai.${settingIds[k]}`).join(', ')));
 
     if (changed.includes('failureThreshold')) this.pool.setFailureThreshold(next.failureThreshold);
     if (changed.includes('modelExclusionMinutes')) this.pool.setExclusionMinutes(next.modelExclusionMinutes);
@@ -464,7 +465,7 @@ export class Session {
       outcome.restartedFor = changed.filter((k) => proxyKeys.includes(k) && !(k === 'upstreamBaseUrl' && this.demo)).map((k) => `daidai.${settingIds[k]}`);
       try {
         await this.proxy.restart();
-        this.logger.info(`Proxy restarted to apply ${outcome.restartedFor.join(', ') || 'the new settings'}.`);
+        this.logger.info(outcome.restartedFor.length ? t('Proxy restarted to apply {0}.', outcome.restartedFor.join(', ')) : t('Proxy restarted to apply the new settings.'));
       } catch (err) {
         outcome.restartError = errorMessage(err);
       }
@@ -516,7 +517,7 @@ export class Session {
     if (this.deps.peers === 'refuse') throw new PeerProxyRunning(peer);
     const first = !this._peer;
     this._peer = peer;
-    if (first) this.logger.info(`Port ${port} is served by another DaiDai proxy (another window or daidai-proxy): using it; this window takes over when it stops.`);
+    if (first) this.logger.info(t('Port {0} is served by another DaiDai proxy (another window or daidai-proxy): using it; this window takes over when it stops.', port));
     this.schedulePeerPoll();
     this.changeEmitter.fire();
     return true;
@@ -552,16 +553,16 @@ export class Session {
     if (probe.kind === 'none' && this.wantsProxy) {
       try {
         await this.proxy.start();
-        this.logger.info(`The other DaiDai proxy on port ${port} stopped: this window took it over.`);
+        this.logger.info(t('The other DaiDai proxy on port {0} stopped: this window took it over.', port));
         this.leavePeer();
         return;
       } catch (err) {
         // Another window may have been quicker: if it is ours, keep using it.
         if (err instanceof ProxyStartError && err.code === 'EADDRINUSE' && (await this.findPeer())) return;
-        this.logger.warn(`Taking over port ${port} failed: ${errorMessage(err)}`);
+        this.logger.warn(t('Taking over port {0} failed: {1}', port, errorMessage(err)));
       }
     }
-    if (probe.kind === 'other') this.logger.warn(`Port ${port} is now held by another program, not a DaiDai proxy.`);
+    if (probe.kind === 'other') this.logger.warn(t('Port {0} is now held by another program, not a DaiDai proxy.', port));
     this.leavePeer();
   }
 
@@ -614,7 +615,7 @@ export class Session {
     const monitor = new GatewayMonitor({ pool: this.pool, probe: createGatewayProbe(this.agent, upstream), logger: this.logger });
     monitor.onDidChange(() => this.insightEmitter.fire());
     this.monitor = { upstream, monitor };
-    void monitor.start().catch((err) => this.logger.debug(`Fetching the model lists failed: ${errorMessage(err)}`));
+    void monitor.start().catch((err) => this.logger.debug(t('Fetching the model lists failed: {0}', errorMessage(err))));
   }
 
   private disposeMonitor(): void {
@@ -630,9 +631,9 @@ export class Session {
     const [prices, availability] = await Promise.allSettled([client.pricing(), client.monitor()]);
     if (this.disposed) return;
     if (prices.status === 'fulfilled') this.market = { ...this.market, prices: prices.value, book: new PriceBook(prices.value) };
-    else this.logger.debug(`Fetching the price list failed: ${errorMessage(prices.reason)}`);
+    else this.logger.debug(t('Fetching the price list failed: {0}', errorMessage(prices.reason)));
     if (availability.status === 'fulfilled') this.market = { ...this.market, availability: availability.value };
-    else this.logger.debug(`Fetching the model monitor failed: ${errorMessage(availability.reason)}`);
+    else this.logger.debug(t('Fetching the model monitor failed: {0}', errorMessage(availability.reason)));
     this.market.fetchedAt = Date.now();
     this.insightEmitter.fire();
   }
@@ -652,7 +653,7 @@ export class Session {
       await this.setUpstream(this._settings.upstreamBaseUrl);
     } finally {
       await demo.stop();
-      this.logger.info('Demo platform stopped.');
+      this.logger.info(t('Demo platform stopped.'));
     }
   }
 
@@ -671,7 +672,7 @@ export class Session {
     const fresh = lowBalanceKeys(this.pool.snapshot(), this._settings.lowBalance).filter((k) => !this.warnedLow.has(k.id));
     if (fresh.length === 0) return;
     for (const k of fresh) this.warnedLow.add(k.id);
-    this.logger.warn(`Low balance: ${fresh.map((k) => `${k.masked} ¥${k.balance?.toFixed(2)}`).join(', ')}`);
+    this.logger.warn(t('Low balance: {0}', fresh.map((k) => `${k.masked} ¥${k.balance?.toFixed(2)}`).join(', ')));
     this.lowBalanceEmitter.fire(fresh);
   }
 
@@ -697,12 +698,12 @@ export class Session {
     if (this.demo || this.disposed) return;
     const creds = await this.deps.credentials.get();
     if (!creds && this.signedIn) {
-      this.logger.info('Logged out in another window: logging out here too.');
+      this.logger.info(t('Logged out in another window: logging out here too.'));
       await this.proxy.stop();
       this.account.signOut();
       this.changeEmitter.fire();
     } else if (creds && (!this.signedIn || this.account.snapshot.email !== creds.email)) {
-      this.logger.info('Logged in in another window: using the same login here.');
+      this.logger.info(t('Logged in in another window: using the same login here.'));
       await this.login(creds, { remember: false, silent: true }).catch(() => undefined);
     }
   }

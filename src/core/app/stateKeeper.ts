@@ -7,6 +7,7 @@ import type { KeyPool } from '../pool/keyPool';
 import { openStateFiles, type StateFiles, type StateIdentity } from '../state';
 import { UsageHistory } from '../usage';
 import type { Disposable } from '../util/event';
+import { t } from '../l10n';
 import type { Logger } from '../util/log';
 import { redactSecrets } from '../util/mask';
 
@@ -52,7 +53,7 @@ export class StateKeeper {
       try {
         this._history = UsageHistory.fromJSON(usageRead, Date.now());
       } catch (err) {
-        this.logger.warn(`The usage history in ${files.names.usage} could not be read (${redactSecrets((err as Error).message)}); starting a new one.`);
+        this.logger.warn(t('The usage history in {0} could not be read ({1}); starting a new one.', files.names.usage, redactSecrets((err as Error).message)));
         this._history = new UsageHistory();
       }
       const history = this._history;

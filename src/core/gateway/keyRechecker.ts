@@ -2,6 +2,7 @@
 // restored revoked or failing from the state store) gets a free GET /v1/models on a backoff and
 // is put back when it answers 200. Nothing here is on a request's path.
 import type { PoolLease } from '../pool/types';
+import { t as tr } from '../l10n';
 import { nullLogger, type Logger } from '../util/log';
 import { systemClock, withTimeout, type GatewayClock, type TimerHandle } from './clock';
 import type { GatewayModel, GatewayPoolPort, GatewayProbe, ProbeResult } from './types';
@@ -155,7 +156,7 @@ export class KeyRechecker {
     if (result.ok) {
       this.tracked.delete(id);
       this.pool.recheckResult(id, true);
-      this.logger.info(`key ${id} is back in rotation: its re-check (GET /v1/models) answered 200`);
+      this.logger.info(tr('key {0} is back in rotation: its re-check (GET /v1/models) answered 200', id));
       this.opts.onRestored?.(id, result.models);
       return;
     }

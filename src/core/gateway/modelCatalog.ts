@@ -2,6 +2,7 @@
 // the union of them all for the proxy's /v1/models. A key whose list could not be fetched stays
 // unknown in the pool ("serves anything") and is asked again on a backoff until it answers.
 import { Emitter, type Event } from '../util/event';
+import { t } from '../l10n';
 import { nullLogger, type Logger } from '../util/log';
 import { eachLimited, systemClock, withTimeout, type GatewayClock, type TimerHandle } from './clock';
 import type { GatewayModel, GatewayPoolPort, GatewayProbe, ProbeResult } from './types';
@@ -187,7 +188,7 @@ export class ModelCatalog {
     });
     if (this.disposed) return;
     if (failed) {
-      const line = `model lists: ${leases.length - failed} of ${leases.length} keys fetched; the others serve any model until their list can be fetched`;
+      const line = t('model lists: {0} of {1} keys fetched; the others serve any model until their list can be fetched', leases.length - failed, leases.length);
       // A retry that fails again is no news: one line per refresh is enough.
       if (retry) this.logger.debug(line);
       else this.logger.info(line);

@@ -4,6 +4,7 @@
 // a backoff until the gateway answers again.
 import type { PoolLease } from '../pool/types';
 import { Emitter, type Event } from '../util/event';
+import { t } from '../l10n';
 import { nullLogger, type Logger } from '../util/log';
 import { systemClock, withTimeout, type GatewayClock, type TimerHandle } from './clock';
 import { describeSignature, failureFamily } from './signature';
@@ -116,7 +117,7 @@ export class OutageDetector implements GatewayWatch {
     if (this.disposed) return;
     this.recent = [];
     this.family = undefined;
-    if (this.current) this.end('an answer came through');
+    if (this.current) this.end(t('an answer came through'));
   }
 
   dispose(): void {
@@ -142,7 +143,7 @@ export class OutageDetector implements GatewayWatch {
     this.family = undefined;
     this.current = { reason, since: now };
     if (tickets.length) this.pool.forgive(tickets);
-    this.logger.warn(`The DaiDai gateway looks unreachable (${reason}); the keys are not blamed, and a probe checks it on a backoff until it answers.`);
+    this.logger.warn(t('The DaiDai gateway looks unreachable ({0}); the keys are not blamed, and a probe checks it on a backoff until it answers.', reason));
     this.probeDelayMs = this.probeFirstMs;
     this.scheduleProbe();
     this.changeEmitter.fire();
@@ -155,7 +156,7 @@ export class OutageDetector implements GatewayWatch {
     this.epoch++;
     this.stopProbe();
     const secs = Math.round((this.clock.now() - o.since) / 1000);
-    this.logger.info(`The DaiDai gateway answers again (${how}) after ${secs} s.`);
+    this.logger.info(t('The DaiDai gateway answers again ({0}) after {1} s.', how, secs));
     this.changeEmitter.fire();
   }
 
@@ -191,7 +192,7 @@ export class OutageDetector implements GatewayWatch {
     );
     this.probing = false;
     if (this.disposed || epoch !== this.epoch || !this.current) return;
-    if (gatewayAnswered(result)) this.end('the probe got an answer');
+    if (gatewayAnswered(result)) this.end(t('the probe got an answer'));
     else this.scheduleProbe();
   }
 

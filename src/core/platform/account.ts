@@ -2,6 +2,7 @@
 // usable keys and balances, swapped on every change, with an event the pool and views follow.
 
 import { Emitter, type Disposable, type Event } from '../util/event';
+import { t } from '../l10n';
 import { nullLogger, type Logger } from '../util/log';
 import { maskKey, redactSecrets } from '../util/mask';
 import { PlatformClient, PlatformError } from './client';
@@ -94,7 +95,7 @@ export class Account implements Disposable {
    * promise rejects.
    */
   refresh(): Promise<AccountSnapshot> {
-    if (!this.current.signedIn) return Promise.reject(new PlatformError('auth', 'Not signed in to DaiDai. Sign in first.'));
+    if (!this.current.signedIn) return Promise.reject(new PlatformError('auth', t('Not signed in to DaiDai. Sign in first.')));
     if (!this.inFlight) {
       const gen = this.generation;
       const run = this.load(gen).finally(() => {
@@ -124,7 +125,7 @@ export class Account implements Disposable {
           if (k.used === undefined && q.used !== undefined) k.used = q.used;
         } catch (e) {
           // One key's balance is not worth failing the whole refresh for.
-          this.log.warn(`Could not read the balance of ${maskKey(k.key)}: ${e instanceof Error ? e.message : String(e)}`);
+          this.log.warn(t('Could not read the balance of {0}: {1}', maskKey(k.key), e instanceof Error ? e.message : String(e)));
         }
       });
       if (gen !== this.generation) return this.current;
@@ -137,7 +138,7 @@ export class Account implements Disposable {
         refreshedAt: this.clock(),
         refreshing: false,
       });
-      this.log.info(`DaiDai account: ${frozen.length} usable key(s), ¥${this.current.totalBalance.toFixed(2)} in total.`);
+      this.log.info(t('DaiDai account: {0} usable key(s), ¥{1} in total.', frozen.length, this.current.totalBalance.toFixed(2)));
       return this.current;
     } catch (e) {
       if (gen === this.generation) {

@@ -4,6 +4,7 @@
 
 import { Agent, request, type Dispatcher } from 'undici';
 import { maskKey, redactSecrets } from '../util/mask';
+import { t } from '../l10n';
 import { nullLogger, type Logger } from '../util/log';
 import {
   type Json,
@@ -88,10 +89,10 @@ export class PlatformClient {
     try {
       url = new URL(opts.baseUrl);
     } catch {
-      this.configError = `The DaiDai platform address "${opts.baseUrl}" is not a valid URL. Check ${SETTING}.`;
+      this.configError = t('The DaiDai platform address "{0}" is not a valid URL. Check {1}.', opts.baseUrl, SETTING);
     }
     if (url && url.protocol !== 'http:' && url.protocol !== 'https:') {
-      this.configError = `The DaiDai platform address must start with https:// (got ${url.protocol}). Check ${SETTING}.`;
+      this.configError = t('The DaiDai platform address must start with https:// (got {0}). Check {1}.', url.protocol, SETTING);
     }
     this.base = url && !this.configError ? url.origin + url.pathname.replace(/\/+$/, '') : '';
     this.host = url?.host || opts.baseUrl;
@@ -118,16 +119,16 @@ export class PlatformClient {
    */
   async login(creds: Credentials): Promise<PlatformUser> {
     const email = creds.email.trim();
-    if (!email || !creds.password) throw new PlatformError('auth', 'Enter the email and password of your DaiDai account.');
+    if (!email || !creds.password) throw new PlatformError('auth', t('Enter the email and password of your DaiDai account.'));
     const { status, json } = await this.exchange('POST', '/api/users/login', { userEmail: email, password: creds.password }, undefined, creds.password);
     const env = this.envelope(status, json, '/api/users/login', creds.password);
     const token = toText(env.token) ?? (isObject(env.msg) ? toText(env.msg.token) : undefined) ?? (isObject(env.data) ? toText(env.data.token) : undefined);
-    if (!token) throw new PlatformError('protocol', `The DaiDai platform at ${this.host} accepted the sign-in but sent no session token. Check ${SETTING}.`);
+    if (!token) throw new PlatformError('protocol', t('The DaiDai platform at {0} accepted the sign-in but sent no session token. Check {1}.', this.host, SETTING));
     const user = this.userFrom(env, token, email);
     this.creds = { email, password: creds.password };
     this.token = token;
     this.currentUser = user;
-    this.log.info(`Signed in to ${this.host} as ${email}.`);
+    this.log.info(t('Signed in to {0} as {1}.', this.host, email));
     return user;
   }
 
@@ -152,7 +153,7 @@ export class PlatformClient {
         body: () => ({ userData: this.userData(), page, pageSize: this.pageSize }),
       });
       const rows = ordersArray(env);
-      if (!rows) throw new PlatformError('protocol', `The DaiDai platform at ${this.host} answered the key list in a form this version does not understand. Check ${SETTING}.`);
+      if (!rows) throw new PlatformError('protocol', t('The DaiDai platform at {0} answered the key list in a form this version does not understand. Check {1}.', this.host, SETTING));
       for (const row of rows) {
         if (!isObject(row) || !isUsableOrder(row)) {
           dropped++;
@@ -182,7 +183,7 @@ export class PlatformClient {
         previousPage = signature;
       }
       if (page === this.maxPages) {
-        this.log.warn(`The platform reports ${totalPages ?? 'more'} pages of orders; only the first ${this.maxPages} were read.`);
+        this.log.warn(t('The platform reports {0} pages of orders; only the first {1} were read.', totalPages ?? t('more'), this.maxPages));
       }
     }
     const keys = [...byKey.values()];
@@ -200,7 +201,7 @@ export class PlatformClient {
   async pricing(): Promise<ModelPrice[]> {
     const env = await this.call({ method: 'POST', path: '/api/commodity/getPricing', auth: true, body: () => ({ ...(this.currentUser ?? {}) }) });
     const list = isObject(env.msg) && Array.isArray(env.msg.list) ? env.msg.list : Array.isArray(env.msg) ? env.msg : undefined;
-    if (!list) throw new PlatformError('protocol', `The DaiDai platform at ${this.host} answered the price list in a form this version does not understand.`);
+    if (!list) throw new PlatformError('protocol', t('The DaiDai platform at {0} answered the price list in a form this version does not understand.', this.host));
     return list.map(parsePrice).filter((p): p is ModelPrice => p !== undefined);
   }
 
@@ -215,7 +216,7 @@ export class PlatformClient {
     } else if (status < 200 || status >= 300) {
       throw this.httpError(status, '/api/monitors/status');
     }
-    if (!Array.isArray(rows)) throw new PlatformError('protocol', `The DaiDai model monitor at ${this.host} answered in a form this version does not understand.`);
+    if (!Array.isArray(rows)) throw new PlatformError('protocol', t('The DaiDai model monitor at {0} answered in a form this version does not understand.', this.host));
     return rows.map(parseAvailability).filter((m): m is ModelAvailability => m !== undefined);
   }
 
@@ -239,7 +240,7 @@ export class PlatformClient {
     let userId = (inner.userId ?? inner.id ?? inner.user_id) as string | number | undefined;
     if (userId === undefined || userId === null || userId === '') userId = jwtUserId(token);
     if (userId === undefined) {
-      throw new PlatformError('protocol', `The DaiDai platform at ${this.host} accepted the sign-in but did not say which user it is. Check ${SETTING}.`);
+      throw new PlatformError('protocol', t('The DaiDai platform at {0} accepted the sign-in but did not say which user it is. Check {1}.', this.host, SETTING));
     }
     return { ...inner, userId, userEmail: toText(inner.userEmail) ?? email };
   }
@@ -251,7 +252,7 @@ export class PlatformClient {
    */
   private async call(opts: Omit<CallOptions, 'body'> & { body?: () => unknown }, secret?: string): Promise<Json> {
     if (opts.auth && !this.token) {
-      if (!this.creds) throw new PlatformError('auth', 'Not signed in to DaiDai. Sign in with your DaiDai email and password first.');
+      if (!this.creds) throw new PlatformError('auth', t('Not signed in to DaiDai. Sign in with your DaiDai email and password first.'));
       await this.renew();
     }
     const sentToken = opts.auth ? this.token : undefined;
@@ -260,14 +261,14 @@ export class PlatformClient {
       // Another call may have renewed the token meanwhile (or be renewing it): only the first
       // to notice signs in; the others wait for it, then repeat with the new token.
       if (!this.token || this.token === sentToken) {
-        this.log.info(`The DaiDai session expired (${opts.path}); signing in again.`);
+        this.log.info(t('The DaiDai session expired ({0}); signing in again.', opts.path));
         this.token = undefined;
         await this.renew();
       }
       answer = await this.exchange(opts.method, opts.path, opts.body?.(), this.token, secret);
       if (isExpired(answer)) {
         this.token = undefined;
-        throw new PlatformError('auth', 'The DaiDai platform refused the session right after signing in again. Sign in again, or check the account on the DaiDai website.', answer.status);
+        throw new PlatformError('auth', t('The DaiDai platform refused the session right after signing in again. Sign in again, or check the account on the DaiDai website.'), answer.status);
       }
     }
     return this.envelope(answer.status, answer.json, opts.path, secret);
@@ -276,7 +277,7 @@ export class PlatformClient {
   /** Signs in again with the remembered credentials; a failure is 'auth' (network trouble stays 'network'). */
   private async renew(): Promise<void> {
     const creds = this.creds;
-    if (!creds) throw new PlatformError('auth', 'The DaiDai session expired. Sign in again.');
+    if (!creds) throw new PlatformError('auth', t('The DaiDai session expired. Sign in again.'));
     if (!this.loginInFlight) {
       this.loginInFlight = this.login(creds).finally(() => (this.loginInFlight = undefined));
     }
@@ -285,7 +286,7 @@ export class PlatformClient {
     } catch (e) {
       if (e instanceof PlatformError && (e.kind === 'network' || e.kind === 'protocol')) throw e;
       const why = e instanceof Error ? e.message : String(e);
-      throw new PlatformError('auth', `The DaiDai session expired and signing in again failed (${why}). Sign in again.`, e instanceof PlatformError ? e.status : undefined, e instanceof PlatformError ? e.code : undefined);
+      throw new PlatformError('auth', t('The DaiDai session expired and signing in again failed ({0}). Sign in again.', why), e instanceof PlatformError ? e.status : undefined, e instanceof PlatformError ? e.code : undefined);
     }
   }
 
@@ -321,7 +322,7 @@ export class PlatformClient {
       if (status === 401 || status === 403) return { status, json: undefined };
       throw new PlatformError(
         'protocol',
-        `The DaiDai platform at ${this.host} answered ${path} with something that is not JSON (HTTP ${status}). Check ${SETTING}: it should be the account site, not the model gateway.`,
+        t('The DaiDai platform at {0} answered {1} with something that is not JSON (HTTP {2}). Check {3}: it should be the account site, not the model gateway.', this.host, path, status, SETTING),
         status,
       );
     }
@@ -331,34 +332,34 @@ export class PlatformClient {
   private envelope(status: number, json: unknown, path: string, secret?: string): Json {
     if (!isObject(json)) {
       if (status >= 400) throw this.httpError(status, path);
-      throw new PlatformError('protocol', `The DaiDai platform at ${this.host} answered ${path} in a form this version does not understand. Check ${SETTING}.`, status);
+      throw new PlatformError('protocol', t('The DaiDai platform at {0} answered {1} in a form this version does not understand. Check {2}.', this.host, path, SETTING), status);
     }
     const code = toNumber(json.code);
     if (code === 200 && status >= 200 && status < 300) return json;
     const text = toText(json.msg) ?? toText(json.message) ?? toText(json.error);
     if (code === undefined && status >= 200 && status < 300) {
-      throw new PlatformError('protocol', `The DaiDai platform at ${this.host} answered ${path} without a result code. Check ${SETTING}.`, status);
+      throw new PlatformError('protocol', t('The DaiDai platform at {0} answered {1} without a result code. Check {2}.', this.host, path, SETTING), status);
     }
     if (!text && status >= 400) throw this.httpError(status, path);
-    const message = text ? this.clean(text, secret) : `The DaiDai platform refused the request (code ${json.code ?? status}).`;
+    const message = text ? this.clean(text, secret) : t('The DaiDai platform refused the request (code {0}).', String(json.code ?? status));
     throw new PlatformError('refused', message, status, code ?? toText(json.code));
   }
 
   private httpError(status: number, path: string): PlatformError {
     if (status >= 500) {
-      return new PlatformError('network', `The DaiDai platform at ${this.host} is unavailable right now (HTTP ${status} on ${path}). Try again in a moment.`, status);
+      return new PlatformError('network', t('The DaiDai platform at {0} is unavailable right now (HTTP {1} on {2}). Try again in a moment.', this.host, status, path), status);
     }
-    return new PlatformError('protocol', `The DaiDai platform at ${this.host} answered HTTP ${status} on ${path}. Check ${SETTING}.`, status);
+    return new PlatformError('protocol', t('The DaiDai platform at {0} answered HTTP {1} on {2}. Check {3}.', this.host, status, path, SETTING), status);
   }
 
   private networkError(e: unknown, path: string, secret?: string): PlatformError {
     const err = e as { name?: string; code?: string | number; message?: string; cause?: { code?: string } };
     const code = typeof err.code === 'string' ? err.code : err.cause?.code;
     if (err.name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-      return new PlatformError('network', `${this.host} did not answer ${path} within ${Math.round(this.timeoutMs / 1000)} s. Check your connection or ${SETTING}.`);
+      return new PlatformError('network', t('{0} did not answer {1} within {2} s. Check your connection or {3}.', this.host, path, Math.round(this.timeoutMs / 1000), SETTING));
     }
     const what = code ?? this.clean(err.message ?? String(e), secret);
-    return new PlatformError('network', `Could not reach ${this.host} (${what}). Check your connection or ${SETTING}.`);
+    return new PlatformError('network', t('Could not reach {0} ({1}). Check your connection or {2}.', this.host, what, SETTING));
   }
 
   /** Platform text as shown to a person: no key, token or password in it. */

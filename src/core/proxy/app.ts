@@ -5,6 +5,7 @@ import Koa from 'koa';
 import type { Dispatcher } from 'undici';
 import type { PoolSnapshot } from '../pool/types';
 import type { Logger } from '../util/log';
+import { bilingual, t } from '../l10n';
 import { redactSecrets } from '../util/mask';
 import { ProxyHttpError, sendError, type ApiFlavor } from './errors';
 import type { Classify, ForwardPool, GatewayModel, GatewayWatch, UsageMeter } from './contracts';
@@ -89,7 +90,7 @@ export function createApp(deps: AppDeps): Koa<State> {
   });
   app.use(router.routes());
   app.use((ctx) => {
-    throw new ProxyHttpError(404, `Unknown path ${ctx.path}. The API is under /v1 (for example /v1/chat/completions).`, 'not_found');
+    throw new ProxyHttpError(404, bilingual('Unknown path {0}. The API is under /v1 (for example /v1/chat/completions).', ctx.req.headers['accept-language'], ctx.path), 'not_found');
   });
   return app;
 }
@@ -104,8 +105,8 @@ function errorMiddleware(logger: Logger): Koa.Middleware<State> {
       if (err instanceof ProxyHttpError) {
         sendError(ctx.res, flavor, err.status, err.message, err.code, err.headers);
       } else {
-        logger.error(`proxy error on ${ctx.method} ${ctx.path}: ${redactSecrets((err as Error)?.message ?? String(err))}`);
-        sendError(ctx.res, flavor, 500, 'The DaiDai proxy hit an internal error; see its log.', 'internal_error');
+        logger.error(t('proxy error on {0}: {1}', `${ctx.method} ${ctx.path}`, redactSecrets((err as Error)?.message ?? String(err))));
+        sendError(ctx.res, flavor, 500, bilingual('The DaiDai proxy hit an internal error; see its log.', ctx.req.headers['accept-language']), 'internal_error');
       }
       ctx.respond = false;
     }
@@ -122,7 +123,7 @@ function guardMiddleware(options: () => ProxyOptions): Koa.Middleware<State> {
     const headers = ctx.req.headers;
 
     if (isLoopbackAddress(opts.host) && !isLoopbackHost(headers.host)) {
-      throw new ProxyHttpError(403, 'This proxy only answers requests addressed to localhost or 127.0.0.1.', 'forbidden_host');
+      throw new ProxyHttpError(403, bilingual('This proxy only answers requests addressed to localhost or 127.0.0.1.', headers['accept-language']), 'forbidden_host');
     }
 
     const origin = headers.origin;
@@ -130,7 +131,7 @@ function guardMiddleware(options: () => ProxyOptions): Koa.Middleware<State> {
       if (!originAllowed(origin, opts.allowedOrigins)) {
         throw new ProxyHttpError(
           403,
-          `Browser requests from ${origin.slice(0, 100)} are not allowed. Add the origin to daidai.proxy.allowedOrigins to allow it.`,
+          bilingual('Browser requests from {0} are not allowed. Add the origin to daidai.proxy.allowedOrigins to allow it.', headers['accept-language'], origin.slice(0, 100)),
           'forbidden_origin',
         );
       }
@@ -150,14 +151,14 @@ function guardMiddleware(options: () => ProxyOptions): Koa.Middleware<State> {
     } else {
       const site = headers['sec-fetch-site'];
       if (site === 'cross-site' || site === 'same-site') {
-        throw new ProxyHttpError(403, 'Cross-site browser requests are not allowed.', 'forbidden_origin');
+        throw new ProxyHttpError(403, bilingual('Cross-site browser requests are not allowed.', headers['accept-language']), 'forbidden_origin');
       }
     }
 
     if (opts.accessToken && route !== undefined && !tokenMatches(presentedToken(headers), opts.accessToken)) {
       throw new ProxyHttpError(
         401,
-        'This proxy requires its access token (daidai.proxy.accessToken) as the API key.',
+        bilingual('This proxy requires its access token (daidai.proxy.accessToken) as the API key.', headers['accept-language']),
         'invalid_access_token',
       );
     }

@@ -1,6 +1,7 @@
 // The request body: buffered whole (it is replayed on every attempt), up to the limit; past it
 // the client gets its 413 while it is still sending.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bilingual } from '../l10n';
 import { prepareError, ProxyHttpError, type ApiFlavor } from './errors';
 
 export const EMPTY = Buffer.alloc(0);
@@ -15,7 +16,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   if (declared !== undefined) {
     const n = Number(declared);
     if (n === 0) return Promise.resolve(EMPTY);
-    if (n > limit) return Promise.reject(tooLarge(limit));
+    if (n > limit) return Promise.reject(tooLarge(limit, req.headers['accept-language']));
   } else if (req.headers['transfer-encoding'] === undefined) {
     return Promise.resolve(EMPTY);
   }
@@ -27,7 +28,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (size > limit) {
         cleanup();
         req.pause();
-        reject(tooLarge(limit));
+        reject(tooLarge(limit, req.headers['accept-language']));
         return;
       }
       chunks.push(c);
@@ -56,9 +57,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-export function tooLarge(limit: number): ProxyHttpError {
+export function tooLarge(limit: number, acceptLanguage?: string): ProxyHttpError {
   const mib = Math.round((limit / (1024 * 1024)) * 10) / 10;
-  return new ProxyHttpError(413, `The request body is larger than the proxy's limit of ${mib} MiB.`, 'request_too_large');
+  return new ProxyHttpError(413, bilingual("The request body is larger than the proxy's limit of {0} MiB.", acceptLanguage, mib), 'request_too_large');
 }
 
 /**

@@ -30,9 +30,18 @@ export function errorBody(flavor: ApiFlavor, status: number, message: string, co
   return JSON.stringify({ error: { message, type, param: null, code } });
 }
 
+/**
+ * bilingual() puts the Chinese after ` / `: a reason phrase cannot carry it (Node refuses
+ * non-latin1 there, and clients show bytes), so the phrase keeps the English before it.
+ */
+function englishPart(message: string): string {
+  const cut = message.lastIndexOf(' / ');
+  return cut > 0 && /[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]/.test(message.slice(cut + 3)) ? message.slice(0, cut) : message;
+}
+
 /** The HTTP reason phrase must be a single line of printable ASCII (a masked key's ellipsis becomes three dots). */
 export function reasonPhrase(message: string): string {
-  const ascii = message.replace(/\u2026/g, '...').replace(/[^\x20-\x7e]/g, '').trim();
+  const ascii = englishPart(message).replace(/\u2026/g, '...').replace(/[^\x20-\x7e]/g, '').trim();
   return ascii.length > 200 ? ascii.slice(0, 197) + '...' : ascii;
 }
 

@@ -6,6 +6,7 @@
 // is tried twice. The single attempt lives in attempt.ts, the answers we make in giveUp.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { bilingual, t } from '../l10n';
 import type { Dispatcher } from 'undici';
 import { gatewaySignature } from '../gateway/signature';
 import type { PoolLease } from '../pool/types';
@@ -85,7 +86,7 @@ export async function forwardWithFailover(
     const models = want && deps.models();
     if (want && models) {
       const clientFlavor: ApiFlavor = req.headers['anthropic-version'] !== undefined ? 'anthropic' : flavor;
-      const local = modelsAnswer(models, want, clientFlavor);
+      const local = modelsAnswer(models, want, clientFlavor, req.headers['accept-language']);
       if (local.kind === 'error') {
         sendError(res, clientFlavor, local.status, local.message, local.code);
         finish(local.status, local.message);
@@ -117,7 +118,7 @@ export async function forwardWithFailover(
       finish(err.status, err.message);
       return;
     }
-    finish(499, 'client went away while sending the body');
+    finish(499, t('client went away while sending the body'));
     return;
   }
 
@@ -125,8 +126,8 @@ export async function forwardWithFailover(
     const scan = scanRequestBody(body);
     if (!scan.ok) {
       // Only the skeleton is ours to judge; errors deeper in are the gateway's to answer.
-      sendError(res, flavor, 400, `The request body is not valid JSON (${scan.reason}, at byte ${scan.at}).`, 'invalid_json');
-      finish(400, 'malformed JSON');
+      sendError(res, flavor, 400, bilingual('The request body is not valid JSON ({0}, at byte {1}).', req.headers['accept-language'], scan.reason, scan.at), 'invalid_json');
+      finish(400, t('malformed JSON'));
       return;
     }
     if (scan.model !== undefined) record.model = scan.model;
@@ -147,13 +148,13 @@ export async function forwardWithFailover(
 
   while (counted < maxAttempts && !watch.gone) {
     if (gateway?.outage) {
-      answer(outageAnswer(gateway.outage, Date.now()), `gateway unreachable: ${gateway.outage.reason}`);
+      answer(outageAnswer(gateway.outage, Date.now(), req.headers['accept-language']), t('gateway unreachable: {0}', gateway.outage.reason));
       return;
     }
     const got = deps.pool.acquire({ model, tried, maxWaitMs: Math.max(0, opts.cooldownWaitMs ?? 0) });
     if (got.kind === 'none') {
       if (got.noModel) {
-        answer(noModelAnswer(got.noModel.model, got.noModel.closest, deps.models?.()?.map((m) => m.id)), `no key serves ${got.noModel.model}`);
+        answer(noModelAnswer(got.noModel.model, got.noModel.closest, deps.models?.()?.map((m) => m.id), req.headers['accept-language']), t('no key serves {0}', got.noModel.model));
         return;
       }
       nextUsableAt = got.nextUsableAt;
@@ -230,7 +231,7 @@ export async function forwardWithFailover(
       if (signature !== undefined) gateway?.recordFailure(lease.id, signature, ticket);
       failures.push({ keyId: lease.id, decision, status, headers, body: errorBody });
       if (decision.action === 'exclude-model' && model !== undefined) {
-        (record.movedOn ??= []).push({ keyId: lease.id, reason: `${model} not served by ${lease.id}, moved on` });
+        (record.movedOn ??= []).push({ keyId: lease.id, reason: t('{0} not served by {1}, moved on', model, lease.id) });
       } else {
         counted++;
       }
@@ -244,11 +245,11 @@ export async function forwardWithFailover(
   }
 
   if (watch.gone) {
-    finish(499, 'client went away');
+    finish(499, t('client went away'));
     return;
   }
-  const lastReason = failures.length ? failures[failures.length - 1].decision.reason : 'no usable key';
-  answer(giveUpAnswer(failures, record.attempts, { model, nextUsableAt, now: Date.now() }), lastReason);
+  const lastReason = failures.length ? failures[failures.length - 1].decision.reason : t('no usable key');
+  answer(giveUpAnswer(failures, record.attempts, { model, nextUsableAt, now: Date.now(), acceptLanguage: req.headers['accept-language'] }), lastReason);
 }
 
 function finishAnswer(
@@ -269,14 +270,14 @@ function finishAnswer(
     finish(outcome.status);
   } else if (clientGone) {
     deps.pool.reportNeutral(lease);
-    finish(499, 'client went away');
+    finish(499, t('client went away'));
   } else {
     const decision: FailureDecision = deps.classify({ errorCode: outcome.errorCode });
     deps.pool.reportFailure(lease, decision, record.model);
-    const message = `The upstream broke off the answer mid-way (${decision.reason}). Please retry.`;
+    const message = bilingual('The upstream broke off the answer mid-way ({0}). Please retry.', res.req?.headers['accept-language'], decision.reason);
     if (outcome.sse) res.end(streamErrorEvent(flavor, message));
     else res.destroy();
-    finish(outcome.status, `cut mid-stream: ${decision.reason}`);
+    finish(outcome.status, t('cut mid-stream: {0}', decision.reason));
   }
 }
 

@@ -3,6 +3,7 @@
 // and Anthropic SDKs show our message, not the gateway's nginx page), with the gateway's status
 // kept where it tells the client's own backoff what to do (429 with Retry-After, 502/503/504).
 import type { IncomingHttpHeaders } from 'node:http';
+import { bilingual } from '../l10n';
 import { redactSecrets } from '../util/mask';
 import type { FailureDecision } from './contracts';
 import { asciiKeyId } from './headers';
@@ -33,8 +34,9 @@ const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 
 export function giveUpAnswer(
   failures: readonly FailedAttempt[],
   attempts: number,
-  context: { model?: string; nextUsableAt?: number; now: number },
+  context: { model?: string; nextUsableAt?: number; now: number; /** The request's Accept-Language, for the Chinese after the English. */ acceptLanguage?: string },
 ): ErrorAnswer {
+  const al = context.acceptLanguage;
   const headers: Record<string, string> = { 'x-daidai-attempts': String(attempts) };
   if (failures.length === 0) {
     if (context.nextUsableAt !== undefined && context.nextUsableAt > context.now) {
@@ -42,14 +44,14 @@ export function giveUpAnswer(
       headers['retry-after'] = String(seconds);
       return {
         status: 503,
-        message: `Every key of this account is resting (rate limited or out of rotation); the next one is back in about ${seconds} s. Retry then.`,
+        message: bilingual('Every key of this account is resting (rate limited or out of rotation); the next one is back in about {0} s. Retry then.', al, seconds),
         code: 'keys_cooling',
         headers,
       };
     }
     return {
       status: 503,
-      message: 'No usable API key. Log in to DaiDai (or set DAIDAI_KEYS) and check that your keys have balance.',
+      message: bilingual('No usable API key. Log in to DaiDai (or set DAIDAI_KEYS) and check that your keys have balance.', al),
       code: 'no_keys',
       headers,
     };
@@ -61,7 +63,7 @@ export function giveUpAnswer(
   if (context.model !== undefined && failures.every((f) => f.decision.action === 'exclude-model')) {
     return {
       status: 404,
-      message: `No key of this account serves model "${context.model}": ${summary}.`,
+      message: bilingual('No key of this account serves model "{0}": {1}.', al, context.model, summary),
       code: 'model_not_found',
       headers,
     };
@@ -69,46 +71,48 @@ export function giveUpAnswer(
   if (last.decision.action === 'exhausted' || last.decision.action === 'disable-key') {
     return {
       status: 503,
-      message: `Every key tried was refused by the gateway (${summary}). Check the keys' balances in DaiDai.`,
+      message: bilingual("Every key tried was refused by the gateway ({0}). Check the keys' balances in DaiDai.", al, summary),
       code: 'keys_refused',
       headers,
     };
   }
-  const tried = `${attempts} attempt(s) on ${keysTried} key(s)`;
   if (last.status !== undefined) {
     const status = KEPT_STATUSES.has(last.status) ? last.status : 502;
     if (last.status === 429) {
       const retryAfter = headerValue(last.headers?.['retry-after']);
       if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
-      return { status, message: `The gateway rate-limited every key tried (${tried}: ${summary}). Retry later.`, code: 'rate_limited', headers };
+      return { status, message: bilingual('The gateway rate-limited every key tried ({0} attempt(s) on {1} key(s): {2}). Retry later.', al, attempts, keysTried, summary), code: 'rate_limited', headers };
     }
-    return { status, message: `The gateway answered with errors after ${tried} (${summary}).`, code: 'upstream_error', headers };
+    return { status, message: bilingual('The gateway answered with errors after {0} attempt(s) on {1} key(s) ({2}).', al, attempts, keysTried, summary), code: 'upstream_error', headers };
   }
   const timedOut = failures.every((f) => f.errorCode !== undefined && TIMEOUTS.has(f.errorCode));
   return {
     status: timedOut ? 504 : 502,
-    message: `The gateway could not be reached or did not answer after ${tried} (${summary}).`,
+    message: bilingual('The gateway could not be reached or did not answer after {0} attempt(s) on {1} key(s) ({2}).', al, attempts, keysTried, summary),
     code: timedOut ? 'upstream_timeout' : 'upstream_unreachable',
     headers,
   };
 }
 
 /** Pure: the fail-fast answer while the gateway is considered down. */
-export function outageAnswer(outage: { reason: string; since: number }, now: number): ErrorAnswer {
+export function outageAnswer(outage: { reason: string; since: number }, now: number, acceptLanguage?: string): ErrorAnswer {
   const timedOut = /time[ds]? ?out|timed out/i.test(outage.reason);
   const since = new Date(outage.since).toISOString().slice(11, 19);
   const minutes = Math.floor(Math.max(0, now - outage.since) / 60_000);
-  const ago = minutes >= 1 ? `, ${minutes} min ago` : '';
+  const reason = redactSecrets(outage.reason);
   return {
     status: timedOut ? 504 : 502,
-    message: `The DaiDai gateway is unreachable (${redactSecrets(outage.reason)}, since ${since} UTC${ago}). The proxy keeps checking it and sends requests again as soon as it answers.`,
+    message:
+      minutes >= 1
+        ? bilingual('The DaiDai gateway is unreachable ({0}, since {1} UTC, {2} min ago). The proxy keeps checking it and sends requests again as soon as it answers.', acceptLanguage, reason, since, minutes)
+        : bilingual('The DaiDai gateway is unreachable ({0}, since {1} UTC). The proxy keeps checking it and sends requests again as soon as it answers.', acceptLanguage, reason, since),
     code: 'gateway_unreachable',
     headers: { 'x-daidai-attempts': '0' },
   };
 }
 
 /** Pure: the local 404 for a model no key serves, naming the closest ids first. */
-export function noModelAnswer(model: string, closest: readonly string[], all: readonly string[] | undefined): ErrorAnswer {
+export function noModelAnswer(model: string, closest: readonly string[], all: readonly string[] | undefined, acceptLanguage?: string): ErrorAnswer {
   const shown: string[] = [];
   const seen = new Set<string>();
   for (const id of closest) if (!seen.has(id)) (seen.add(id), shown.push(id));
@@ -119,10 +123,14 @@ export function noModelAnswer(model: string, closest: readonly string[], all: re
     if (shown.length < 12) shown.push(id);
     else more++;
   }
-  const list = shown.length ? shown.join(', ') + (more ? `, and ${more} more` : '') : 'none known yet';
+  const list = shown.join(', ');
   return {
     status: 404,
-    message: `No key of this account serves model "${model}". Models it serves: ${list}.`,
+    message: !shown.length
+      ? bilingual('No key of this account serves model "{0}". Models it serves: none known yet.', acceptLanguage, model)
+      : more
+        ? bilingual('No key of this account serves model "{0}". Models it serves: {1}, and {2} more.', acceptLanguage, model, list, more)
+        : bilingual('No key of this account serves model "{0}". Models it serves: {1}.', acceptLanguage, model, list),
     code: 'model_not_found',
     headers: { 'x-daidai-attempts': '0' },
   };

@@ -1,5 +1,6 @@
 // GET /v1/models from the union of every key's list: any one key's answer shows only its own
 // package's models, so a client would never see the rest of the account. Pure.
+import { bilingual } from '../l10n';
 import type { GatewayModel } from './contracts';
 import type { ApiFlavor } from './errors';
 
@@ -27,7 +28,7 @@ export function modelsPath(upstreamPath: string): { id?: string } | undefined {
  * the gateway monitor keeps that order stable. Anthropic clients (they send anthropic-version)
  * also get the paging fields of Anthropic's list.
  */
-export function modelsAnswer(models: readonly GatewayModel[], want: { id?: string }, flavor: ApiFlavor): ModelsAnswer {
+export function modelsAnswer(models: readonly GatewayModel[], want: { id?: string }, flavor: ApiFlavor, acceptLanguage?: string): ModelsAnswer {
   const seen = new Set<string>();
   const data: GatewayModel[] = [];
   for (const m of models) {
@@ -41,7 +42,7 @@ export function modelsAnswer(models: readonly GatewayModel[], want: { id?: strin
       return {
         kind: 'error',
         status: 404,
-        message: `The model "${want.id}" is not served by any key of this account.`,
+        message: bilingual('The model "{0}" is not served by any key of this account.', acceptLanguage, want.id),
         code: 'model_not_found',
       };
     }

@@ -1,6 +1,7 @@
 // Where a client's path goes upstream. Clients mistype the base URL:
 // `…/v1/` makes them call `/v1//chat/completions`, and a base without `/v1` makes them call
 // `/chat/completions`. All three forms reach the same upstream path.
+import { t } from '../l10n';
 import { flavorOf, type ApiFlavor } from './errors';
 
 /** First path segments of the OpenAI and Anthropic surfaces, accepted without the `/v1` prefix. */
@@ -56,10 +57,10 @@ export function parseUpstreamBase(base: string): { origin: string; basePath: str
   try {
     u = new URL(base);
   } catch {
-    throw new Error(`The upstream URL "${base}" is not a valid URL. Set it to the gateway's base, e.g. https://api.daidaibird.top/v1.`);
+    throw new Error(t('The upstream URL "{0}" is not a valid URL. Set it to the gateway\'s base, e.g. https://api.daidaibird.top/v1.', base));
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new Error(`The upstream URL must start with http:// or https:// (got ${u.protocol}).`);
+    throw new Error(t('The upstream URL must start with http:// or https:// (got {0}).', u.protocol));
   }
   const basePath = u.pathname.replace(/\/+$/, '');
   return { origin: u.origin, basePath };

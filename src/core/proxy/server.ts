@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
+import { t } from '../l10n';
 import type { GatewayModel, GatewayWatch } from '../gateway/types';
 import { classifyFailure } from '../pool/policy';
 import type { UsageMeter } from '../usage/types';
@@ -130,18 +131,20 @@ export class ProxyServer {
       this.setStatus({ state: 'stopped', error: (err as Error).message });
       throw err;
     }
-    server.on('error', (err) => this.logger.error(`proxy server error: ${err.message}`));
+    server.on('error', (err) => this.logger.error(t('proxy server error: {0}', err.message)));
     this.server = server;
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : opts.port;
     const shownHost = displayHost(opts.host);
     if (!isLoopbackAddress(opts.host)) {
       this.logger.warn(
-        `The proxy listens on ${opts.host}, reachable from other machines.${opts.accessToken ? '' : ' Set daidai.proxy.accessToken so that only your clients can use your keys.'}`,
+        opts.accessToken
+          ? t('The proxy listens on {0}, reachable from other machines.', opts.host)
+          : t('The proxy listens on {0}, reachable from other machines. Set daidai.proxy.accessToken so that only your clients can use your keys.', opts.host),
       );
     }
     this.setStatus({ state: 'running', host: opts.host, port, url: `http://${shownHost}:${port}/v1`, startedAt: Date.now() });
-    this.logger.info(`proxy listening on http://${shownHost}:${port}/v1 → ${upstream.origin}${upstream.basePath}`);
+    this.logger.info(t('proxy listening on {0} → {1}', `http://${shownHost}:${port}/v1`, `${upstream.origin}${upstream.basePath}`));
     return this._status;
   }
 
@@ -166,7 +169,7 @@ export class ProxyServer {
       this.ownAgent = undefined;
       if (agent) await agent.close().catch(() => agent.destroy());
       this.setStatus({ state: 'stopped' });
-      this.logger.info('proxy stopped');
+      this.logger.info(t('proxy stopped'));
     });
     return this.stopping;
   }
@@ -201,17 +204,17 @@ function newAgent(opts: ProxyOptions): Agent {
 function startError(err: NodeJS.ErrnoException, opts: ProxyOptions): ProxyStartError {
   if (err.code === 'EADDRINUSE') {
     return new ProxyStartError(
-      `Port ${opts.port} is in use by another program. Change daidai.proxy.port (or --port) or stop that program.`,
+      t('Port {0} is in use by another program. Change daidai.proxy.port (or --port) or stop that program.', opts.port),
       'EADDRINUSE',
     );
   }
   if (err.code === 'EACCES') {
-    return new ProxyStartError(`Not allowed to listen on port ${opts.port}. Choose a port above 1024 in daidai.proxy.port (or --port).`, 'EACCES');
+    return new ProxyStartError(t('Not allowed to listen on port {0}. Choose a port above 1024 in daidai.proxy.port (or --port).', opts.port), 'EACCES');
   }
   if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') {
-    return new ProxyStartError(`Cannot listen on ${opts.host}: no such address on this machine. Check daidai.proxy.host (or --host).`, err.code);
+    return new ProxyStartError(t('Cannot listen on {0}: no such address on this machine. Check daidai.proxy.host (or --host).', opts.host), err.code);
   }
-  return new ProxyStartError(`The proxy could not start on ${opts.host}:${opts.port}: ${err.message}`, err.code ?? 'UNKNOWN');
+  return new ProxyStartError(t('The proxy could not start on {0}: {1}', `${opts.host}:${opts.port}`, err.message), err.code ?? 'UNKNOWN');
 }
 
 function displayHost(host: string): string {

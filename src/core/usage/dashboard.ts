@@ -2,6 +2,10 @@
 // and the same sums as `daidai-proxy usage`, so the two agree. Pure: clock, time zone and
 // translation come in; the page only places numbers and strings, it computes none.
 
+// Not called here: the functions below take `t` as a parameter (tests pass plainText). The
+// import under the same name is what lets `npm run l10n:export` and the bundle test find their
+// `t('…')` messages, so that the real `t` (DashboardInput.t) has their Chinese.
+import { t } from '../l10n';
 import type { KeySnapshot, KeyState, PoolSnapshot } from '../pool/types';
 import { formatIn } from '../present/format';
 import { DAY_MS, HOUR_MS, hourOf, type HourBucket, type UsageHistory } from './history';

@@ -1,6 +1,11 @@
 // The usage report: one model for `daidai-proxy usage` (table, --json, --csv) and the
 // dashboard, so that the two always show the same numbers. Pure: the clock comes in.
 
+// The formatters below take `tr` as a parameter (tests pass plainText) and shadow this import;
+// importing l10n's `t` under the same name is what lets `npm run l10n:export` and the bundle test
+// find their `tr('…')` messages, so that the real `t` the CLI passes has their Chinese. Only
+// parseSince, which has no parameter for it, calls the import itself.
+import { t as tr } from '../l10n';
 import { DAY_MS, HOUR_MS, hourOf, type HourBucket, type UsageHistory, type UtilisedBucket } from './history';
 import type { RecentRequest, UsageTotals } from './types';
 
@@ -136,7 +141,7 @@ export function parseSince(text: string, now: number): number {
     const t = Date.parse(s);
     if (Number.isFinite(t)) return t;
   }
-  throw new Error(`"${text}" is not a period. Use 24h, 7d, 30d, or a date such as 2026-11-30.`);
+  throw new Error(tr('"{0}" is not a period. Use 24h, 7d, 30d, or a date such as 2026-11-30.', text));
 }
 
 // ---- money and numbers, as every view shows them ----

@@ -22,6 +22,10 @@ function run(args: string[], env: Record<string, string | undefined> = {}): Run 
   delete clean.DAIDAI_PASSWORD;
   delete clean.DAIDAI_KEYS;
   delete clean.DAIDAI_ACCESS_TOKEN;
+  // The CLI speaks the locale's language: the English cases must not depend on the machine's.
+  delete clean.LC_ALL;
+  delete clean.LC_MESSAGES;
+  delete clean.LANG;
   // Each run keeps its state in a folder of its own, never in the user's ~/.local/state.
   clean.XDG_STATE_HOME = mkdtempSync(join(tmpdir(), 'daidai-cli-state-'));
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -138,6 +142,58 @@ describe('CLI (dist/cli.js)', function () {
     assert.equal(lines.length, 1, r.stderr());
     assert.ok(lines[0].includes(String(port)), lines[0]);
     assert.match(lines[0], /in use/);
+  });
+
+  it('serve under LANG=zh_CN.UTF-8: a wrong password is one Chinese line on stderr, exit code 2', async () => {
+    const r = run(['serve', '--port', '0', '--platform-url', fake.url, '--upstream-url', fake.gatewayUrl], {
+      DAIDAI_EMAIL: DEMO_ACCOUNT.email,
+      DAIDAI_PASSWORD: 'not-the-password-123',
+      LANG: 'zh_CN.UTF-8',
+    });
+    children.push(r.child);
+    assert.equal(await r.exit, 2);
+    const lines = r.stderr().trim().split('\n');
+    assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr()}`);
+    assert.match(lines[0], /^daidai-proxy: 登录失败：/);
+    assert.ok(!r.stderr().includes('not-the-password-123'));
+  });
+
+  it('serve under LANG=zh_CN.UTF-8: a port in use is one Chinese line naming the port, exit code 3', async () => {
+    const blocker = createServer((socket) => {
+      socket.resume();
+      blockerSockets.push(socket);
+    });
+    servers.push(blocker);
+    await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', res));
+    const port = (blocker.address() as { port: number }).port;
+    const r = run(['serve', '--port', String(port), '--upstream-url', fake.gatewayUrl], { DAIDAI_KEYS: DEMO_USABLE_KEYS.slice(0, 2).join(','), LANG: 'zh_CN.UTF-8' });
+    children.push(r.child);
+    assert.equal(await r.exit, 3);
+    const lines = r.stderr().trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr());
+    assert.equal(lines[0], `daidai-proxy: 端口 ${port} 已被另一个程序占用。请修改 daidai.proxy.port（或 --port），或停止那个程序。`);
+  });
+
+  it('--lang zh-cn and --lang en override LANG and LC_ALL; an unknown --lang is a usage error (exit 1)', async () => {
+    const zh = run(['serve', '--prot', '1', '--lang', 'zh-cn'], { LANG: 'en_US.UTF-8' });
+    assert.equal(await zh.exit, 1);
+    assert.equal(zh.stderr().trim(), 'daidai-proxy: 未知选项 --prot。见 --help。');
+    const en = run(['serve', '--prot', '1', '--lang=en'], { LC_ALL: 'zh_CN.UTF-8', LANG: 'zh_CN.UTF-8' });
+    assert.equal(await en.exit, 1);
+    assert.equal(en.stderr().trim(), 'daidai-proxy: Unknown option --prot. See --help.');
+    const byLocale = run(['serve', '--prot', '1'], { LC_ALL: 'zh_CN.UTF-8', LANG: 'en_US.UTF-8' });
+    assert.equal(await byLocale.exit, 1);
+    assert.match(byLocale.stderr(), /未知选项 --prot/, 'LC_ALL wins over LANG');
+    const help = run(['--help', '--lang', 'zh-cn']);
+    assert.equal(await help.exit, 0);
+    assert.match(help.stdout(), /^daidai-proxy .+: 用一个本地的/);
+    assert.match(help.stdout(), /--lang en\|zh-cn/);
+    const unknown = run(['serve', '--lang', 'fr']);
+    assert.equal(await unknown.exit, 1);
+    assert.equal(unknown.stderr().trim(), 'daidai-proxy: --lang must be en or zh-cn (got "fr").');
+    const unknownZh = run(['serve', '--lang', 'klingon'], { LANG: 'zh_CN.UTF-8' });
+    assert.equal(await unknownZh.exit, 1);
+    assert.equal(unknownZh.stderr().trim(), 'daidai-proxy: --lang 只能是 en 或 zh-cn（收到的是“klingon”）。');
   });
 
   it('serve: a port already served by another DaiDai proxy is one line saying so, exit code 3', async () => {

@@ -16,6 +16,7 @@ import { createGatewayProbe, ModelCatalog } from '../../../src/core/gateway';
 import { KeyPool } from '../../../src/core/pool/keyPool';
 import { classifyFailure } from '../../../src/core/pool/policy';
 import type { ProxyOptions } from '../../../src/core/proxy/types';
+import { setLanguage } from '../../../src/core/l10n';
 import { maskKey } from '../../../src/core/util/mask';
 import { startApp, type AppHarness } from './helpers/app';
 import { anthropicStreamText, httpRequest, openaiStreamText, type HttpResult } from './helpers/http';
@@ -163,6 +164,53 @@ describe('proxy over packages with the real pool, policy and model catalog (loop
     assert.equal(anthropic.status, 404);
     assert.equal(anthropic.json().error.type, 'not_found_error');
     assert.match(anthropic.json().error.message, /No key of this account serves model "claude-opus-9"\. Models it serves: .*claude/);
+    assert.equal(s.fake.requests.length, 0);
+  });
+
+  it('a proxy-made error: English, then the Chinese when Accept-Language prefers it or the proxy speaks Chinese, in both formats; the reason phrase stays English', async () => {
+    const s = await setup([CLAUDE, GPT]);
+    const zh = { 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.8' };
+    const english = /^No key of this account serves model "gpt-4o-maxi"\. Models it serves: gpt-4o[^/]*\.$/;
+    const bilingualMessage = /^No key of this account serves model "gpt-4o-maxi"\. Models it serves: gpt-4o.* \/ 此账号没有密钥提供模型“gpt-4o-maxi”。可用的模型：gpt-4o/;
+
+    const openai = await httpRequest(s.port, '/v1/chat/completions', {
+      headers: { authorization: 'Bearer sk-client', ...zh },
+      body: { model: 'gpt-4o-maxi', messages: [{ role: 'user', content: 'hi' }] },
+    });
+    assert.equal(openai.status, 404, openai.text);
+    assert.equal(openai.json().error.code, 'model_not_found');
+    assert.match(openai.json().error.message, bilingualMessage);
+    assert.match(openai.statusMessage, /^DaiDai proxy: No key of this account serves model "gpt-4o-maxi"\./);
+    assert.match(openai.statusMessage, /^[\x20-\x7e]+$/, 'the reason phrase is ASCII');
+    assert.ok(!openai.statusMessage.includes(' / '), openai.statusMessage);
+
+    const anthropic = await httpRequest(s.port, '/v1/messages', {
+      headers: { 'x-api-key': 'sk-client', 'anthropic-version': '2023-06-01', ...zh },
+      body: { model: 'claude-opus-9', max_tokens: 32, messages: [{ role: 'user', content: 'hi' }] },
+    });
+    assert.equal(anthropic.status, 404);
+    assert.equal(anthropic.json().type, 'error');
+    assert.match(anthropic.json().error.message, / \/ 此账号没有密钥提供模型“claude-opus-9”。/);
+
+    // English first in Accept-Language, or none: English only.
+    for (const headers of [{ 'accept-language': 'en-US,zh-CN;q=0.5' }, {}]) {
+      const r = await httpRequest(s.port, '/v1/chat/completions', {
+        headers: { authorization: 'Bearer sk-client', ...headers },
+        body: { model: 'gpt-4o-maxi', messages: [{ role: 'user', content: 'hi' }] },
+      });
+      assert.match(r.json().error.message, english);
+    }
+
+    // A proxy whose own language is Chinese adds the Chinese without being asked.
+    setLanguage('zh-cn');
+    try {
+      const r = await httpRequest(s.port, '/nope', { headers: { authorization: 'Bearer sk-client' } });
+      assert.equal(r.status, 404);
+      assert.equal(r.json().error.message, 'Unknown path /nope. The API is under /v1 (for example /v1/chat/completions). / 未知路径 /nope。API 位于 /v1 下（例如 /v1/chat/completions）。');
+      assert.equal(r.statusMessage, 'DaiDai proxy: Unknown path /nope. The API is under /v1 (for example /v1/chat/completions).');
+    } finally {
+      setLanguage('en');
+    }
     assert.equal(s.fake.requests.length, 0);
   });
 
