@@ -145,6 +145,8 @@ function usageWords(): Record<string, string> {
     'cooling, back {0}': vscode.l10n.t('cooling, back {0}', '{0}'),
     cooling: vscode.l10n.t('cooling'),
     disabled: vscode.l10n.t('disabled'),
+    revoked: vscode.l10n.t('revoked'),
+    'disabled after failures': vscode.l10n.t('disabled after failures'),
     'balance used up': vscode.l10n.t('balance used up'),
     unknown: vscode.l10n.t('unknown'),
     'HTTP {0}': vscode.l10n.t('HTTP {0}', '{0}'),

@@ -93,7 +93,13 @@ export class Services implements vscode.Disposable {
       const s = this.session.proxyStatus;
       const peer = this.session.peer;
       treeView.description =
-        s.state === 'running' ? `proxy on :${s.port}` : peer ? `proxy on :${peer.port} (other window)` : this.session.signedIn ? 'proxy stopped' : undefined;
+        s.state === 'running'
+          ? vscode.l10n.t('proxy on :{0}', s.port ?? '')
+          : peer
+            ? vscode.l10n.t('proxy on :{0} (other window)', peer.port)
+            : this.session.signedIn
+              ? vscode.l10n.t('proxy stopped')
+              : undefined;
       this.updateContextKeys();
     }, RENDER_INTERVAL_MS);
     const renderNow = () => {

@@ -31,20 +31,9 @@ export function portAccepts(port: number, timeoutMs = 2000): Promise<boolean> {
   });
 }
 
-/**
- * Polls `probe` until it returns a truthy value, for state that no DOM event tells us about
- * (a port closing, a file appearing). Bounded by `timeoutMs`; the error names what we waited
- * for. A probe that throws ends the wait at once with its error.
- */
-export async function waitUntil<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+import { waitUntil } from '../helpers/wait';
+
+export { waitUntil };
 
 export interface RunResult {
   code: number | null;

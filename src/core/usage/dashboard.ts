@@ -309,7 +309,7 @@ function keyStateText(k: KeySnapshot, now: number, t: Translate): string {
     case 'cooling':
       return k.coolingUntil ? t('cooling, back {0}', formatIn(k.coolingUntil, now)) : t('cooling');
     case 'disabled':
-      return t('disabled');
+      return k.disabledBy === 'revoked' ? t('revoked') : k.disabledBy === 'failures' ? t('disabled after failures') : t('disabled');
     case 'exhausted':
       return t('balance used up');
   }

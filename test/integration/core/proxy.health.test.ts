@@ -1,10 +1,11 @@
 // /health and the secrecy of what the proxy reports: no key (pool key or client key) in /health,
 // in a log line or in a request record.
+import { waitUntil } from '../../helpers/wait';
 import * as assert from 'node:assert/strict';
 import { DEMO_USABLE_KEYS } from '../../../src/core/demo/fakeDaiDai';
 import type { RequestRecord } from '../../../src/core/proxy/types';
 import { maskKey } from '../../../src/core/util/mask';
-import { harnessPerTest, waitUntil, type Harness } from './helpers/harness';
+import { harnessPerTest, type Harness } from './helpers/harness';
 import { httpRequest, RawStream, readStream } from './helpers/http';
 import { capturingLogger } from './helpers/logger';
 
@@ -118,7 +119,7 @@ describe('proxy /health and secrecy (loopback, against the fake DaiDai)', functi
         body: { model: '[官Max]claude-sonnet-4-5-20250929', max_tokens: 8, stream: true, messages: [{ role: 'user', content: 'rec' }] },
       });
       await httpRequest(h.port, '/v1/models');
-      await waitUntil(() => records.length >= 2, 3000, 'two request records');
+      await waitUntil('two request records', () => records.length >= 2, 3000);
       const [stream, models] = records;
       assert.equal(stream.method, 'POST');
       assert.match(stream.path, /^\/messages/);
@@ -182,7 +183,7 @@ describe('proxy /health and secrecy (loopback, against the fake DaiDai)', functi
       await httpRequest(h.port, '/v1/models', { headers: { authorization: 'Bearer sk-wrong-token-0000000000000' } });
       await httpRequest(h.port, '/v1/models', { headers: { 'x-api-key': ACCESS } });
 
-      await waitUntil(() => records.length >= 7, 3000, 'request records');
+      await waitUntil('request records', () => records.length >= 7, 3000);
       await h.proxy.stop();
 
       const secrets = [...keys, ACCESS, 'sk-wrong-token-0000000000000'];

@@ -1,6 +1,7 @@
 // Routing by model (issue 9 §2) and the request path of issue 10 (tiers, waits, the gateway
 // watch, the give-up answer) on loopback, against the fake DaiDai's packages. The pool is the
 // contract's test double (helpers/contractPool.ts) until branch `pool` lands.
+import { waitUntil } from '../../helpers/wait';
 import * as assert from 'node:assert/strict';
 import {
   createFakeDaiDai,
@@ -18,7 +19,7 @@ import type { ProxyOptions } from '../../../src/core/proxy/types';
 import { maskKey } from '../../../src/core/util/mask';
 import { RecordingGatewayWatch, startApp, type AppHarness } from './helpers/app';
 import { ContractPoolDouble, type DoubleKey } from './helpers/contractPool';
-import { delay, waitUntil } from './helpers/harness';
+import { delay } from './helpers/harness';
 import { anthropicStreamText, httpRequest, openaiStreamText, RawStream, type HttpResult } from './helpers/http';
 
 const CLAUDE = DEMO_PACKAGE_KEYS[0]; // claude-max group: other models → 503 无可用渠道
@@ -279,9 +280,9 @@ describe('proxy routing by model and the request path of issue 10 (loopback, fak
       const s = await setup([GPT], { proxy: { cooldownWaitMs: 5000 } });
       s.pool.entry(GPT.key).coolingUntil = Date.now() + 600;
       const raw = new RawStream(s.port, '/v1/chat/completions', { headers: { authorization: 'Bearer sk-client' }, body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'bye' }] } });
-      await waitUntil(() => s.pool.acquires.length > 0, 3000, 'the request reached the pool');
+      await waitUntil('the request reached the pool', () => s.pool.acquires.length > 0, 3000);
       raw.destroy();
-      await waitUntil(() => s.app.records.length === 1, 3000, 'the request was recorded');
+      await waitUntil('the request was recorded', () => s.app.records.length === 1, 3000);
       assert.equal(s.app.records[0].status, 499);
       assert.equal(s.app.records[0].attempts, 0);
       assert.equal(s.pool.entry(GPT.key).neutral, 1, 'the waited-for key was handed back');
@@ -352,7 +353,7 @@ describe('proxy routing by model and the request path of issue 10 (loopback, fak
       assert.equal(s.fake.requests.filter((r) => r.path.startsWith('/v1/messages')).length, 0, 'a request went out during the outage');
       assert.ok(s.fake.requests.length >= sent);
       s.fake.setGatewayFault(undefined);
-      await waitUntil(() => detector!.outage === undefined, 5000, 'the probe ended the outage');
+      await waitUntil('the probe ended the outage', () => detector!.outage === undefined, 5000);
       const after = await chat(s, 'gpt-4o', 'back');
       assert.equal(after.status, 200, after.text);
       assert.equal(after.json().choices[0].message.content, replyText('back'));

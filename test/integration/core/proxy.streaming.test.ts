@@ -1,9 +1,10 @@
 // Streaming through the proxy: key rotation, chunks passed as they come, streams cut by the
 // upstream or abandoned by the client, and many streams at once.
+import { waitUntil } from '../../helpers/wait';
 import * as assert from 'node:assert/strict';
 import { DEMO_USABLE_KEYS, streamedReplyText } from '../../../src/core/demo/fakeDaiDai';
 import type { RequestRecord } from '../../../src/core/proxy/types';
-import { delay, harnessPerTest, waitUntil, within, type Harness } from './helpers/harness';
+import { delay, harnessPerTest, within, type Harness } from './helpers/harness';
 import { startTinyUpstream } from './helpers/upstream';
 import { anthropicStreamText, httpRequest, openaiStreamText, parseSse, RawStream, readStream, type HttpOptions } from './helpers/http';
 
@@ -196,7 +197,7 @@ describe('proxy streaming (loopback, against the fake DaiDai)', function () {
       const entry = await h.fake.waitForRequest((r) => r.key === K0 && r.aborted, 3000);
       assert.equal(entry.finished, false);
       assert.equal(h.fake.requests.length, 1, 'no other key was tried for a client that left');
-      await waitUntil(() => records.length > 0, 3000, 'request record');
+      await waitUntil('request record', () => records.length > 0, 3000);
       assert.equal(records[0].aborted, true);
       const k0 = h.keyState(K0);
       assert.equal(k0.state, 'healthy');

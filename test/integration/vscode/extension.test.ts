@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_MODELS, DEMO_USABLE_KEYS } from '../../../src/core/demo/fakeDaiDai';
 import type { FakeDaiDai } from '../../../src/core/demo/types';
 import type { DaiDaiApi } from '../../../src/core/app/api';
-import { EXTENSION_ID, freePort, waitFor } from './helpers';
+import { EXTENSION_ID, freePort, waitUntil } from './helpers';
 
 const SETTINGS = ['platform.baseUrl', 'upstream.baseUrl', 'proxy.port', 'balances.refreshMinutes', 'proxy.autoStart'];
 
@@ -42,7 +42,7 @@ describe('DaiDai Aggregator in VS Code', function () {
     await config.update('upstream.baseUrl', fake.gatewayUrl, vscode.ConfigurationTarget.Global);
     await config.update('proxy.port', port, vscode.ConfigurationTarget.Global);
     await config.update('balances.refreshMinutes', 0, vscode.ConfigurationTarget.Global);
-    await waitFor('the settings to reach the extension', () => api.getStatus().proxyUrl === `http://127.0.0.1:${port}/v1`);
+    await waitUntil('the settings to reach the extension', () => api.getStatus().proxyUrl === `http://127.0.0.1:${port}/v1`, 10_000);
   });
 
   beforeEach(() => {
@@ -115,7 +115,7 @@ describe('DaiDai Aggregator in VS Code', function () {
     assert.equal(streamed.status, 200, streamed.text);
     assert.match(streamed.text, /data: \[DONE\]/);
 
-    await waitFor('two served requests', () => api.getStatus().requests.served === 2);
+    await waitUntil('two served requests', () => api.getStatus().requests.served === 2, 10_000);
     s = api.getStatus();
     assert.match(s.statusBar.tooltip, /Requests served: 2, failed: 0/);
     assert.match(s.statusBar.tooltip, /Last key used: sk-/);

@@ -15,12 +15,4 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls a condition a bounded number of times (events reach the views asynchronously). */
-export async function waitFor(what: string, pred: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const rounds = Math.ceil(timeoutMs / 50);
-  for (let i = 0; i < rounds; i++) {
-    if (pred()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`Timed out waiting for ${what}`);
-}
+export { waitUntil } from '../../helpers/wait';

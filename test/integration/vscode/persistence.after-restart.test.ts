@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { DaiDaiApi } from '../../../src/core/app/api';
-import { EXTENSION_ID, waitFor } from './helpers';
+import { EXTENSION_ID, waitUntil } from './helpers';
 import { readRestart } from './restart';
 
 describe('A key taken out by hand, across a deactivation (after the reload)', function () {
@@ -24,7 +24,7 @@ describe('A key taken out by hand, across a deactivation (after the reload)', fu
     const api = (await vscode.extensions.getExtension<DaiDaiApi>(EXTENSION_ID)!.activate()) as DaiDaiApi;
     await api.ready;
     assert.equal(api.getStatus().loggedIn, true, 'logged in again from the stored credentials');
-    await waitFor(`the ${before.total} keys of the account`, () => api.getStatus().keys.total === before.total);
+    await waitUntil(`the ${before.total} keys of the account`, () => api.getStatus().keys.total === before.total, 10_000);
     const row = api.getTreeRows().find((r) => r.kind === 'key' && r.label === before.keyLabel);
     assert.ok(row, `the tree lists ${before.keyLabel} again`);
     assert.match(row.contextValue, /:manual$/, `${before.keyLabel} is still out of rotation by hand (row: ${row.contextValue})`);

@@ -9,7 +9,7 @@ import * as sinon from 'sinon';
 import * as vscode from 'vscode';
 import { DEMO_ACCOUNT } from '../../../src/core/demo/fakeDaiDai';
 import type { DaiDaiApi } from '../../../src/core/app/api';
-import { EXTENSION_ID, freePort, waitFor } from './helpers';
+import { EXTENSION_ID, freePort, waitUntil } from './helpers';
 import { requestRestart } from './restart';
 
 describe('A key taken out by hand, across a deactivation (before the reload)', function () {
@@ -38,7 +38,7 @@ describe('A key taken out by hand, across a deactivation (before the reload)', f
     await config.update('platform.baseUrl', process.env.DAIDAI_E2E_PLATFORM, vscode.ConfigurationTarget.Global);
     await config.update('upstream.baseUrl', process.env.DAIDAI_E2E_GATEWAY, vscode.ConfigurationTarget.Global);
     await config.update('proxy.port', port, vscode.ConfigurationTarget.Global);
-    await waitFor('the settings to reach the extension', () => api.getStatus().proxyUrl === `http://127.0.0.1:${port}/v1`);
+    await waitUntil('the settings to reach the extension', () => api.getStatus().proxyUrl === `http://127.0.0.1:${port}/v1`, 10_000);
 
     const input = sandbox.stub(vscode.window, 'showInputBox');
     input.onFirstCall().resolves(DEMO_ACCOUNT.email);

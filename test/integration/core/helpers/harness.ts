@@ -116,14 +116,6 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Resolves once `cond()` holds (checked every 10 ms); rejects with `what` after `ms`. */
-export async function waitUntil(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${ms} ms`);
-    await delay(10);
-  }
-}
 
 /** Rejects with `what` when `p` does not settle within `ms`: turns a hang into a clear failure. */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
