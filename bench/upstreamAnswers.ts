@@ -48,4 +48,10 @@ function anthropicEvents(n: number): string[] {
   return out;
 }
 
-export const answers = { model: MODEL, chatJson: chatJson(MODEL), openaiEvents, anthropicEvents };
+/** What a gateway's GET /v1/models says: every model the bench's requests name. */
+const modelList = JSON.stringify({
+  object: 'list',
+  data: ['gpt-4o-mini', 'deepseek-chat', 'claude-sonnet-4-20250514', MODEL].filter((id, i, all) => all.indexOf(id) === i).map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'bench' })),
+});
+
+export const answers = { model: MODEL, chatJson: chatJson(MODEL), openaiEvents, anthropicEvents, modelList };

@@ -46,6 +46,12 @@ const server = http.createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
+    if (req.method === 'GET' && req.url === '/v1/models') {
+      // Ours asks each key for its model list in the background: answered, not counted.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(answers.modelList);
+      return;
+    }
     const anthropic = req.url?.startsWith('/v1/messages') === true;
     if (req.method !== 'POST' || !(anthropic || req.url?.startsWith('/v1/chat/completions'))) {
       count(req, 404);

@@ -80,6 +80,13 @@ http {
     location = /v1/messages {
       rewrite ^ /_answer/anthropic50 last;
     }
+    # Ours asks each key for its model list in the background (free on the gateway); answered
+    # like a gateway does, and not counted: it is no request of the measured phases.
+    location = /v1/models {
+      access_log off;
+      default_type application/json;
+      return 200 ${q(answers.modelList)};
+    }
     location = /_answer/json {
       internal;
       default_type application/json;
