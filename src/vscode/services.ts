@@ -11,8 +11,7 @@ import type { Logger } from '../core/util/log';
 import { initFromVscodeBundle } from '../core/l10n';
 import { throttle } from '../core/util/throttle';
 import { DashboardPanel } from './dashboardPanel';
-import { KeysTreeProvider } from './keysTree';
-import { MODELS_VIEW_ID, ModelsTreeProvider } from './modelsTree';
+import { RowsTreeProvider } from './rowsTree';
 import { StatusBarController } from './statusBar';
 import { createVscodeUi, SnippetDocuments, SNIPPET_SCHEME } from './vscodeUi';
 
@@ -20,6 +19,7 @@ import { createVscodeUi, SnippetDocuments, SNIPPET_SCHEME } from './vscodeUi';
 const RENDER_INTERVAL_MS = 250;
 
 export const KEYS_VIEW_ID = 'daidai.keys';
+export const MODELS_VIEW_ID = 'daidai.models';
 
 function readVscodeSettings(): DaiDaiSettings {
   const config = vscode.workspace.getConfiguration('daidai');
@@ -83,7 +83,7 @@ export class Services implements vscode.Disposable {
         demo: this.session.isDemo,
         lowBalance: this.session.settings.lowBalance,
       });
-    const tree = this.own(new KeysTreeProvider(rows));
+    const tree = this.own(new RowsTreeProvider(rows));
     const treeView = this.own(vscode.window.createTreeView(KEYS_VIEW_ID, { treeDataProvider: tree }));
     this.statusBar = this.own(new StatusBarController(COMMAND_IDS.statusBarMenu));
 
@@ -124,7 +124,13 @@ export class Services implements vscode.Disposable {
     // ---- Dashboard and Models view (issue 14): the panel posts on its own, throttled; the Models
     // tree re-renders when model lists, prices or availability change, and with the pool.
     this.dashboard = this.own(new DashboardPanel(context.extensionUri, this.session, { exportUsage: () => this.handlers.exportUsage() }));
-    const modelsTree = this.own(new ModelsTreeProvider(() => (this.session.signedIn ? this.handlers.modelRows() : []), COMMAND_IDS.copyModelId));
+    // A click on a model copies its id: people type these into SillyTavern, `[官Max]` and all.
+    const modelsTree = this.own(
+      new RowsTreeProvider(
+        () => (this.session.signedIn ? this.handlers.modelRows() : []),
+        (row) => ({ command: COMMAND_IDS.copyModelId, title: vscode.l10n.t('Copy Model ID'), arguments: [row.model] }),
+      ),
+    );
     this.own(vscode.window.createTreeView(MODELS_VIEW_ID, { treeDataProvider: modelsTree }));
     const renderModels = throttle(() => modelsTree.refresh(), RENDER_INTERVAL_MS);
     this.disposables.push(
