@@ -434,3 +434,14 @@ describe('state: JsonStateFile and PoolStateFile', () => {
     assert.equal(logger.warnings.length, 1);
   });
 });
+
+describe('state: the pool state keeps every field the pool exports', () => {
+  it('keeps why a key is exhausted (by a refused request or by its balance)', async () => {
+    const { sanitizePoolState } = await import('../../src/core/state');
+    const h = keyHash('sk-exhaustedkey0000000000000001');
+    const kept = sanitizePoolState({ keys: { [h]: { state: 'exhausted', exhaustedBy: 'request', reason: 'balance used up (HTTP 402)' } } });
+    assert.equal(kept?.keys[h].exhaustedBy, 'request');
+    const bad = sanitizePoolState({ keys: { [h]: { state: 'exhausted', exhaustedBy: 'nonsense' } } });
+    assert.equal(bad?.keys[h].exhaustedBy, undefined);
+  });
+});

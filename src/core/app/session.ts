@@ -260,11 +260,6 @@ export class Session {
     return this.monitor?.monitor.health();
   }
 
-  /** The state folder in use, for messages (undefined: nothing is kept). */
-  get stateFolder(): string | undefined {
-    return this.deps.stateDir;
-  }
-
   /**
    * `DaiDai: Reset Key States` / `serve --reset-state`: forgets what the pool learned (hand-disabled,
    * revoked, exhausted, cool-downs, exclusions, counters), here and in the state file.

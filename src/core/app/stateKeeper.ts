@@ -30,11 +30,6 @@ export class StateKeeper {
     return this._history;
   }
 
-  /** Where the files are, for messages; undefined when nothing is kept. */
-  get folder(): string | undefined {
-    return this.dir;
-  }
-
   /**
    * Switches to the files of `identity`: flushes and closes the previous ones, reads the new ones,
    * applies the pool state to the keys the pool has now and loads the usage history. Resolves when
@@ -92,10 +87,6 @@ export class StateKeeper {
   async resetPoolState(): Promise<void> {
     await this.ready();
     await this.files?.pool.reset();
-  }
-
-  async flush(): Promise<void> {
-    await this.files?.flush();
   }
 
   async close(): Promise<void> {

@@ -26,20 +26,7 @@ export const systemClock: GatewayClock = {
   },
 };
 
-/**
- * Runs `fn` with at most `limit` in flight, in input order; resolves when all are done.
- * `fn` must not throw (each caller turns its own errors into results).
- */
-export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-}
+export { eachLimited } from '../util/limit';
 
 /** Resolves with `fallback` if `p` has not settled within `ms` on `clock`. */
 export function withTimeout<T>(p: Promise<T>, ms: number, clock: GatewayClock, fallback: () => T): Promise<T> {

@@ -1,6 +1,7 @@
 // The signed-in DaiDai account as the rest of the product sees it: a readonly snapshot of its
 // usable keys and balances, swapped on every change, with an event the pool and views follow.
 
+import { eachLimited } from '../util/limit';
 import { Emitter, type Disposable, type Event } from '../util/event';
 import { t } from '../l10n';
 import { nullLogger, type Logger } from '../util/log';
@@ -23,14 +24,6 @@ export function totalBalance(keys: readonly AccountKey[]): number {
   let sum = 0;
   for (const k of keys) if (typeof k.balance === 'number' && Number.isFinite(k.balance)) sum += k.balance;
   return Math.round(sum * 1e6) / 1e6;
-}
-
-async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
 }
 
 export class Account implements Disposable {

@@ -10,6 +10,7 @@ import { bilingual, t } from '../l10n';
 import type { Dispatcher } from 'undici';
 import { gatewaySignature } from '../gateway/signature';
 import type { PoolLease } from '../pool/types';
+import { redactSecrets } from '../util/mask';
 import type { Logger } from '../util/log';
 import { UpstreamAttempt, errorCodeOf, type AttemptOutcome } from './attempt';
 import { answerTooLarge, readBody } from './body';
@@ -299,8 +300,11 @@ function clientWait(watch: ClientWatch, ms: number): Promise<void> {
  * never sent that key and must not see it: replace it with its masked id.
  */
 function scrubKey(body: Buffer, key: string, keyId: string): Buffer {
-  if (key.length < 8 || body.indexOf(key) === -1) return body;
-  return Buffer.from(body.toString('utf8').split(key).join(keyId), 'utf8');
+  const whole = key.length >= 8 && body.indexOf(key) !== -1;
+  // A key echoed cut short or escaped is not the pool key to the letter: mask anything key-like.
+  if (!whole && body.indexOf('sk-') === -1) return body;
+  const text = body.toString('utf8');
+  return Buffer.from(redactSecrets(whole ? text.split(key).join(keyId) : text), 'utf8');
 }
 
 /** Error bodies are sent whole (possibly scrubbed): their length is ours to state. */

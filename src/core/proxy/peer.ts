@@ -2,7 +2,7 @@
 // second VS Code window (or a second `daidai-proxy serve`) shows the proxy another one runs
 // instead of reporting the port as used by another program.
 import { Agent, request, type Dispatcher } from 'undici';
-import type { HealthReport } from './health';
+import { HEALTH_NAME, type HealthReport } from './health';
 
 /** What our /health says, as far as the probe can tell; every field but `name` may be missing in another version. */
 export type PeerHealth = Partial<HealthReport> & {
@@ -28,7 +28,6 @@ export interface ProbePeerOptions {
   dispatcher?: Dispatcher;
 }
 
-export const peerName = 'daidai-aggregator';
 
 /** Our /health is a few hundred bytes; anything much larger is not it. */
 const maxBodyBytes = 64 * 1024;
@@ -58,7 +57,7 @@ export async function probePeer(host: string, port: number, options: ProbePeerOp
     } catch {
       return { kind: 'other' };
     }
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && (parsed as { name?: unknown }).name === peerName) {
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && (parsed as { name?: unknown }).name === HEALTH_NAME) {
       return { kind: 'daidai', health: parsed as PeerHealth };
     }
     return { kind: 'other' };

@@ -188,7 +188,6 @@ function scanEnds(b: Buffer): BodyScan | undefined {
   let model: string | undefined;
   let haveModel = false;
   let stream = false;
-  let haveStream = false;
   // Forwards, until the first nested value.
   i = skipSpace(b, i + 1);
   let headEnd = -1;
@@ -211,12 +210,12 @@ function scanEnds(b: Buffer): BodyScan | undefined {
       end = stringEnd(b, i);
       if (end === -1) return undefined;
       if (key === 'model') (model = decodeString(b, i, end)), (haveModel = true);
-      else if (key === 'stream') (stream = false), (haveStream = true);
+      else if (key === 'stream') stream = false;
     } else {
       end = literalEnd(b, i);
       if (end === -1) return undefined;
       if (key === 'model') (model = undefined), (haveModel = true);
-      else if (key === 'stream') (stream = end - i === 4 && b[i] === 0x74), (haveStream = true);
+      else if (key === 'stream') stream = end - i === 4 && b[i] === 0x74;
     }
     i = skipSpace(b, end);
     if (b[i] !== COMMA) return undefined; // the end of a small body, or something odd: the whole scan
@@ -276,8 +275,7 @@ function scanEnds(b: Buffer): BodyScan | undefined {
   const mid = b.subarray(headEnd, tailStart);
   if (mid.indexOf(MODEL_KEY) !== -1) return undefined;
   if (tailHasModel) (model = tailModel), (haveModel = true);
-  if (tailHasStream) (stream = tailStream), (haveStream = true);
-  void haveStream;
+  if (tailHasStream) stream = tailStream;
   return haveModel && model !== undefined ? { ok: true, model, stream } : { ok: true, stream };
 }
 

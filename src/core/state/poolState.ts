@@ -1,26 +1,11 @@
 // The pool's state file: what the pool learned about each key (issue 11), by key hash only.
 import { JsonStateFile, isRecord, type JsonStateFileOptions } from './jsonStateFile';
+import type { PoolStateData } from '../pool/types';
 import { looksLikeKey } from './secrets';
 
-/**
- * What the state store keeps of the pool. The same shape as `PoolStateData` in
- * src/core/pool/types.ts (docs/CONTRACTS-WIP.md); repeated here so the store builds before the
- * pool's part is merged. Keys only by keyHash.
- */
-export interface PoolStateData {
-  keys: Record<string /* keyHash */, PoolKeyState>;
-}
-
-export interface PoolKeyState {
-  manuallyDisabled?: boolean;
-  state?: 'disabled' | 'exhausted' | 'cooling';
-  disabledBy?: 'failures' | 'revoked';
-  reason?: string;
-  since?: number;
-  coolingUntil?: number;
-  exclusions?: { model: string; reason: string; until?: number }[];
-  stats?: { requests: number; successes: number; failures: number; lastError?: string; lastUsedAt?: number };
-}
+/** What the state store keeps of the pool: the pool's own shape, keys only by keyHash. */
+export type { PoolStateData };
+export type PoolKeyState = PoolStateData['keys'][string];
 
 export const poolStateVersion = 1;
 
@@ -61,6 +46,7 @@ function sanitizeKeyState(entry: unknown): PoolKeyState | undefined {
   if (typeof entry.manuallyDisabled === 'boolean') out.manuallyDisabled = entry.manuallyDisabled;
   if (typeof entry.state === 'string' && states.has(entry.state)) out.state = entry.state as PoolKeyState['state'];
   if (typeof entry.disabledBy === 'string' && disabledBys.has(entry.disabledBy)) out.disabledBy = entry.disabledBy as PoolKeyState['disabledBy'];
+  if (entry.exhaustedBy === 'request' || entry.exhaustedBy === 'balance') out.exhaustedBy = entry.exhaustedBy;
   const reason = safeText(entry.reason);
   if (reason !== undefined) out.reason = reason;
   if (isTime(entry.since)) out.since = entry.since;
