@@ -13,6 +13,7 @@ import {
   type StateFs,
   type StateTimers,
 } from '../../src/core/state';
+import { sanitizePoolState } from '../../src/core/state/poolState';
 import { keyHash } from '../../src/core/util/hash';
 import type { Logger } from '../../src/core/util/log';
 
@@ -436,8 +437,7 @@ describe('state: JsonStateFile and PoolStateFile', () => {
 });
 
 describe('state: the pool state keeps every field the pool exports', () => {
-  it('keeps why a key is exhausted (by a refused request or by its balance)', async () => {
-    const { sanitizePoolState } = await import('../../src/core/state');
+  it('keeps why a key is exhausted (by a refused request or by its balance)', () => {
     const h = keyHash('sk-exhaustedkey0000000000000001');
     const kept = sanitizePoolState({ keys: { [h]: { state: 'exhausted', exhaustedBy: 'request', reason: 'balance used up (HTTP 402)' } } });
     assert.equal(kept?.keys[h].exhaustedBy, 'request');
