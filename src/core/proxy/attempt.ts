@@ -56,6 +56,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   private status = 0;
   private headersAfterMs = 0;
   private sse = false;
+  /** Whether a body chunk has gone to the client (then the headers went with it). */
+  private wrote = false;
   private collected: Buffer[] = [];
   private collectedSize = 0;
   private errorHeaders: IncomingHttpHeaders = {};
@@ -116,8 +118,11 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.sse = contentType !== undefined && contentType.startsWith('text/event-stream');
     const res = this.res;
     res.writeHead(statusCode, clientHeaders(headers, this.label.keyId, this.label.attempt));
-    // Headers now, not with the first event: clients show "connected" and start their timers.
-    if (this.sse) res.flushHeaders();
+    // A stream's headers go out now, not with its first event: clients show "connected" and
+    // start their timers. When the first event came in the same read as the headers (the
+    // usual case on a busy gateway), it is written below before this runs and carries the
+    // headers with it: one write to the client instead of two.
+    if (this.sse) process.nextTick(flushHeadersUnlessWritten, this);
     if (this.usage && statusCode < 300) {
       try {
         this.tap = this.usage.tap({ path: this.label.path, flavor: this.label.flavor }, contentType);
@@ -129,8 +134,15 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     res.on('drain', this.onDrain);
   }
 
+  /** @internal Run on the next tick after a stream's headers (see onResponseStart). */
+  flushHeadersUnlessWritten(): void {
+    const res = this.res;
+    if (!this.wrote && !res.writableEnded && !res.destroyed) res.flushHeaders();
+  }
+
   onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.mode === PIPE) {
+      this.wrote = true;
       if (!this.res.write(chunk)) c.pause();
       // After the write: the tap only watches, the client never waits for it.
       if (this.tap) {
@@ -193,6 +205,10 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       return undefined; // usage is a nicety; it never breaks an answer
     }
   }
+}
+
+function flushHeadersUnlessWritten(attempt: UpstreamAttempt): void {
+  attempt.flushHeadersUnlessWritten();
 }
 
 function networkOutcome(err: unknown): AttemptOutcome {

@@ -270,11 +270,13 @@ function scanEnds(b: Buffer): BodyScan | undefined {
     j--;
   }
   if (tailStart <= headEnd || open >= headEnd) return undefined;
-  // Between the two: nested values, and maybe small members between them. Any "model" or
-  // "stream" there (at any depth, or inside a string) and the whole scan decides.
-  const mid = b.subarray(headEnd, tailStart);
-  if (mid.indexOf(MODEL_KEY) !== -1) return undefined;
+  // Between the two: nested values, and maybe small members between them. A `model` found in
+  // the tail was written after all of them and wins whatever they hold (the last duplicate
+  // wins, as in JSON.parse): nothing to search. Otherwise any "model" there (at any depth, or
+  // inside a string) and the whole scan decides. The search is most of this scan's cost on a
+  // 100 KB history, and SillyTavern writes `model` after `messages`.
   if (tailHasModel) (model = tailModel), (haveModel = true);
+  else if (b.subarray(headEnd, tailStart).indexOf(MODEL_KEY) !== -1) return undefined;
   if (tailHasStream) stream = tailStream;
   return haveModel && model !== undefined ? { ok: true, model, stream } : { ok: true, stream };
 }

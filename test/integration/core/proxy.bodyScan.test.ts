@@ -125,6 +125,9 @@ describe('request body scan (model and stream without JSON.parse)', () => {
         [['model', 'first'], ['messages', history], ['model', 'last wins']],
         [['model', 'only nested below'], ['messages', [{ model: 'not me', content: 'x'.repeat(20_000) }]]],
         [['messages', history], ['model', 'between'], ['tools', tools]],
+        // The tail's model wins over one between the nested values (the last duplicate).
+        [['model', 'head'], ['messages', history], ['model', 'between'], ['tools', tools], ['model', 'tail wins']],
+        [['messages', history], ['model', 'between'], ['tools', tools], ['model', null]],
         [['messages', [{ content: 'say "model" and "stream"'.repeat(1000) }]], ['model', 'm']],
       ];
       // A key spelled with an escape is `model` to JSON.parse, at either end.
