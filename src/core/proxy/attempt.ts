@@ -130,8 +130,6 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
         this.tap = undefined; // usage is a nicety; it never breaks an answer
       }
     }
-    this.onDrain = () => c.resume();
-    res.on('drain', this.onDrain);
   }
 
   /** @internal Run on the next tick after a stream's headers (see onResponseStart). */
@@ -143,7 +141,15 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.mode === PIPE) {
       this.wrote = true;
-      if (!this.res.write(chunk)) c.pause();
+      if (!this.res.write(chunk)) {
+        // The client reads slower than the upstream sends: hold the upstream until it drains.
+        // (Listened for only then: most answers never need it.)
+        c.pause();
+        if (!this.onDrain) {
+          this.onDrain = () => c.resume();
+          this.res.on('drain', this.onDrain);
+        }
+      }
       // After the write: the tap only watches, the client never waits for it.
       if (this.tap) {
         try {

@@ -76,6 +76,8 @@ export function clientHeaders(upstream: IncomingHttpHeaders, keyId: string, atte
 
 function listedInConnection(value: string | string[] | undefined): Set<string> | undefined {
   if (!value) return undefined;
+  // What nearly every client and gateway sends: nothing listed beyond the connection's own state.
+  if (value === 'keep-alive' || value === 'close' || value === 'Keep-Alive') return undefined;
   const text = Array.isArray(value) ? value.join(',') : value;
   const names = text
     .split(',')
@@ -84,7 +86,15 @@ function listedInConnection(value: string | string[] | undefined): Set<string> |
   return names.length ? new Set(names) : undefined;
 }
 
-/** Header values must be ASCII: the masked id's ellipsis becomes three dots. */
+const asciiIds = new Map<string, string>();
+
+/** Header values must be ASCII: the masked id's ellipsis becomes three dots. (Kept per id: one per key, asked on every answer.) */
 export function asciiKeyId(keyId: string): string {
-  return keyId.replace(/\u2026/g, '...').replace(/[^\x20-\x7e]/g, '');
+  let v = asciiIds.get(keyId);
+  if (v === undefined) {
+    v = keyId.replace(/\u2026/g, '...').replace(/[^\x20-\x7e]/g, '');
+    if (asciiIds.size >= 1024) asciiIds.clear();
+    asciiIds.set(keyId, v);
+  }
+  return v;
 }

@@ -230,6 +230,9 @@ function usageAt(buf: Buffer, at: number): TokenUsage | undefined {
 /** The last `limit` bytes of the chunks, as one buffer (a view when there is one chunk). */
 function joinTail(chunks: Buffer[], limit: number): Buffer {
   if (chunks.length === 0) return Buffer.alloc(0);
+  // Usually the last chunk alone holds the last KB: a view of it, nothing copied.
+  const last: Uint8Array = chunks[chunks.length - 1]!;
+  if (last.length >= limit) return (Buffer.isBuffer(last) ? last : Buffer.from(last.buffer, last.byteOffset, last.byteLength)).subarray(last.length - limit);
   let total = 0;
   for (const c of chunks) total += c.length;
   const skip = total > limit ? total - limit : 0;

@@ -2,6 +2,7 @@
 // upstream or abandoned by the client, and many streams at once.
 import { waitUntil } from '../../helpers/wait';
 import * as assert from 'node:assert/strict';
+import * as http from 'node:http';
 import { DEMO_USABLE_KEYS, streamedReplyText } from '../../../src/core/demo/fakeDaiDai';
 import type { RequestRecord } from '../../../src/core/proxy/types';
 import { delay, harnessPerTest, within, type Harness } from './helpers/harness';
@@ -114,6 +115,50 @@ describe('proxy streaming (loopback, against the fake DaiDai)', function () {
       release();
       await s.waitForText((t) => t.endsWith('data: [DONE]\n\n'));
       assert.equal(up.requests[0].url, '/v1/chat/completions');
+    });
+
+    it('a client that stops reading holds the upstream back (nothing piles up in the proxy), and then gets every byte', async () => {
+      const total = 48 * 1024 * 1024;
+      const piece = Buffer.alloc(64 * 1024, 0x61);
+      let sent = 0;
+      let blocked = 0; // times the upstream's write had to wait for a drain
+      const up = await startTinyUpstream((req, res) => {
+        req.resume();
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        const pump = () => {
+          while (sent < total) {
+            sent += piece.length;
+            if (!res.write(piece)) {
+              blocked++;
+              res.once('drain', pump);
+              return;
+            }
+          }
+          res.end();
+        };
+        pump();
+      });
+      defer(() => up.close());
+      const h = await start({ keys: [K0], proxy: { upstreamBaseUrl: `${up.url}/v1` } });
+      const received = await new Promise<{ bytes: number; sentWhilePaused: number }>((resolve, reject) => {
+        const req = http.request({ port: h.port, host: '127.0.0.1', path: '/v1/files/big/content', method: 'GET', headers: { authorization: 'Bearer sk-client' } }, (res) => {
+          res.pause(); // a client that does not read for a while
+          let sentWhilePaused = 0;
+          setTimeout(() => {
+            sentWhilePaused = sent;
+            let bytes = 0;
+            res.on('data', (c: Buffer) => (bytes += c.length));
+            res.on('end', () => resolve({ bytes, sentWhilePaused }));
+            res.resume();
+          }, 700);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      // Only socket buffers' worth left the upstream while the client did not read.
+      assert.ok(received.sentWhilePaused < total / 4, `${(received.sentWhilePaused / 1048576).toFixed(1)} MB left the upstream while the client was not reading`);
+      assert.ok(blocked > 0, 'the upstream was never held back');
+      assert.equal(received.bytes, total);
     });
 
     it('no compression toward the client even when it asks for it (SillyTavern sends Accept-Encoding)', async () => {
