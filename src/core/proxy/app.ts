@@ -59,8 +59,15 @@ class ProxyApplication extends Koa<State> {
     const route = upstreamRoute(ctx.req.url ?? '/');
     ctx.state.route = route;
     ctx.state.flavor = route?.flavor ?? 'openai';
-    if (route === undefined) return (Koa.prototype as unknown as WithHandleRequest).handleRequest.call(this, ctx, fn);
-    return fn(ctx).catch((err: Error) => ctx.onerror(err));
+    // A CORS preflight is answered the Koa way (ctx.status), so it keeps Koa's handling too.
+    if (route === undefined || ctx.method === 'OPTIONS') return (Koa.prototype as unknown as WithHandleRequest).handleRequest.call(this, ctx, fn);
+    return fn(ctx).then(
+      () => {
+        // Only a bug gets here: an API path that answered through ctx.body would never be sent.
+        if (ctx.respond !== false) ctx.onerror(new Error(`${ctx.method} ${ctx.path} was answered through ctx.body on an API path`));
+      },
+      (err: Error) => ctx.onerror(err),
+    );
   }
 }
 
