@@ -54,10 +54,11 @@ async function main(): Promise<void> {
   await up.take();
 
   for (let round = 1; round <= cfg.rounds; round++) {
-    // The order turns by one each round: a target measured right after another ran slower in
-    // this bench (the A/A copy, always second after the floor, came out below it in most runs),
-    // so a fixed order would charge that to whoever is last, which was ours.
-    const order = targets.map((_, i) => targets[(i + round - 1) % targets.length]);
+    // The order changes each round (a balanced Latin square): with a fixed order the A/A copy,
+    // always right after the floor, came out below it in most runs, and ours, always last, paid
+    // whatever the place costs. Over n rounds each target takes each place once, and follows
+    // each other target once.
+    const order = williamsRow(round - 1, targets.length).map((i) => targets[i]);
     for (const phase of cfg.phases) {
       for (const t of order) {
         if (!targetsOf(phase).includes(t.name)) continue;
@@ -143,6 +144,17 @@ async function main(): Promise<void> {
 
   const failed = rows.some((r) => r.pass === false) || !correctness.pass;
   process.exitCode = cfg.strict && failed ? 1 : 0;
+}
+
+/**
+ * Row `r` of a Williams design for `n` treatments: 0, 1, n−1, 2, n−2, … shifted by r (mod n).
+ * For an even n every treatment takes every place once in n rows, and every ordered pair of
+ * neighbours occurs once; for an odd n the places still balance.
+ */
+function williamsRow(r: number, n: number): number[] {
+  const base: number[] = [];
+  for (let i = 0, lo = 1, hi = n - 1; i < n; i++) base.push(i === 0 ? 0 : i % 2 === 1 ? lo++ : hi--);
+  return base.map((x) => (x + r) % n);
 }
 
 main().catch((e: Error) => {
