@@ -54,7 +54,7 @@ export const cfg = {
   /** BENCH_OURS_CLI: another build of the CLI (an experiment, or a branch's feature before it lands). */
   oursCli: env.BENCH_OURS_CLI ? resolve(env.BENCH_OURS_CLI) : join(ROOT, 'dist', 'cli.js'),
   oursArgs: (env.BENCH_OURS_ARGS ?? '').split(' ').filter(Boolean),
-  experiment: Boolean(env.BENCH_OURS_CLI || env.BENCH_OURS_ARGS),
+  experiment: Boolean(env.BENCH_OURS_CLI || env.BENCH_OURS_ARGS || env.BENCH_OURS_NODE_FLAGS),
 };
 
 /** CPU sets of the pinned mode: proxies alone on one core, everything else on the other. */

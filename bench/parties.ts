@@ -106,6 +106,7 @@ export async function startProxy(name: Exclude<TargetName, 'direct'>, up: Upstre
   } else {
     if (!existsSync(cfg.oursCli)) throw new Error(`${cfg.oursCli} is missing: \`npm run build\` must succeed first (the bench script runs it).`);
     // The very service the extension runs, at the log level a user has (info unless BENCH_OURS_ARGS says otherwise).
+    profArgs.push(...(process.env.BENCH_OURS_NODE_FLAGS ?? '').split(' ').filter(Boolean));
     script = [cfg.oursCli, 'serve', '--port', String(port), '--host', '127.0.0.1', '--upstream-url', up.base, ...cfg.oursArgs];
     childEnv = { ...process.env, DAIDAI_KEYS: up.keys.join(','), DAIDAI_EMAIL: '', DAIDAI_PASSWORD: '' };
   }

@@ -126,8 +126,10 @@ class ChunkTap implements UsageTap {
     const near = joinTail(all, NEAR_END_BYTES);
     if (scanBack(near, found, needBoth)) return found;
     if (needBoth) {
-      // message_start is the first event: a forward search of the head finds it at once.
-      scanForward(joinTail(head, Infinity), found);
+      // message_start is the first event: a forward search of the head finds it at once,
+      // nearly always in the first chunk alone (then nothing is copied).
+      if (head.length > 1) scanForward(joinTail(head.slice(0, 1), Infinity), found);
+      if (!isComplete(found, true)) scanForward(joinTail(head, Infinity), found);
       if (isComplete(found, true)) return found;
     }
     // A stream's usage is in its last event or two; when the last KB holds the last three
