@@ -33,7 +33,7 @@ const list = <T extends string>(raw: string | undefined, fallback: T[]): T[] => 
 export const cfg = {
   quick,
   mode,
-  rounds: Math.floor(num('BENCH_ROUNDS', 6, 1)),
+  rounds: Math.floor(num('BENCH_ROUNDS', 8, 1)),
   phaseSeconds: num('BENCH_PHASE_SECONDS', 2, 2),
   ttfbStreams: Math.floor(num('BENCH_TTFB_STREAMS', 5, 4)),
   soakSeconds: num('BENCH_SOAK_SECONDS', 60, 10, 0),
