@@ -249,7 +249,12 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
       stop: () => session.dispose(),
       async reload() {
         if (session.mode === 'keys') {
-          if (keysFile) await session.useKeys(readKeysFile(keysFile), keysFile, { kind: 'keys-file', path: keysFile });
+          if (keysFile) {
+            // A file that cannot be read or holds no key throws here: the keys in use stay.
+            const keys = readKeysFile(keysFile);
+            await session.useKeys(keys, keysFile, { kind: 'keys-file', path: keysFile });
+            out(t('Using {0} key(s) from {1}.', keys.length, keysFile));
+          }
           return;
         }
         await session.refresh();

@@ -15,10 +15,12 @@ import {
   type FaultRequest,
 } from '../../../src/core/demo/fakeDaiDai';
 import { fnv1a, mulberry32 } from '../../../src/core/demo/fixtures';
+import { requestLogLine } from '../../../src/core/present';
 import { maskKey } from '../../../src/core/util/mask';
 import { startApp } from './helpers/app';
 import { ContractPoolDouble } from './helpers/contractPool';
 import { harnessPerTest } from './helpers/harness';
+import { capturingLogger } from './helpers/logger';
 import { anthropicStreamText, httpRequest, openaiStreamText, type HttpResult } from './helpers/http';
 
 const SEED = 20261201;
@@ -151,12 +153,15 @@ function judge(outcomes: Outcome[], cuts: Set<number>, fake: FakeDaiDai, flakyKe
     attempts.set(id, (attempts.get(id) ?? 0) + 1);
   }
   const problems: string[] = [];
+  /** Answered, not cut, but not the exact reply: what the 99.9 % allows a few of. */
+  const wrong: string[] = [];
   let clean = 0;
   let cleanOk = 0;
   let cutSeen = 0;
   for (const o of outcomes) {
     if (!o.res) {
-      problems.push(`#${o.id} ${o.kind}: no answer (${o.error})`);
+      clean++;
+      wrong.push(`#${o.id} ${o.kind}: no answer (${o.error})`);
       continue;
     }
     if (/<html|<body|<center>/i.test(o.res.text)) problems.push(`#${o.id}: HTML reached the client`);
@@ -171,7 +176,7 @@ function judge(outcomes: Outcome[], cuts: Set<number>, fake: FakeDaiDai, flakyKe
     }
     clean++;
     if (exact(o)) cleanOk++;
-    else problems.push(`#${o.id} ${o.kind}: ${o.res.status} ${o.res.text.slice(0, 200)}`);
+    else wrong.push(`#${o.id} ${o.kind}: ${o.res.status} ${o.res.text.slice(0, 200)}`);
   }
   // The faults fall on 30 % of the attempts made with the two flaky keys (the 429s and Retry-Afters
   // rest those keys, so they get fewer attempts than the clean one).
@@ -180,9 +185,33 @@ function judge(outcomes: Outcome[], cuts: Set<number>, fake: FakeDaiDai, flakyKe
   assert.ok(flaky.length >= 50, `only ${flaky.length} attempts on the flaky keys`);
   assert.ok(faulted / flaky.length > 0.15 && faulted / flaky.length < 0.45, `${faulted} of ${flaky.length} attempts on the flaky keys faulted`);
   assert.ok(cutSeen > 0, 'no stream was cut: the plan lost its mid-stream faults');
-  assert.ok(cleanOk / clean >= 0.999, `${cleanOk}/${clean} requests without a mid-stream cut succeeded exactly`);
+  // At least 99.9 % of the requests no cut reached succeed with the exact reply (the issue's
+  // figure: one in a thousand may fail); everything else listed is never allowed.
+  assert.ok(cleanOk / clean >= 0.999, `${cleanOk}/${clean} requests without a mid-stream cut succeeded exactly: ${wrong.slice(0, 5).join('; ')}`);
   assert.deepEqual(problems, []);
   if (process.env.CHAOS_STATS) console.log(`  chaos: ${flaky.length} flaky attempts, ${faulted} faulted, ${cutSeen} cut, ${clean} clean (${cleanOk} exact), ${fake.requests.length} attempts`);
+}
+
+/**
+ * The log during chaos stays readable: one line per request, saying which key and how many
+ * attempts; what the pool and the proxy add at the levels a user sees (info and up) is a few lines,
+ * not a line per fault; no key in clear, no HTML, no stack trace, no line longer than a screen.
+ */
+function judgeLog(lines: readonly string[], requestLines: readonly string[], keys: readonly string[]): void {
+  assert.equal(requestLines.length, REQUESTS, 'one request line per request');
+  for (const l of requestLines) assert.match(l, /^(POST|GET) \/v1\/\S+ .*→ \d{3}.* key=\S+ attempts=\d+ /, l);
+  const shown = lines.filter((l) => !l.startsWith('trace ') && !l.startsWith('debug '));
+  const all = [...shown, ...requestLines];
+  for (const l of all) {
+    for (const k of keys) assert.ok(!l.includes(k), `a key in clear in the log: ${l.slice(0, 120)}`);
+    assert.ok(!/<html|<body|<center>/i.test(l), `HTML in the log: ${l.slice(0, 120)}`);
+    assert.ok(!/\n\s+at /.test(l), `a stack trace in the log: ${l.slice(0, 200)}`);
+    assert.ok(l.length <= 600, `a ${l.length}-character log line: ${l.slice(0, 120)}…`);
+  }
+  // Hundreds of faults happened; the pool and the proxy say so in a few lines, not one per fault.
+  assert.ok(shown.length <= 20, `${shown.length} lines besides the request lines (a storm): ${shown.slice(0, 5).join(' | ')}`);
+  const warnings = shown.filter((l) => l.startsWith('warn ') || l.startsWith('error '));
+  assert.ok(warnings.length <= 10, `${warnings.length} warnings: ${warnings.slice(0, 5).join(' | ')}`);
 }
 
 describe('chaos: seeded faults on two of three keys, 1,000 mixed requests at concurrency 16 (loopback)', function () {
@@ -198,18 +227,25 @@ describe('chaos: seeded faults on two of three keys, 1,000 mixed requests at con
     assert.ok(faulted > 60 && faulted < 140, `${faulted} of 200 requests meet a fault on key 0 or 1 (about 51 % expected)`);
   });
 
-  it('through ProxyServer and the KeyPool: exact replies, signalled cuts, bounded attempts, no HTML', async () => {
+  it('through ProxyServer and the KeyPool: exact replies, signalled cuts, bounded attempts, no HTML, a readable log', async () => {
     // A high threshold keeps the two flaky keys in rotation for the whole run; with the default
     // they would soon be taken out (nothing re-checks them here) and only the clean key would be tested.
+    const logger = capturingLogger();
     const h = await start({
       keys,
       proxy: { maxRetries: MAX_RETRIES, cooldownWaitMs: 50 },
       pool: { failureThreshold: 1_000_000, clock: fastClock() },
       fake: { streamChunks: CHUNKS },
+      logger,
     });
+    // The request lines the user reads (the app service writes one per request from these records).
+    const requestLines: string[] = [];
+    defer(() => sub.dispose());
+    const sub = h.proxy.onDidRequest((r) => requestLines.push(requestLogLine(r)));
     const { outcomes, cuts } = await runChaos(h.port, h.fake, keys);
     judge(outcomes, cuts, h.fake, keys.slice(0, 2));
     assert.ok(h.keyState(keys[2]).stats.successes > 0);
+    judgeLog(logger.lines, requestLines, keys);
   });
 
   it('through createApp and a pool of the contract\'s shape (tiers, cool-down waits)', async () => {

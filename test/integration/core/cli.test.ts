@@ -2,8 +2,9 @@
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { waitUntil } from '../../helpers/wait';
 import { join } from 'node:path';
 import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_USABLE_KEYS, type FakeDaiDai } from '../../../src/core/demo/fakeDaiDai';
 
@@ -394,6 +395,34 @@ describe('CLI (dist/cli.js)', function () {
     r.child.kill('SIGHUP');
     await waitForOutput(r, /Refreshed: \d+ usable key/);
     assert.equal(await health(), before + 1);
+    r.child.kill('SIGTERM');
+    assert.equal(await r.exit, 0);
+  });
+
+  it('serve --keys-file: SIGHUP reads the file again; a file emptied by mistake keeps the keys in use', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'daidai-cli-keysfile-'));
+    const file = join(dir, 'keys.txt');
+    writeFileSync(file, `# my keys\n${DEMO_USABLE_KEYS[0]}\n${DEMO_USABLE_KEYS[1]}\n`);
+    const r = run(['serve', '--port', '0', '--upstream-url', fake.gatewayUrl, '--keys-file', file, '--state-dir', dir]);
+    children.push(r.child);
+    const [, url] = await waitForOutput(r, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    const total = async () => ((await (await fetch(url.replace(/\/v1$/, '/health'))).json()) as { keys: { total: number } }).keys.total;
+    assert.equal(await total(), 2);
+    writeFileSync(file, DEMO_USABLE_KEYS.slice(0, 3).join('\n') + '\n');
+    r.child.kill('SIGHUP');
+    await waitForOutput(r, /Using 3 key\(s\) from/);
+    assert.equal(await total(), 3);
+    writeFileSync(file, '# nothing here any more\n');
+    r.child.kill('SIGHUP');
+    await waitUntil('the warning about the empty keys file', () => /Refreshing on SIGHUP failed: .*holds no key/.test(r.stdout() + r.stderr()), 15_000);
+    assert.equal(await total(), 3, 'the keys in use were dropped');
+    const chat = await fetch(`${url}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'still here?' }] }),
+    });
+    assert.equal(chat.status, 200);
+    for (const k of DEMO_USABLE_KEYS) assert.ok(!(r.stdout() + r.stderr()).includes(k), 'a key in clear in the output');
     r.child.kill('SIGTERM');
     assert.equal(await r.exit, 0);
   });
