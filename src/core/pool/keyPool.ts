@@ -764,7 +764,10 @@ export class KeyPool implements PoolPort {
     }
     if (e.id && was !== state && !quiet) {
       const msg = `Key ${e.id}: ${was} → ${state}${reason ? ` (${reason})` : ''}`;
-      if (state === 'healthy' || state === 'cooling') this.logger.info(msg);
+      // A cool-down's end was announced with it ("cooling 2 s"): under a burst of 429s a line for
+      // each end would double the pool's lines for nothing new.
+      if (was === 'cooling' && state === 'healthy') this.logger.debug(msg);
+      else if (state === 'healthy' || state === 'cooling') this.logger.info(msg);
       else this.logger.warn(msg);
     }
   }
