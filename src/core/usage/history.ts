@@ -3,6 +3,7 @@
 // add() is O(1) (one Map update and one ring slot): it runs for every request. Nothing here
 // touches the disk: the state store writes toJSON() off the hot path.
 
+import { t } from '../l10n';
 import { Emitter, type Event } from '../util/event';
 import { maskKey, redactSecrets } from '../util/mask';
 import { totalInputTokens } from './meter';
@@ -229,9 +230,9 @@ export class UsageHistory {
   static fromJSON(data: unknown, now: number, options: UsageHistoryOptions = {}): UsageHistory {
     const h = new UsageHistory(options);
     if (data === undefined || data === null) return h;
-    if (!isRecord(data)) throw new Error('The usage history is not in a form this version understands.');
+    if (!isRecord(data)) throw new Error(t('The usage history is not in a form this version understands.'));
     if (data.version !== USAGE_HISTORY_VERSION) {
-      throw new Error(`The usage history has version ${String(data.version)}; this version reads version ${USAGE_HISTORY_VERSION}.`);
+      throw new Error(t('The usage history has version {0}; this version reads version {1}.', String(data.version), USAGE_HISTORY_VERSION));
     }
     let dropped = 0;
     const rows = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
