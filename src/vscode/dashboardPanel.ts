@@ -226,13 +226,30 @@ export class DashboardPanel implements vscode.Disposable {
       this.panel.reveal();
       return;
     }
-    const media = vscode.Uri.joinPath(this.extensionUri, ...DASHBOARD_MEDIA);
-    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, vscode.l10n.t('DaiDai Dashboard'), vscode.ViewColumn.Active, {
-      enableScripts: true,
-      localResourceRoots: [media],
-    });
-    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'daidai.svg');
+    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, vscode.l10n.t('DaiDai Dashboard'), vscode.ViewColumn.Active, this.webviewOptions());
     this.attach(panel);
+  }
+
+  /**
+   * The panel VS Code kept open across a window reload (registerWebviewPanelSerializer): it gets
+   * a fresh page, which takes its filters back from its own saved state and asks for the numbers.
+   */
+  restore(panel: vscode.WebviewPanel): void {
+    if (this.panel) {
+      panel.dispose(); // one dashboard is enough
+      return;
+    }
+    panel.webview.options = this.webviewOptions();
+    this.attach(panel);
+  }
+
+  /** Serializes nothing of its own: the page keeps its choices with setState. */
+  serializer(): vscode.WebviewPanelSerializer {
+    return { deserializeWebviewPanel: async (panel) => this.restore(panel) };
+  }
+
+  private webviewOptions(): vscode.WebviewOptions {
+    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, ...DASHBOARD_MEDIA)] };
   }
 
   /** Something the page shows changed: posts, throttled, only while the panel is visible. */
@@ -243,6 +260,7 @@ export class DashboardPanel implements vscode.Disposable {
 
   private attach(panel: vscode.WebviewPanel): void {
     this.panel = panel;
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'daidai.svg');
     const webview = panel.webview;
     const media = vscode.Uri.joinPath(this.extensionUri, ...DASHBOARD_MEDIA);
     webview.html = dashboardHtml({

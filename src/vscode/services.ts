@@ -10,7 +10,7 @@ import { clients, statusModel, treeRows, type ClientId, type ModelRow, type Tree
 import type { Logger } from '../core/util/log';
 import { initFromVscodeBundle } from '../core/l10n';
 import { throttle } from '../core/util/throttle';
-import { DashboardPanel } from './dashboardPanel';
+import { DASHBOARD_VIEW_TYPE, DashboardPanel } from './dashboardPanel';
 import { RowsTreeProvider } from './rowsTree';
 import { StatusBarController } from './statusBar';
 import { createVscodeUi, SnippetDocuments, SNIPPET_SCHEME } from './vscodeUi';
@@ -124,6 +124,8 @@ export class Services implements vscode.Disposable {
     // ---- Dashboard and Models view (issue 14): the panel posts on its own, throttled; the Models
     // tree re-renders when model lists, prices or availability change, and with the pool.
     this.dashboard = this.own(new DashboardPanel(context.extensionUri, this.session, { exportUsage: () => this.handlers.exportUsage() }));
+    // An open dashboard comes back after a window reload (activation event onWebviewPanel:daidai.dashboard).
+    this.own(vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, this.dashboard.serializer()));
     // A click on a model copies its id: people type these into SillyTavern, `[官Max]` and all.
     const modelsTree = this.own(
       new RowsTreeProvider(
@@ -236,6 +238,7 @@ export class Services implements vscode.Disposable {
       requests: this.session.requests,
       statusBar: { text: shown.text, tooltip: shown.tooltip, kind: shown.kind },
       contextKeys: { ...this.contextKeys },
+      dashboardOpen: this.dashboard?.isOpen ?? false,
     };
   }
 

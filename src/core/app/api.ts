@@ -17,6 +17,8 @@ export interface DaiDaiStatus {
   /** What the status-bar item shows right now. */
   statusBar: { text: string; tooltip: string; kind: StatusKind };
   contextKeys: { 'daidai.loggedIn': boolean; 'daidai.proxyRunning': boolean };
+  /** Whether the dashboard panel is open (also when VS Code brought it back after a reload). */
+  dashboardOpen: boolean;
 }
 
 export interface DaiDaiApi {

@@ -33,4 +33,14 @@ describe('A key taken out by hand, across a deactivation (after the reload)', fu
     await vscode.commands.executeCommand('daidai.enableKey', row);
     assert.equal(api.getStatus().keys.usable, before.total);
   });
+
+  it('brings back the dashboard that was open before the reload', async () => {
+    const api = (await vscode.extensions.getExtension<DaiDaiApi>(EXTENSION_ID)!.activate()) as DaiDaiApi;
+    const tabs = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs);
+    const isDashboard = (t: vscode.Tab) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('daidai.dashboard');
+    await waitUntil('the dashboard tab after the reload', () => tabs().some(isDashboard), 10_000);
+    await waitUntil('the extension to take the restored panel back', () => api.getStatus().dashboardOpen, 10_000);
+    await vscode.window.tabGroups.close(tabs().filter(isDashboard));
+    await waitUntil('the dashboard to close', () => !api.getStatus().dashboardOpen, 10_000);
+  });
 });

@@ -53,6 +53,9 @@ describe('A key taken out by hand, across a deactivation (before the reload)', f
     assert.match(after.contextValue, /:manual$/, 'the key is out of rotation by hand');
     const keys = api.getStatus().keys;
     assert.equal(keys.usable, keys.total - 1);
+    // An open dashboard should come back after the reload too (the webview serializer).
+    await vscode.commands.executeCommand('daidai.openDashboard');
+    await waitUntil('the dashboard to open', () => api.getStatus().dashboardOpen, 10_000);
     requestRestart({ pid: process.pid, keyLabel: row.label, total: keys.total, usable: keys.usable });
   });
 });
