@@ -1,6 +1,7 @@
 // Errors the proxy itself makes, in the calling client's own API format, so that an OpenAI
 // SDK, SillyTavern or Claude Code shows the message instead of a parse failure.
 import type { ServerResponse } from 'node:http';
+import { printableAscii } from './headers';
 
 export type ApiFlavor = 'openai' | 'anthropic';
 
@@ -41,7 +42,7 @@ function englishPart(message: string): string {
 
 /** The HTTP reason phrase must be a single line of printable ASCII (a masked key's ellipsis becomes three dots). */
 export function reasonPhrase(message: string): string {
-  const ascii = englishPart(message).replace(/\u2026/g, '...').replace(/[^\x20-\x7e]/g, '').trim();
+  const ascii = printableAscii(englishPart(message)).trim();
   return ascii.length > 200 ? ascii.slice(0, 197) + '...' : ascii;
 }
 

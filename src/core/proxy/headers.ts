@@ -86,13 +86,18 @@ function listedInConnection(value: string | string[] | undefined): Set<string> |
   return names.length ? new Set(names) : undefined;
 }
 
+/** Header values and reason phrases must be printable ASCII: an ellipsis becomes three dots, the rest goes. */
+export function printableAscii(text: string): string {
+  return text.replace(/\u2026/g, '...').replace(/[^\x20-\x7e]/g, '');
+}
+
 const asciiIds = new Map<string, string>();
 
-/** Header values must be ASCII: the masked id's ellipsis becomes three dots. (Kept per id: one per key, asked on every answer.) */
+/** A masked key id as a header value. (Kept per id: one per key, asked on every answer.) */
 export function asciiKeyId(keyId: string): string {
   let v = asciiIds.get(keyId);
   if (v === undefined) {
-    v = keyId.replace(/\u2026/g, '...').replace(/[^\x20-\x7e]/g, '');
+    v = printableAscii(keyId);
     if (asciiIds.size >= 1024) asciiIds.clear();
     asciiIds.set(keyId, v);
   }

@@ -128,7 +128,7 @@ class ChunkTap implements UsageTap {
     if (needBoth) {
       // message_start is the first event: a forward search of the head finds it at once,
       // nearly always in the first chunk alone (then nothing is copied).
-      if (head.length > 1) scanForward(joinTail(head.slice(0, 1), Infinity), found);
+      if (head.length > 1) scanForward(asBuffer(head[0]!), found);
       if (!isComplete(found, true)) scanForward(joinTail(head, Infinity), found);
       if (isComplete(found, true)) return found;
     }
@@ -233,15 +233,13 @@ function usageAt(buf: Buffer, at: number): TokenUsage | undefined {
 function joinTail(chunks: Buffer[], limit: number): Buffer {
   if (chunks.length === 0) return Buffer.alloc(0);
   // Usually the last chunk alone holds the last KB: a view of it, nothing copied.
-  const last: Uint8Array = chunks[chunks.length - 1]!;
-  if (last.length >= limit) return (Buffer.isBuffer(last) ? last : Buffer.from(last.buffer, last.byteOffset, last.byteLength)).subarray(last.length - limit);
+  const last = asBuffer(chunks[chunks.length - 1]!);
+  if (last.length >= limit) return last.subarray(last.length - limit);
   let total = 0;
   for (const c of chunks) total += c.length;
   const skip = total > limit ? total - limit : 0;
   if (chunks.length === 1) {
-    const c: Uint8Array = chunks[0]!;
-    // A plain Uint8Array would search for one element, not a byte sequence.
-    const b = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    const b = asBuffer(chunks[0]!);
     return skip ? b.subarray(skip) : b;
   }
   if (skip === 0) return Buffer.concat(chunks, total);
@@ -256,6 +254,11 @@ function joinTail(chunks: Buffer[], limit: number): Buffer {
     left = 0;
   }
   return Buffer.concat(parts, total - skip);
+}
+
+/** A chunk as a Buffer, without a copy: a plain Uint8Array would search for one element, not a byte sequence. */
+function asBuffer(c: Uint8Array): Buffer {
+  return Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
 }
 
 function isEscaped(buf: Buffer, quoteAt: number): boolean {

@@ -3,15 +3,7 @@
 // as server.ts is to wire them.
 import * as assert from 'node:assert/strict';
 import { Agent } from 'undici';
-import {
-  createFakeDaiDai,
-  DEMO_PACKAGE_KEYS,
-  DEMO_PACKAGE_MODELS_BY_GROUP,
-  replyText,
-  streamedReplyText,
-  type FakeDaiDai,
-  type FakeKey,
-} from '../../../src/core/demo/fakeDaiDai';
+import { createFakeDaiDai, DEMO_PACKAGE_KEYS, replyText, type FakeDaiDai, type FakeKey } from '../../../src/core/demo/fakeDaiDai';
 import { createGatewayProbe, ModelCatalog } from '../../../src/core/gateway';
 import { KeyPool } from '../../../src/core/pool/keyPool';
 import { classifyFailure } from '../../../src/core/pool/policy';
@@ -19,13 +11,9 @@ import type { ProxyOptions } from '../../../src/core/proxy/types';
 import { setLanguage } from '../../../src/core/l10n';
 import { maskKey } from '../../../src/core/util/mask';
 import { startApp, type AppHarness } from './helpers/app';
-import { anthropicStreamText, httpRequest, openaiStreamText, type HttpResult } from './helpers/http';
+import { chatRequest, CLAUDE, CLAUDE_MODEL, GEMINI, GPT, messagesRequest, mixedSession as mixedSessionAt, PREFIXED } from './helpers/packages';
+import { httpRequest } from './helpers/http';
 
-const CLAUDE = DEMO_PACKAGE_KEYS[0]; // claude-max group: other models → 503 无可用渠道
-const GPT = DEMO_PACKAGE_KEYS[2]; // gpt group: other models → 503 无可用渠道
-const GEMINI = DEMO_PACKAGE_KEYS[4]; // token model list: other models → 403 无权使用模型
-const CLAUDE_MODEL = DEMO_PACKAGE_MODELS_BY_GROUP['claude-max'][2];
-const PREFIXED = DEMO_PACKAGE_MODELS_BY_GROUP['claude-max'][0];
 
 interface Setup {
   fake: FakeDaiDai;
@@ -65,13 +53,8 @@ describe('proxy over packages with the real pool, policy and model catalog (loop
     return { fake, pool, catalog, app, port: app.port };
   }
 
-  const chat = (s: Setup, model: string, content = 'hello', extra: object = {}) =>
-    httpRequest(s.port, '/v1/chat/completions', { headers: { authorization: 'Bearer sk-client' }, body: { model, messages: [{ role: 'user', content }], ...extra } });
-  const messages = (s: Setup, model: string, content = 'hello', extra: object = {}) =>
-    httpRequest(s.port, '/v1/messages', {
-      headers: { 'x-api-key': 'sk-client', 'anthropic-version': '2023-06-01' },
-      body: { model, max_tokens: 32, messages: [{ role: 'user', content }], ...extra },
-    });
+  const chat = (s: Setup, model: string, content?: string, extra?: object) => chatRequest(s.port, model, content, extra);
+  const messages = (s: Setup, model: string, content?: string, extra?: object) => messagesRequest(s.port, model, content, extra);
 
   function assertAllHealthy(s: Setup): void {
     for (const k of s.pool.snapshot().keys) {
@@ -92,24 +75,7 @@ describe('proxy over packages with the real pool, policy and model catalog (loop
     return counts;
   }
 
-  async function mixedSession(s: Setup): Promise<HttpResult[]> {
-    const results: HttpResult[] = [];
-    for (let round = 0; round < 3; round++) {
-      results.push(await chat(s, 'gpt-4o', `plain ${round}`));
-      const streamed = await chat(s, 'gpt-4o-mini', `streamed ${round}`, { stream: true });
-      assert.equal(openaiStreamText(streamed.text), streamedReplyText(`streamed ${round}`, 8));
-      results.push(streamed);
-      const m = await messages(s, CLAUDE_MODEL, `claude ${round}`);
-      assert.equal(m.json().content[0].text, replyText(`claude ${round}`), m.text);
-      results.push(m);
-      const ms = await messages(s, PREFIXED, `claude stream ${round}`, { stream: true });
-      assert.equal(anthropicStreamText(ms.text), streamedReplyText(`claude stream ${round}`, 8));
-      results.push(ms);
-      results.push(await httpRequest(s.port, '/v1/embeddings', { headers: { authorization: 'Bearer sk-client' }, body: { model: 'text-embedding-3-small', input: `e ${round}` } }));
-      results.push(await chat(s, 'gemini-2.5-pro', `gemini ${round}`));
-    }
-    return results;
-  }
+  const mixedSession = (s: Setup) => mixedSessionAt(s.port);
 
   it('a mixed Claude/GPT/Gemini session, lists fetched: every request succeeds on a key that serves it, nothing refused, every key healthy', async () => {
     const s = await setup([CLAUDE, GPT, GEMINI]);

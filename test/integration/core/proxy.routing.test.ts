@@ -1,12 +1,12 @@
 // Routing by model (issue 9 §2) and the request path of issue 10 (tiers, waits, the gateway
 // watch, the give-up answer) on loopback, against the fake DaiDai's packages. The pool is the
-// contract's test double (helpers/contractPool.ts) until branch `pool` lands.
+// contract's test double (helpers/contractPool.ts), so that these tests judge the forwarder alone;
+// proxy.packages.test.ts runs the same session with the real pool.
 import { waitUntil } from '../../helpers/wait';
 import * as assert from 'node:assert/strict';
 import {
   createFakeDaiDai,
   DEMO_PACKAGE_KEYS,
-  DEMO_PACKAGE_MODELS_BY_GROUP,
   replyText,
   streamedReplyText,
   type FakeDaiDai,
@@ -20,13 +20,9 @@ import { maskKey } from '../../../src/core/util/mask';
 import { RecordingGatewayWatch, startApp, type AppHarness } from './helpers/app';
 import { ContractPoolDouble, type DoubleKey } from './helpers/contractPool';
 import { delay } from './helpers/harness';
-import { anthropicStreamText, httpRequest, openaiStreamText, RawStream, type HttpResult } from './helpers/http';
+import { chatRequest, CLAUDE, CLAUDE_MODEL, GEMINI, GPT, messagesRequest, mixedSession, PREFIXED } from './helpers/packages';
+import { httpRequest, openaiStreamText, RawStream } from './helpers/http';
 
-const CLAUDE = DEMO_PACKAGE_KEYS[0]; // claude-max group: other models → 503 无可用渠道
-const GPT = DEMO_PACKAGE_KEYS[2]; // gpt group: other models → 503 无可用渠道
-const GEMINI = DEMO_PACKAGE_KEYS[4]; // token model list: other models → 403 无权使用模型
-const CLAUDE_MODEL = DEMO_PACKAGE_MODELS_BY_GROUP['claude-max'][2]; // claude-sonnet-4-5-20250929
-const PREFIXED = DEMO_PACKAGE_MODELS_BY_GROUP['claude-max'][0]; // [官Max]claude-sonnet-4-5-20250929
 
 interface Setup {
   fake: FakeDaiDai;
@@ -64,34 +60,15 @@ describe('proxy routing by model and the request path of issue 10 (loopback, fak
     return { fake, pool, app, gateway, port: app.port };
   }
 
-  const chat = (s: Setup, model: string, content = 'hello', extra: object = {}) =>
-    httpRequest(s.port, '/v1/chat/completions', { headers: { authorization: 'Bearer sk-client' }, body: { model, messages: [{ role: 'user', content }], ...extra } });
-  const messages = (s: Setup, model: string, content = 'hello', extra: object = {}) =>
-    httpRequest(s.port, '/v1/messages', {
-      headers: { 'x-api-key': 'sk-client', 'anthropic-version': '2023-06-01' },
-      body: { model, max_tokens: 32, messages: [{ role: 'user', content }], ...extra },
-    });
+  const chat = (s: Setup, model: string, content?: string, extra?: object) => chatRequest(s.port, model, content, extra);
+  const messages = (s: Setup, model: string, content?: string, extra?: object) => messagesRequest(s.port, model, content, extra);
   const pairs = (s: Setup) => s.fake.requests.filter((r) => r.model !== undefined).map((r) => `${maskKey(r.key ?? '')} ${r.model}`);
 
   describe('a mixed Claude and GPT session over packages', () => {
     for (const known of [true, false]) {
       it(`every request succeeds, no key counted as failing, no (key, model) pair sent twice (lists ${known ? 'known' : 'unknown'})`, async () => {
         const s = await setup([CLAUDE, GPT, GEMINI], { known });
-        const results: HttpResult[] = [];
-        for (let round = 0; round < 3; round++) {
-          results.push(await chat(s, 'gpt-4o', `plain ${round}`));
-          const streamed = await chat(s, 'gpt-4o-mini', `streamed ${round}`, { stream: true });
-          assert.equal(openaiStreamText(streamed.text), streamedReplyText(`streamed ${round}`, 8));
-          results.push(streamed);
-          const m = await messages(s, CLAUDE_MODEL, `claude ${round}`);
-          assert.equal(m.json().content[0].text, replyText(`claude ${round}`));
-          results.push(m);
-          const ms = await messages(s, PREFIXED, `claude stream ${round}`, { stream: true });
-          assert.equal(anthropicStreamText(ms.text), streamedReplyText(`claude stream ${round}`, 8));
-          results.push(ms);
-          results.push(await httpRequest(s.port, '/v1/embeddings', { headers: { authorization: 'Bearer sk-client' }, body: { model: 'text-embedding-3-small', input: `e ${round}` } }));
-          results.push(await chat(s, 'gemini-2.5-pro', `gemini ${round}`));
-        }
+        const results = await mixedSession(s.port);
         for (const r of results) assert.equal(r.status, 200, r.text);
         for (const e of s.pool.entries) {
           assert.equal(e.failures, 0, `${e.lease.id} counted as failing`);
