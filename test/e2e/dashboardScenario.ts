@@ -238,4 +238,14 @@ export async function runDashboardScenario(ctx: DashboardScenarioContext, result
   // Later scenarios expect the theme the harness started with.
   setTheme('Default Dark Modern');
   await wb.page.locator('.monaco-workbench.vs-dark').first().waitFor({ state: 'visible', timeout: 20_000 }).catch(() => undefined);
+
+  // A window reload with the dashboard open: it comes back (the webview serializer), drawn again.
+  await step('dashboard-after-reload', async () => {
+    await wb.page.reload();
+    await see(wb.page.locator('iframe.webview.ready').first(), 'the dashboard webview after the window reload', 60_000);
+    frame = wb.page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame');
+    await see(frame.locator('h1').first(), 'the restored dashboard page', 30_000);
+  });
+  // The next scenario starts from a plain window.
+  await wb.runCommand('View: Close All Editors');
 }
