@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { keyContextValue } from '../../src/core/present';
 import type { KeyState } from '../../src/core/pool/types';
 import { COMMAND_IDS } from '../../src/core/app/commands';
+import { CHAT_COMMAND_IDS, CHAT_VENDOR } from '../../src/core/chat/ids';
 import { defaultSettings, settingIds, type DaiDaiSettings } from '../../src/core/app/settings';
 
 // out/test/unit → the repository root (the same from test/unit when run by ts-node)
@@ -26,7 +27,7 @@ interface MenuItem {
 describe('vscode: package.json contributions', () => {
   it('declares exactly the commands the code registers, all in the DaiDai category', () => {
     const declared = contributes.commands.map((c: { command: string }) => c.command).sort();
-    assert.deepEqual(declared, Object.values(COMMAND_IDS).sort());
+    assert.deepEqual(declared, [...Object.values(COMMAND_IDS), ...Object.values(CHAT_COMMAND_IDS)].sort());
     for (const c of contributes.commands) assert.equal(c.category, 'DaiDai', c.command);
   });
 
@@ -87,6 +88,21 @@ describe('vscode: package.json contributions', () => {
     assert.ok(events[1].includes('onCommand:daidai.startProxy'));
     assert.ok(events[2].includes('onCommand:daidai.connectClient'));
     for (const s of walkthrough.steps) assert.ok(existsSync(path.join(root, s.media.markdown)), s.media.markdown);
+  });
+
+  it('contributes the DaiDai chat provider with a management command, on an engine that has the API', () => {
+    const providers = contributes.languageModelChatProviders as Array<{ vendor: string; displayName: string; managementCommand?: string }>;
+    assert.equal(providers.length, 1);
+    assert.equal(providers[0].vendor, CHAT_VENDOR);
+    assert.equal(providers[0].displayName, 'DaiDai');
+    assert.equal(providers[0].managementCommand, CHAT_COMMAND_IDS.manageChatModels);
+    assert.ok(contributes.commands.some((c: { command: string }) => c.command === providers[0].managementCommand));
+    // The provider API was finalized in VS Code 1.104; the typings may not be newer than the engine (vsce refuses that).
+    const min = (range: string) => /(\d+)\.(\d+)/.exec(range)!.slice(1).map(Number);
+    const [major, minor] = min(pkg.engines.vscode);
+    assert.ok(major > 1 || minor >= 104, `engines.vscode ${pkg.engines.vscode} has the provider API`);
+    const [tMajor, tMinor] = min(pkg.devDependencies['@types/vscode']);
+    assert.ok(tMajor < major || (tMajor === major && tMinor <= minor), `@types/vscode ${pkg.devDependencies['@types/vscode']} is not newer than engines.vscode ${pkg.engines.vscode}`);
   });
 
   it('names an activity-bar icon and a 128x128 PNG extension icon that exist', () => {
