@@ -39,7 +39,9 @@ describe('chat answer: through an in-process entry', () => {
     const { parts, onParts } = collect();
     const out = await answerChat(entry, { model: claude, messages: hello, onParts, signal: new AbortController().signal });
     assert.equal(seen.length, 1);
-    assert.equal(seen[0].path, '/messages');
+    assert.equal(seen[0].path, '/v1/messages');
+    assert.equal(seen[0].model, claude.id);
+    assert.equal(seen[0].stream, true);
     assert.equal(seen[0].source, 'vscode-chat');
     assert.equal(seen[0].headers['anthropic-version'], '2023-06-01');
     assert.equal(JSON.parse(seen[0].body.toString()).model, claude.id);
@@ -52,7 +54,7 @@ describe('chat answer: through an in-process entry', () => {
     const { entry, seen } = streaming(chatStreamEvents('gpt-4o', 'Hello', 3, 5, true));
     const { parts, onParts } = collect();
     await answerChat(entry, { model: gpt, messages: hello, onParts, signal: new AbortController().signal });
-    assert.equal(seen[0].path, '/chat/completions');
+    assert.equal(seen[0].path, '/v1/chat/completions');
     assert.equal(text(parts), streamedReplyText('Hello', 3));
   });
 
@@ -99,7 +101,7 @@ describe('chat answer: through an in-process entry', () => {
   it('aborts the entry\'s signal when VS Code cancels, and says it was cancelled', async () => {
     const cancel = new AbortController();
     let upstreamAborted = false;
-    const entry: InProcessEntry = (_req, sink, signal) =>
+    const entry: InProcessEntry = ({ signal }, sink) =>
       new Promise<void>((resolve) => {
         sink.head(200, { 'content-type': 'text/event-stream' });
         sink.write(Buffer.from(chatStreamEvents('gpt-4o', 'Hello', 3, 5, false)[1]));
@@ -116,7 +118,7 @@ describe('chat answer: through an in-process entry', () => {
   it('aborts the upstream when VS Code\'s stream refuses parts, and never throws into the loop', async () => {
     let aborted = false;
     let threw = false;
-    const entry: InProcessEntry = async (_req, sink: AnswerSink, signal) => {
+    const entry: InProcessEntry = async ({ signal }, sink: AnswerSink) => {
       signal.addEventListener('abort', () => (aborted = true));
       sink.head(200, { 'content-type': 'text/event-stream' });
       try {

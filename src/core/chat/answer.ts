@@ -23,19 +23,24 @@ export interface AnswerSink {
   readonly headSent: boolean;
 }
 
-/** A request for the loop, as an HTTP client would have sent it to the proxy. */
+/** A request for the loop, as an HTTP client would have sent it to the port (the proxy's ProxyRequest). */
 export interface ChatWireRequest {
   method: 'POST';
-  /** Below /v1: `/messages` or `/chat/completions`. */
+  /** As on the port: `/v1/messages` or `/v1/chat/completions`. */
   path: string;
   headers: Record<string, string>;
   body: Buffer;
+  /** Known here, so the loop need not scan the body for them. */
+  model: string;
+  stream: true;
+  /** Aborts the upstream attempt at once (VS Code's cancellation). */
+  signal: AbortSignal;
   /** Marks the request in the log line and the usage history. */
   source: 'vscode-chat';
 }
 
-/** The proxy's in-process entry: resolves when the loop is done with the request (answered, failed or aborted). */
-export type InProcessEntry = (request: ChatWireRequest, sink: AnswerSink, signal: AbortSignal) => Promise<unknown>;
+/** The proxy's in-process entry (ProxyServer.request): resolves when the loop is done with the request (answered, failed or aborted). */
+export type InProcessEntry = (request: ChatWireRequest, sink: AnswerSink) => Promise<unknown>;
 
 export interface ChatAnswerInput {
   model: { id: string; wire: WireFormat; maxOutputTokens: number; capabilities: { toolCalling: boolean } };
@@ -78,7 +83,8 @@ export async function answerChat(entry: InProcessEntry, input: ChatAnswerInput):
   input.signal.addEventListener('abort', onAbort, { once: true });
   const sink = new ChatAnswerSink(wire.wire, wire.toolNames, input.model.id, input.onParts, () => controller.abort());
   try {
-    await entry({ method: 'POST', path: wire.path, headers, body: Buffer.from(wire.body, 'utf8'), source: 'vscode-chat' }, sink, controller.signal);
+    const body = Buffer.from(wire.body, 'utf8');
+    await entry({ method: 'POST', path: `/v1${wire.path}`, headers, body, model: input.model.id, stream: true, signal: controller.signal, source: 'vscode-chat' }, sink);
   } finally {
     input.signal.removeEventListener('abort', onAbort);
   }

@@ -6,8 +6,10 @@ import {
   type ApiFormat,
   anthropicMessageBody,
   anthropicStreamEvents,
+  anthropicToolCallEvents,
   chatCompletionBody,
   chatStreamEvents,
+  chatToolCallEvents,
   completionBody,
   completionStreamEvents,
   embeddingVector,
@@ -16,6 +18,8 @@ import {
   fakeInputTokens,
   fakePromptTokens,
   modelObject,
+  requestedTool,
+  toolArguments,
   vectorToBase64,
 } from './replies';
 import type { FakeUsage } from './pricing';
@@ -92,6 +96,11 @@ const chat: GatewayHandler = (c) => {
   const prompt = fakePromptTokens(c.raw);
   if (body.stream === true) {
     const includeUsage = c.usageChunk || (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+    const tool = requestedTool(user, body.tools, body.messages);
+    if (tool) {
+      c.reply.charge({ inputTokens: prompt, outputTokens: 3 });
+      return c.reply.stream(chatToolCallEvents(model, tool.name, toolArguments(tool.schema), prompt, includeUsage));
+    }
     c.reply.charge({ inputTokens: prompt, outputTokens: fakeCompletionTokens(user, c.chunks) });
     return c.reply.stream(chatStreamEvents(model, user, c.chunks, prompt, includeUsage));
   }
@@ -139,6 +148,11 @@ const messages: GatewayHandler = (c) => {
   const user = c.userText;
   const input = fakeInputTokens(body);
   if (body.stream === true) {
+    const tool = requestedTool(user, body.tools, body.messages);
+    if (tool) {
+      c.reply.charge({ inputTokens: input, outputTokens: 3 });
+      return c.reply.stream(anthropicToolCallEvents(model, tool.name, toolArguments(tool.schema), input));
+    }
     c.reply.charge({ inputTokens: input, outputTokens: fakeCompletionTokens(user, c.chunks) });
     return c.reply.stream(anthropicStreamEvents(model, user, c.chunks, input));
   }

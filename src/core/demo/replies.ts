@@ -377,3 +377,65 @@ export function modelObject(id: string): Record<string, unknown> {
 export function modelsListBody(ids: readonly string[]): string {
   return JSON.stringify({ data: ids.map(modelObject), object: 'list', success: true });
 }
+
+// ---- tool calls (VS Code's chat provider tests) ---------------------------------------------------
+
+/**
+ * A chat whose last message is the user's and holds `[[tool]]` (the first declared tool) or `[[tool:NAME]]`
+ * gets a tool call instead of the echo, when the request declares tools: how the tests see a
+ * model call a tool. Returns the tool's name and schema, or undefined.
+ */
+export function requestedTool(userText: string, tools: unknown, messages: unknown): { name: string; schema: unknown } | undefined {
+  const m = /\[\[tool(?::([^\]\s]+))?\]\]/.exec(userText);
+  if (!m || !Array.isArray(tools) || tools.length === 0 || !Array.isArray(messages)) return undefined;
+  // Only for a question: after a tool's result the model answers in text (else an agent would loop).
+  const last = messages[messages.length - 1] as { role?: unknown; content?: unknown } | undefined;
+  if (last?.role !== 'user' || (Array.isArray(last.content) && last.content.some((p) => (p as { type?: unknown } | null)?.type === 'tool_result'))) return undefined;
+  const declared = tools.map((t) => {
+    const o = (t ?? {}) as { name?: unknown; input_schema?: unknown; function?: { name?: unknown; parameters?: unknown } };
+    return { name: String(o.function?.name ?? o.name ?? ''), schema: o.function ? o.function.parameters : o.input_schema };
+  });
+  return m[1] ? declared.find((d) => d.name === m[1]) : declared[0];
+}
+
+/** Deterministic arguments for a schema: each required property (or each, when none is required) by its type. */
+export function toolArguments(schema: unknown): Record<string, unknown> {
+  const s = (schema ?? {}) as { properties?: Record<string, { type?: unknown }>; required?: unknown };
+  const props = s.properties ?? {};
+  const names = Array.isArray(s.required) && s.required.length ? (s.required as string[]) : Object.keys(props);
+  const out: Record<string, unknown> = {};
+  for (const n of names) {
+    const type = props[n]?.type;
+    out[n] = type === 'number' || type === 'integer' ? 1 : type === 'boolean' ? true : type === 'array' ? [] : type === 'object' ? {} : `demo ${n}`;
+  }
+  return out;
+}
+
+/** A streamed OpenAI answer that calls `name`, its arguments split into three fragments. */
+export function chatToolCallEvents(model: string, name: string, args: Record<string, unknown>, promptTokens: number, includeUsage: boolean): string[] {
+  const id = `call_demo_${demoId(model, name)}`;
+  const head = `data: {"id":"chatcmpl-demo-${demoId(model, name, 'tool')}","object":"chat.completion.chunk","created":${DEMO_CREATED},"model":${JSON.stringify(model)},"choices":[`;
+  const json = JSON.stringify(args);
+  const pieces = splitPieces(json, 3);
+  const events = [`${head}{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":${JSON.stringify(id)},"type":"function","function":{"name":${JSON.stringify(name)},"arguments":""}}]},"finish_reason":null}]}\n\n`];
+  for (const p of pieces) events.push(`${head}{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":${JSON.stringify(p)}}}]},"finish_reason":null}]}\n\n`);
+  events.push(`${head}{"index":0,"delta":{},"finish_reason":"tool_calls"}]}\n\n`);
+  if (includeUsage) events.push(`${head}],"usage":{"prompt_tokens":${promptTokens},"completion_tokens":${pieces.length},"total_tokens":${promptTokens + pieces.length}}}\n\n`);
+  events.push('data: [DONE]\n\n');
+  return events;
+}
+
+/** A streamed Anthropic answer that calls `name`, its input split into three input_json_delta fragments. */
+export function anthropicToolCallEvents(model: string, name: string, args: Record<string, unknown>, inputTokens: number): string[] {
+  const id = `toolu_demo_${demoId(model, name)}`;
+  const pieces = splitPieces(JSON.stringify(args), 3);
+  const events = [
+    sse('message_start', JSON.stringify({ type: 'message_start', message: { id: `msg_demo_${demoId(model, name, 'tool')}`, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: inputTokens, output_tokens: 1 } } })),
+    sse('content_block_start', JSON.stringify({ type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id, name, input: {} } })),
+  ];
+  for (const p of pieces) events.push(sse('content_block_delta', JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: p } })));
+  events.push(sse('content_block_stop', '{"type":"content_block_stop","index":0}'));
+  events.push(sse('message_delta', `{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":${pieces.length}}}`));
+  events.push(sse('message_stop', '{"type":"message_stop"}'));
+  return events;
+}
