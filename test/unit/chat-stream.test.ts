@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { ChatFailure } from '../../src/core/chat/errors';
 import { ChatStreamReader, SseDecoder } from '../../src/core/chat/stream';
 import type { ChatOutput, WireFormat } from '../../src/core/chat/types';
-import { anthropicStreamEvents, chatStreamEvents, streamedReplyText } from '../../src/core/demo/replies';
+import { anthropicStreamEvents, anthropicToolCallEvents, chatStreamEvents, chatToolCallEvents, requestedTool, streamedReplyText, toolArguments } from '../../src/core/demo/replies';
 
 const enc = new TextEncoder();
 
@@ -120,4 +120,28 @@ describe('chat stream: parts from the gateway', () => {
     const { reader } = readAll('openai', cut, 1000);
     assert.equal(reader.complete, false);
   });
+});
+
+describe('chat stream: the fake gateway\'s tool calls', () => {
+  const schema = { type: 'object', properties: { path: { type: 'string' }, limit: { type: 'number' }, all: { type: 'boolean' } }, required: ['path', 'limit'] };
+  it('asks for the tool named in [[tool:NAME]] (or the first), only when the user asked', () => {
+    const tools = [{ name: 'a', input_schema: {} }, { type: 'function', function: { name: 'b', parameters: schema } }];
+    const q = [{ role: 'user', content: 'x' }];
+    assert.equal(requestedTool('please [[tool]]', tools, q)?.name, 'a');
+    assert.equal(requestedTool('please [[tool:b]]', tools, q)?.name, 'b');
+    assert.equal(requestedTool('please', tools, q), undefined);
+    assert.equal(requestedTool('[[tool]]', [], q), undefined);
+    assert.equal(requestedTool('[[tool]]', tools, [...q, { role: 'tool', content: 'result' }]), undefined, 'no second call after a tool result');
+    assert.equal(requestedTool('[[tool]]', tools, [{ role: 'user', content: [{ type: 'tool_result' }] }]), undefined);
+    assert.deepEqual(toolArguments(schema), { path: 'demo path', limit: 1 });
+  });
+  for (const wire of ['openai', 'anthropic'] as const) {
+    it(`${wire}: the fake's streamed call reads back as one call with the arguments it split`, () => {
+      const args = toolArguments(schema);
+      const events = wire === 'openai' ? chatToolCallEvents('m', 'read_file', args, 10, true) : anthropicToolCallEvents('m', 'read_file', args, 10);
+      const { all } = readAll(wire, events.join(''), 5);
+      assert.equal(all.length, 1);
+      assert.deepEqual({ ...all[0], callId: '' }, { kind: 'toolCall', callId: '', name: 'read_file', input: args });
+    });
+  }
 });

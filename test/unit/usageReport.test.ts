@@ -165,9 +165,9 @@ describe('usage report: CSV', () => {
   it('the recent requests as CSV', () => {
     const text = recentRequestsCsv(session(), T0);
     const lines = text.split('\r\n');
-    assert.equal(lines[0], 'time,method,route,model,key,status,attempts,stream,input_tokens,output_tokens,cache_tokens,cost_cny,duration_ms,failed,error');
+    assert.equal(lines[0], 'time,method,route,model,key,status,attempts,stream,input_tokens,output_tokens,cache_tokens,cost_cny,duration_ms,failed,error,source');
     assert.equal(lines.length, 2 + 5);
-    assert.equal(lines[4], `2026-11-30T10:00:04.000Z,POST,/v1/chat/completions,gpt-4o-mini,${KEY_A},502,4,true,,,,0,500,true,HTTP 502`);
-    assert.equal(lines[5], `2026-11-30T11:00:00.000Z,POST,/v1/chat/completions,mystery-model,${KEY_B},200,1,true,10,10,,,500,false,`);
+    assert.equal(lines[4], `2026-11-30T10:00:04.000Z,POST,/v1/chat/completions,gpt-4o-mini,${KEY_A},502,4,true,,,,0,500,true,HTTP 502,`);
+    assert.equal(lines[5], `2026-11-30T11:00:00.000Z,POST,/v1/chat/completions,mystery-model,${KEY_B},200,1,true,10,10,,,500,false,,`);
   });
 });

@@ -138,6 +138,7 @@ export class UsageHistory {
       if (cache) r.cacheTokens = cache;
     }
     if (record.error) r.error = clip(redactSecrets(record.error));
+    if (record.source) r.source = clip(record.source);
     this.pushRecent(r);
     this.fire();
   }
@@ -419,5 +420,6 @@ function readRecent(v: unknown): RecentRequest | undefined {
     r[f] = v[f] as number;
   }
   if (typeof v.error === 'string' && v.error) r.error = clip(redactSecrets(v.error));
+  if (typeof v.source === 'string' && v.source) r.source = clip(v.source);
   return r;
 }

@@ -283,8 +283,9 @@ export function recentRequestsCsv(history: UsageHistory, since = -Infinity, opti
       Math.round(r.durationMs),
       r.failed,
       r.error,
+      r.source,
     ]),
-    ['time', 'method', 'route', 'model', 'key', 'status', 'attempts', 'stream', 'input_tokens', 'output_tokens', 'cache_tokens', 'cost_cny', 'duration_ms', 'failed', 'error'],
+    ['time', 'method', 'route', 'model', 'key', 'status', 'attempts', 'stream', 'input_tokens', 'output_tokens', 'cache_tokens', 'cost_cny', 'duration_ms', 'failed', 'error', 'source'],
     options,
   );
 }

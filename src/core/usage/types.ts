@@ -38,7 +38,7 @@ export interface UsagePrice extends ModelPrice {
 
 /** What the history takes of a finished request: the proxy's record with the usage it measured. */
 export type UsageRecordInput = Pick<RequestRecord, 'method' | 'path' | 'status' | 'attempts' | 'durationMs' | 'aborted'> &
-  Partial<Pick<RequestRecord, 'id' | 'model' | 'stream' | 'keyId' | 'error'>> & { usage?: TokenUsage };
+  Partial<Pick<RequestRecord, 'id' | 'model' | 'stream' | 'keyId' | 'error' | 'source'>> & { usage?: TokenUsage };
 
 /** Sums over a set of requests. `costCny` is the sum of the known costs only. */
 export interface UsageTotals {
@@ -77,5 +77,7 @@ export interface RecentRequest {
   failed: boolean;
   aborted: boolean;
   /** Short, secret-free reason when it failed. */
+  /** Who asked when not a client of the proxy's port: 'vscode-chat' for VS Code's own chat. */
+  source?: string;
   error?: string;
 }
