@@ -189,6 +189,7 @@ export class Services implements vscode.Disposable {
       ready,
       getTreeRows: () => tree.getChildren(),
       getStatus: () => this.status(),
+      getRecentRequests: () => this.session.history.recent(),
     };
   }
 

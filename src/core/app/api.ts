@@ -3,6 +3,7 @@
 import type { PoolCounts } from '../pool/types';
 import type { RequestCounts, StatusKind, TreeRow } from '../present';
 import type { ProxyStatus } from '../proxy/types';
+import type { RecentRequest } from '../usage/types';
 
 export interface DaiDaiStatus {
   loggedIn: boolean;
@@ -28,4 +29,6 @@ export interface DaiDaiApi {
   getTreeRows(): TreeRow[];
   /** The state behind the status bar and context keys, with views re-rendered first. */
   getStatus(): DaiDaiStatus;
+  /** The usage history's recent requests, oldest first (masked keys only). */
+  getRecentRequests(): RecentRequest[];
 }

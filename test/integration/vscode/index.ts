@@ -67,6 +67,7 @@ export function run(): Promise<void> {
     // A marker left by an interrupted run would send this host straight to the second phase.
     clearRestart();
     mocha.addFile(path.join(__dirname, 'extension.test.js'));
+    mocha.addFile(path.join(__dirname, 'chat.test.js'));
     mocha.addFile(path.join(__dirname, 'persistence.test.js'));
   }
   const results: SuiteResults = earlier
