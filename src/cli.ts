@@ -16,6 +16,7 @@ import type { PoolKeyInput } from './core/pool/types';
 import { ProxyStartError } from './core/proxy/server';
 import { batchedWriter, consoleLogger, type Logger } from './core/util/log';
 import { redactSecrets } from './core/util/mask';
+import { makeDir } from './core/util/mkdir';
 
 declare const __VERSION__: string | undefined;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -214,6 +215,13 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
     throw new UsageError(t('No keys: set DAIDAI_EMAIL and DAIDAI_PASSWORD to log in, or DAIDAI_KEYS / --keys-file for plain keys.'));
   }
 
+  const stateDir = demoOf ? undefined : flags.get('state-dir') ?? defaultStateDir();
+  if (stateDir !== undefined) {
+    // Made here, once, so a folder that cannot be made is one clear line before anything starts.
+    await makeDir(stateDir).catch((err: NodeJS.ErrnoException) => {
+      throw new UsageError(t('Cannot create the state folder {0} ({1}). Pass --state-dir with a folder you can write to.', stateDir, err.code ?? err.message));
+    });
+  }
   const session = new Session({
     logger: log,
     credentials: environmentCredentials(email, password),
@@ -221,7 +229,7 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
     version: VERSION,
     createDemo: demoOf,
     peers: 'refuse',
-    stateDir: demoOf ? undefined : flags.get('state-dir') ?? defaultStateDir(),
+    stateDir,
   });
   try {
     if (demoOf) {

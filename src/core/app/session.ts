@@ -505,7 +505,7 @@ export class Session {
   private async findPeer(): Promise<boolean> {
     const { host, port } = this.peerAddress();
     if (port === 0) return false;
-    const probe = await probePeer(host, port, { timeoutMs: 1000 });
+    const probe = await probePeer(host, port, { timeoutMs: 1000, token: this.proxy.options.accessToken });
     if (probe.kind !== 'daidai') return false;
     const shown = host.includes(':') ? `[${host}]` : host;
     const peer: PeerProxy = { url: `http://${shown}:${port}/v1`, port, health: probe.health, since: this._peer?.since ?? Date.now() };
@@ -531,7 +531,7 @@ export class Session {
   private async pollPeer(): Promise<void> {
     if (!this._peer || this.disposed) return;
     const { host, port } = this.peerAddress();
-    const probe = await probePeer(host, port, { timeoutMs: 2000 });
+    const probe = await probePeer(host, port, { timeoutMs: 2000, token: this.proxy.options.accessToken });
     if (!this._peer || this.disposed) return;
     if (probe.kind === 'daidai') {
       this.peerMisses = 0;
