@@ -5,9 +5,9 @@ import * as assert from 'node:assert/strict';
 import * as sinon from 'sinon';
 import * as vscode from 'vscode';
 import type { DaiDaiApi } from '../../../src/core/app/api';
-import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_MODELS, DEMO_USABLE_KEYS } from '../../../src/core/demo/fakeDaiDai';
+import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_MODELS, DEMO_USABLE_KEYS } from '../../fake/fakeDaiDai';
 import { streamedReplyText, toolArguments } from '../../../src/core/demo/replies';
-import type { FakeDaiDai } from '../../../src/core/demo/types';
+import type { FakeDaiDai } from '../../fake/types';
 import { EXTENSION_ID, freePort, waitUntil } from './helpers';
 
 const SETTINGS = ['platform.baseUrl', 'upstream.baseUrl', 'proxy.port', 'balances.refreshMinutes'];
