@@ -23,8 +23,8 @@ const record = (over: Partial<RequestRecord>): RequestRecord => ({
 
 describe('chat: requests from VS Code chat are marked', () => {
   it('says so in the log line, and only for them', () => {
-    assert.match(requestLogLine(record({ source: 'vscode-chat' })), /^POST \/messages \(VS Code chat\) model=/);
-    assert.doesNotMatch(requestLogLine(record({})), /VS Code chat/);
+    assert.match(requestLogLine(record({ source: 'vscode-chat' })), /^\[vscode-chat\] POST \/messages model=/);
+    assert.doesNotMatch(requestLogLine(record({})), /vscode-chat/);
   });
 
   it('keeps the mark in the usage history, across a save and a load, and in the CSV', () => {

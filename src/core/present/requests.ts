@@ -18,7 +18,6 @@ interface Words {
   lang: Language;
   model: Fill;
   stream: string;
-  vscodeChat: string;
   clientGone: Fill;
   key: Fill;
   none: string;
@@ -42,7 +41,6 @@ function wordsNow(): Words {
     lang,
     model: split(t('model={0}')),
     stream: t('stream'),
-    vscodeChat: t('(VS Code chat)'),
     clientGone: split(t('{0} (client went away)')),
     key: split(t('key={0}')),
     none: t('(none)'),
@@ -57,8 +55,6 @@ function wordsNow(): Words {
 export function requestLogLine(r: RequestRecord): string {
   const w = wordsNow();
   let line = `${r.method} ${r.path}`;
-  // Asked from VS Code's own chat (the in-process entry), not through the port.
-  if (r.source === 'vscode-chat') line += ' ' + w.vscodeChat;
   if (r.model) line += ' ' + fill(w.model, r.model);
   if (r.stream) line += ' ' + w.stream;
   line += ' → ' + (r.aborted ? fill(w.clientGone, r.status) : r.status);
