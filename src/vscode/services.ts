@@ -14,6 +14,8 @@ import { DASHBOARD_VIEW_TYPE, DashboardPanel } from './dashboardPanel';
 import { RowsTreeProvider } from './rowsTree';
 import { StatusBarController } from './statusBar';
 import { createVscodeUi, SnippetDocuments, SNIPPET_SCHEME } from './vscodeUi';
+import { registerChat } from './chat';
+import { chatModelInfos } from '../core/present/chatModels';
 
 /** Views re-render at most this often while requests flow (the pool fires on every request). */
 const RENDER_INTERVAL_MS = 250;
@@ -142,6 +144,28 @@ export class Services implements vscode.Disposable {
       this.session.pool.onDidChange(() => renderModels()),
     );
     // ---- end of dashboard and Models view ----
+
+    // ---- VS Code's own chat (issue 20): DaiDai models through the same pool, in process.
+    const session = this.session;
+    this.own(
+      registerChat(
+        {
+          get signedIn() {
+            return session.signedIn;
+          },
+          chatModels: () => {
+            const market = session.marketInfo;
+            return session.signedIn ? chatModelInfos({ models: session.models, pool: session.pool.snapshot(), prices: market.prices, availability: market.availability, now: Date.now() }) : [];
+          },
+          onDidChange: (listener) => {
+            const subs = [session.onDidChange(listener), session.onDidChangeInsight(listener), session.pool.onDidChange(listener)];
+            return { dispose: () => subs.forEach((d) => d.dispose()) };
+          },
+          entry: (request, sink) => (session.proxy as unknown as { request(r: unknown, s: unknown): Promise<void> }).request(request, sink),
+        },
+        logger,
+      ),
+    );
 
     // Commands.
     const h = this.handlers;
