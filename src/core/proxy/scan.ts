@@ -55,7 +55,7 @@ export function stringEnd(b: Buffer, open: number): number {
 }
 
 /** Index just past the object or array opening at `open`, or -1 when unterminated. */
-function containerEnd(b: Buffer, open: number): number {
+export function containerEnd(b: Buffer, open: number): number {
   let depth = 0;
   for (let i = open; i < b.length; i++) {
     const c = b[i];
