@@ -13,7 +13,7 @@
 // which clients write after the history. Pure; the ids are bounded and never logged whole.
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { containerEnd, stringEnd } from '../proxy/scan';
+import { containerEnd, isSpace, skipSpace, stringEnd } from '../proxy/scan';
 
 /** Ids longer than this are cut (a session id is a uuid; a client could send anything). */
 const MAX_ID = 128;
@@ -61,15 +61,6 @@ function headerText(v: string | string[] | undefined): string | undefined {
   return t === '' ? undefined : t;
 }
 
-function isSpace(c: number | undefined): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-}
-
-function skipSpace(b: Buffer, i: number): number {
-  while (i < b.length && isSpace(b[i])) i++;
-  return i;
-}
-
 function keyText(b: Buffer, open: number, end: number): string {
   return end - open > 40 ? '' : b.toString('utf8', open + 1, end - 1);
 }
@@ -89,7 +80,7 @@ function valueEnd(b: Buffer, i: number): number {
   if (c === QUOTE) return stringEnd(b, i);
   if (c === LBRACE || c === LBRACKET) return containerEnd(b, i);
   let j = i;
-  while (j < b.length && b[j] !== COMMA && b[j] !== 0x7d && !isSpace(b[j])) j++;
+  while (j < b.length && b[j] !== COMMA && b[j] !== 0x7d && !isSpace(b[j]!)) j++;
   return j > i ? j : -1;
 }
 
