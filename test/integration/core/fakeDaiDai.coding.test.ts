@@ -3,7 +3,7 @@
 // speaks (streamed events ending with response.output_item.done and response.completed), Anthropic
 // count_tokens, and a prompt cache per key whose reads show in the answers' usage.
 import * as assert from 'node:assert/strict';
-import { createFakeDaiDai, DEMO_PACKAGE_KEYS, DEMO_PACKAGE_PRICING, replyText, streamedReplyText, type FakeDaiDai } from '../../../src/core/demo/fakeDaiDai';
+import { createFakeDaiDai, DEMO_PACKAGE_KEYS, DEMO_PACKAGE_PRICING, replyText, streamedReplyText, type FakeDaiDai } from '../../fake/fakeDaiDai';
 import { createUsageMeter } from '../../../src/core/usage/meter';
 import { httpRequest, parseSse } from './helpers/http';
 
