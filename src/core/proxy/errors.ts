@@ -2,6 +2,7 @@
 // SDK, SillyTavern or Claude Code shows the message instead of a parse failure.
 import type { ServerResponse } from 'node:http';
 import { printableAscii } from './headers';
+import { HttpSink, type ResponseSink } from './sink';
 
 export type ApiFlavor = 'openai' | 'anthropic';
 
@@ -78,11 +79,27 @@ export function sendError(
   code: string,
   extraHeaders?: Record<string, string>,
 ): void {
-  if (res.headersSent) {
-    res.destroy();
+  answerError(new HttpSink(res), flavor, status, message, code, extraHeaders);
+}
+
+/** sendError for any sink: the in-process entry and the failover loop answer through this. */
+export function answerError(
+  sink: ResponseSink,
+  flavor: ApiFlavor,
+  status: number,
+  message: string,
+  code: string,
+  extraHeaders?: Record<string, string>,
+): void {
+  if (sink.headSent) {
+    sink.fail(message, undefined);
     return;
   }
-  res.end(prepareError(res, flavor, status, message, code, extraHeaders));
+  const body = errorBody(flavor, status, message, code);
+  const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) };
+  if (extraHeaders) for (const k in extraHeaders) headers[k] = extraHeaders[k];
+  sink.head(status, headers, reasonPhrase(`DaiDai proxy: ${message}`));
+  sink.end(body);
 }
 
 /** The event that ends a stream the upstream broke mid-way: an error the client can show, never a fake [DONE]. */
