@@ -10,10 +10,11 @@ import { bilingual, t } from '../l10n';
 import type { Logger } from '../util/log';
 import { redactSecrets } from '../util/mask';
 import type { ProxyEnv } from './env';
-import { ProxyHttpError, sendError, type ApiFlavor } from './errors';
+import { answerError, ProxyHttpError, type ApiFlavor } from './errors';
 import { forwardWithFailover } from './forward';
 import { healthReport } from './health';
-import { upstreamRoute, type UpstreamRoute } from './routes';
+import { unknownPath, unsafePath, upstreamRoute, type UpstreamRoute } from './routes';
+import { HttpSink } from './sink';
 import { ACCESS_TOKEN_REFUSED, isLoopbackAddress, isLoopbackHost, originAllowed, presentedToken, tokenMatches } from './safety';
 
 interface State {
@@ -55,14 +56,14 @@ export function createApp(env: ProxyEnv): Koa<State> {
     const route = ctx.state.route;
     if (route === undefined) return next();
     if (route.unsafe) {
-      throw new ProxyHttpError(400, bilingual('The path {0} leaves the API (a "..", "." or backslash in it): the proxy forwards only API paths under /v1.', ctx.req.headers['accept-language'], JSON.stringify((ctx.req.url ?? '').slice(0, 200))), 'invalid_path');
+      throw unsafePath(ctx.req.url ?? '', ctx.req.headers['accept-language']);
     }
     ctx.respond = false; // we write the response ourselves, as it streams
     await forwardWithFailover(ctx.req, ctx.res, route, env);
   });
   app.use(router.routes());
   app.use((ctx) => {
-    throw new ProxyHttpError(404, bilingual('Unknown path {0}. The API is under /v1 (for example /v1/chat/completions).', ctx.req.headers['accept-language'], ctx.path), 'not_found');
+    throw unknownPath(ctx.path, ctx.req.headers['accept-language']);
   });
   return app;
 }
@@ -81,10 +82,10 @@ function errorMiddleware(logger: Logger): Koa.Middleware<State> {
     } catch (err) {
       const flavor = ctx.state.flavor ?? 'openai';
       if (err instanceof ProxyHttpError) {
-        sendError(ctx.res, flavor, err.status, err.message, err.code, err.headers);
+        answerError(new HttpSink(ctx.res), flavor, err.status, err.message, err.code, err.headers);
       } else {
         logger.error(t('proxy error on {0}: {1}', `${ctx.method} ${ctx.path}`, redactSecrets((err as Error)?.message ?? String(err))));
-        sendError(ctx.res, flavor, 500, bilingual('The DaiDai proxy hit an internal error; see its log.', ctx.req.headers['accept-language']), 'internal_error');
+        answerError(new HttpSink(ctx.res), flavor, 500, bilingual('The DaiDai proxy hit an internal error; see its log.', ctx.req.headers['accept-language']), 'internal_error');
       }
       ctx.respond = false;
     }

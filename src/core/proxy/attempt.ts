@@ -104,7 +104,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     if (this.clientAborted) c.abort(new ClientGoneError());
   }
 
-  onResponseStart(c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200) return; // 1xx: informational, the real answer follows
     this.status = statusCode;
     this.headersAfterMs = performance.now() - this.t0;

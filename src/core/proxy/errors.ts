@@ -2,7 +2,7 @@
 // SDK, SillyTavern or Claude Code shows the message instead of a parse failure.
 import type { ServerResponse } from 'node:http';
 import { printableAscii } from './headers';
-import { HttpSink, type ResponseSink } from './sink';
+import type { ResponseSink } from './sink';
 
 export type ApiFlavor = 'openai' | 'anthropic';
 
@@ -70,19 +70,7 @@ export function prepareError(
   return body;
 }
 
-/** Writes a proxy-made error in the client's own format (or cuts the connection once an answer has started). */
-export function sendError(
-  res: ServerResponse,
-  flavor: ApiFlavor,
-  status: number,
-  message: string,
-  code: string,
-  extraHeaders?: Record<string, string>,
-): void {
-  answerError(new HttpSink(res), flavor, status, message, code, extraHeaders);
-}
-
-/** sendError for any sink: the in-process entry and the failover loop answer through this. */
+/** Answers with a proxy-made error in the client's own format (or cuts the answer once its head went out). */
 export function answerError(
   sink: ResponseSink,
   flavor: ApiFlavor,

@@ -4,14 +4,14 @@
 // gives a ResponseSink; the answer streams into it unbuffered, exactly as the upstream sends it
 // (OpenAI or Anthropic JSON, or SSE), and failover happens only before its first byte.
 import type { IncomingHttpHeaders } from 'node:http';
-import { bilingual, t } from '../l10n';
+import { t } from '../l10n';
 import { EMPTY, tooLarge } from './body';
 import type { ProxyEnv } from './env';
 import { answerError } from './errors';
 import { Exchange } from './exchange';
 import { runFailover } from './loop';
 import { answeredLocally, readBodyFacts } from './request';
-import { upstreamRoute } from './routes';
+import { unknownPath, unsafePath, upstreamRoute } from './routes';
 import type { ResponseSink } from './sink';
 
 /** A request as a client would send it to the port, without the socket. */
@@ -45,8 +45,9 @@ export async function proxyRequest(env: ProxyEnv, request: ProxyRequest, sink: R
   let headers = request.headers ?? {};
   const acceptLanguage = headers['accept-language'];
   const route = upstreamRoute(request.path);
-  if (route === undefined) {
-    answerError(sink, 'openai', 404, bilingual('Unknown path {0}. The API is under /v1 (for example /v1/chat/completions).', acceptLanguage, request.path.slice(0, 200)), 'not_found');
+  if (route === undefined || route.unsafe) {
+    const err = route === undefined ? unknownPath(request.path.split('?')[0], acceptLanguage) : unsafePath(request.path, acceptLanguage);
+    answerError(sink, route === undefined ? 'openai' : route.flavor, err.status, err.message, err.code);
     return;
   }
   const ex = new Exchange(env, sink, request.method.toUpperCase(), route, acceptLanguage, request.source);

@@ -6,7 +6,6 @@
 // The loop knows no node:http: it reads an Exchange (what the entries read of the request) and
 // answers into its sink. One attempt lives in attempt.ts, the answers we make in giveUp.ts.
 import type { IncomingHttpHeaders } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { gatewaySignature } from '../gateway/signature';
 import { bilingual, t } from '../l10n';

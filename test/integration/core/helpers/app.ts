@@ -11,7 +11,6 @@ import type { FailureDecision, FailureTicket, GatewayWatch } from '../../../../s
 import { parseUpstreamBase } from '../../../../src/core/proxy/routes';
 import { defaultProxyOptions, type ProxyOptions, type RequestRecord } from '../../../../src/core/proxy/types';
 import { Emitter } from '../../../../src/core/util/event';
-import { nullLogger } from '../../../../src/core/util/log';
 
 export interface AppHarness {
   port: number;
