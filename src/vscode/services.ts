@@ -161,7 +161,7 @@ export class Services implements vscode.Disposable {
             const subs = [session.onDidChange(listener), session.onDidChangeInsight(listener), session.pool.onDidChange(listener)];
             return { dispose: () => subs.forEach((d) => d.dispose()) };
           },
-          entry: (request, sink) => (session.proxy as unknown as { request(r: unknown, s: unknown): Promise<void> }).request(request, sink),
+          entry: (request, sink) => session.proxy.request(request, sink),
         },
         logger,
       ),

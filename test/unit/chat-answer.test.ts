@@ -1,7 +1,8 @@
 // answerChat over a stand-in for the proxy's in-process entry: what goes in, how answers,
 // error answers, a broken stream and a cancellation come out (src/core/chat/answer.ts).
 import * as assert from 'node:assert/strict';
-import { answerChat, failureOfAnswer, inUserLanguage, type AnswerSink, type ChatWireRequest, type InProcessEntry } from '../../src/core/chat/answer';
+import { answerChat, failureOfAnswer, inUserLanguage, type AnswerSink, type InProcessEntry } from '../../src/core/chat/answer';
+import type { ProxyRequest } from '../../src/core/proxy/inProcess';
 import { ChatFailure } from '../../src/core/chat/errors';
 import type { ChatOutput } from '../../src/core/chat/types';
 import { anthropicStreamEvents, chatStreamEvents, streamedReplyText } from '../../src/core/demo/replies';
@@ -13,7 +14,7 @@ const hello = [{ role: 'user' as const, content: [{ kind: 'text' as const, text:
 
 /** An entry that answers with `events`, one write each, and records what it was asked. */
 function streaming(events: string[], opts: { contentType?: string } = {}) {
-  const seen: ChatWireRequest[] = [];
+  const seen: ProxyRequest[] = [];
   const entry: InProcessEntry = async (req, sink) => {
     seen.push(req);
     sink.head(200, { 'content-type': opts.contentType ?? 'text/event-stream' });
@@ -43,8 +44,8 @@ describe('chat answer: through an in-process entry', () => {
     assert.equal(seen[0].model, claude.id);
     assert.equal(seen[0].stream, true);
     assert.equal(seen[0].source, 'vscode-chat');
-    assert.equal(seen[0].headers['anthropic-version'], '2023-06-01');
-    assert.equal(JSON.parse(seen[0].body.toString()).model, claude.id);
+    assert.equal(seen[0].headers?.['anthropic-version'], '2023-06-01');
+    assert.equal(JSON.parse(seen[0].body!.toString()).model, claude.id);
     assert.equal(text(parts), streamedReplyText('Hello', 4));
     assert.ok(parts.length >= 4, `one part per content event (${parts.length})`);
     assert.equal(out.stopReason, 'end_turn');
@@ -105,7 +106,7 @@ describe('chat answer: through an in-process entry', () => {
       new Promise<void>((resolve) => {
         sink.head(200, { 'content-type': 'text/event-stream' });
         sink.write(Buffer.from(chatStreamEvents('gpt-4o', 'Hello', 3, 5, false)[1]));
-        signal.addEventListener('abort', () => {
+        signal!.addEventListener('abort', () => {
           upstreamAborted = true;
           resolve();
         });
@@ -119,7 +120,7 @@ describe('chat answer: through an in-process entry', () => {
     let aborted = false;
     let threw = false;
     const entry: InProcessEntry = async ({ signal }, sink: AnswerSink) => {
-      signal.addEventListener('abort', () => (aborted = true));
+      signal!.addEventListener('abort', () => (aborted = true));
       sink.head(200, { 'content-type': 'text/event-stream' });
       try {
         for (const e of chatStreamEvents('gpt-4o', 'Hello', 3, 5, true)) sink.write(Buffer.from(e));

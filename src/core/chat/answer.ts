@@ -3,44 +3,21 @@
 // that turns the gateway's stream into parts as the chunks arrive. Nothing here listens on a
 // port or opens a second HTTP client: the loop picks the key, fails over, meters usage and
 // records the request exactly as it does for an HTTP client.
-import { language } from '../l10n';
-import { t } from '../l10n';
+import type { OutgoingHttpHeaders } from 'node:http';
+import { language, t } from '../l10n';
 import { redactSecrets } from '../util/mask';
 import { ChatFailure } from './errors';
 import { ChatStreamReader } from './stream';
 import type { ChatMessage, ChatOutput, ChatTool, ToolMode, WireFormat } from './types';
 import { buildWireRequest } from './wire';
+import type { ProxyRequest } from '../proxy/inProcess';
+import type { ResponseSink } from '../proxy/sink';
 
-/** Where the failover loop writes its answer (the shape of the proxy's ResponseSink). */
-export interface AnswerSink {
-  head(status: number, headers: Record<string, string | string[] | number | undefined>, reason?: string): void;
-  flushHead(): void;
-  write(chunk: Buffer): boolean;
-  onDrain(resume: () => void): void;
-  offDrain(resume: () => void): void;
-  end(last?: Buffer | string): void;
-  fail(message: string, event: string | undefined): void;
-  readonly headSent: boolean;
-}
-
-/** A request for the loop, as an HTTP client would have sent it to the port (the proxy's ProxyRequest). */
-export interface ChatWireRequest {
-  method: 'POST';
-  /** As on the port: `/v1/messages` or `/v1/chat/completions`. */
-  path: string;
-  headers: Record<string, string>;
-  body: Buffer;
-  /** Known here, so the loop need not scan the body for them. */
-  model: string;
-  stream: true;
-  /** Aborts the upstream attempt at once (VS Code's cancellation). */
-  signal: AbortSignal;
-  /** Marks the request in the log line and the usage history. */
-  source: 'vscode-chat';
-}
+/** Where the failover loop writes its answer: the proxy's own sink interface. */
+export type AnswerSink = ResponseSink;
 
 /** The proxy's in-process entry (ProxyServer.request): resolves when the loop is done with the request (answered, failed or aborted). */
-export type InProcessEntry = (request: ChatWireRequest, sink: AnswerSink) => Promise<unknown>;
+export type InProcessEntry = (request: ProxyRequest, sink: ResponseSink) => Promise<unknown>;
 
 export interface ChatAnswerInput {
   model: { id: string; wire: WireFormat; maxOutputTokens: number; capabilities: { toolCalling: boolean } };
@@ -117,7 +94,7 @@ export class ChatAnswerSink implements AnswerSink {
     this.reader = new ChatStreamReader(wire, toolNames);
   }
 
-  head(status: number, headers: Record<string, string | string[] | number | undefined>): void {
+  head(status: number, headers: OutgoingHttpHeaders): void {
     this.headSent = true;
     this.status = status;
     const ct = headers['content-type'];
