@@ -13,6 +13,7 @@ import { createFakeDaiDai } from '../fake/fakeDaiDai';
 import { DEMO_KEYS } from '../../src/core/demo/fixtures';
 import { maskKey } from '../../src/core/util/mask';
 import { CodeServer, type CodeServerInstall } from './codeServer';
+import { runChatScenarios } from './chatScenario';
 import { runChinese } from './chineseScenario';
 import { runDashboardScenario } from './dashboardScenario';
 import { runScenario, type StepResult } from './scenario';
@@ -140,6 +141,15 @@ async function attempt(n: number, install: CodeServerInstall, vsix: string): Pro
       await runChinese({ install, repo: REPO, vsix, root: join(root, 'zh-cn'), shotDir: join(shotDir, 'zh-cn'), secrets: SECRETS, checkLogs: assertLogsClean }, steps);
     } catch (e) {
       log(`attempt ${n}: the zh-cn run failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      ok = false;
+    }
+  }
+  // VS Code's own chat with DaiDai models (issue 20): code-servers of their own, English dark and Chinese light.
+  if (steps.length && steps.every((s) => s.ok) && process.env.DAIDAI_E2E_CHAT !== '0') {
+    try {
+      await runChatScenarios({ install, repo: REPO, vsix, root: join(root, 'chat'), shotDir: join(shotDir, 'chat'), secrets: SECRETS, checkLogs: assertLogsClean }, steps);
+    } catch (e) {
+      log(`attempt ${n}: the chat run failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
       ok = false;
     }
   }
