@@ -89,6 +89,7 @@ describe('vscode: package.json contributions', () => {
     assert.ok(events[0].includes('onCommand:daidai.login') && events[0].includes('onCommand:daidai.tryDemo'));
     assert.ok(events[1].includes('onCommand:daidai.startProxy'));
     assert.ok(events[2].includes('onCommand:daidai.connectClient'));
+    assert.ok(events[3].includes('onCommand:daidai.useForUtilityModels'), 'the chat step completes on the utility-model command');
     for (const s of walkthrough.steps) assert.ok(existsSync(path.join(root, s.media.markdown)), s.media.markdown);
   });
 
