@@ -10,21 +10,15 @@
 import * as assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CodeServer, type CodeServerInstall } from './codeServer';
+import type { ChineseRunOptions } from './chineseScenario';
+import { CodeServer } from './codeServer';
 import type { StepResult } from './scenario';
 import { stepRunner } from './steps';
 import { run, waitUntil } from './util';
 import { Workbench } from './workbench';
 
-export interface ChatRunOptions {
-  install: CodeServerInstall;
-  repo: string;
-  vsix: string;
-  root: string;
-  shotDir: string;
-  secrets: readonly string[];
-  checkLogs(cs: CodeServer): void;
-}
+/** The same as the Chinese run's: one code-server of its own per run. */
+export type ChatRunOptions = ChineseRunOptions;
 
 /** The model the runs pick: cheap, and served by the demo's GPT and all-models keys. */
 const MODEL = 'gpt-4o-mini';
