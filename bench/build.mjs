@@ -5,6 +5,7 @@ import * as esbuild from 'esbuild';
 import { existsSync } from 'node:fs';
 
 const entries = ['run', 'floor', 'client', 'upstreamFixed', 'profile', 'activation'];
+if (existsSync('test/fake/fakeDaiDai.ts')) entries.push('chatTtft');
 if (existsSync('test/fake/fakeDaiDai.ts')) entries.push('upstreamFake');
 
 await esbuild.build({
