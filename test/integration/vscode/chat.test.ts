@@ -219,6 +219,27 @@ describe('DaiDai models in VS Code chat (language model provider)', function () 
     assert.ok(chat.some((r) => r.aborted), 'the cancelled request is there too');
   });
 
+  it('points chat.utilityModel and chat.utilitySmallModel at DaiDai models when asked', async function () {
+    const chat = vscode.workspace.getConfiguration('chat');
+    if (chat.inspect('utilityModel')?.defaultValue === undefined) this.skip(); // a VS Code without the settings
+    const pick = sandbox.stub(vscode.window, 'showQuickPick');
+    // First the utility model (any order), then the small one: a cheap model is offered first.
+    pick.onFirstCall().callsFake(async (items: unknown) => (await (items as Promise<Array<{ label: string }>>)).find((i) => i.label === GPT) as never);
+    pick.onSecondCall().callsFake(async (items: unknown) => (await (items as Promise<Array<{ label: string }>>))[0] as never);
+    sandbox.stub(vscode.window, 'showInformationMessage').resolves(undefined as never);
+    try {
+      await vscode.commands.executeCommand('daidai.useForUtilityModels');
+      assert.equal(pick.callCount, 2);
+      const fresh = vscode.workspace.getConfiguration('chat');
+      assert.equal(fresh.get('utilityModel'), `daidai/${GPT}`);
+      const small = String(fresh.get('utilitySmallModel'));
+      assert.match(small, /^daidai\/.*(mini|haiku|flash)/, `a small model first: ${small}`);
+    } finally {
+      await chat.update('utilityModel', undefined, vscode.ConfigurationTarget.Global);
+      await chat.update('utilitySmallModel', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   it('counts tokens with a cheap estimate', async () => {
     const model = await modelNamed(GPT);
     assert.equal(await model.countTokens('abcdefgh'), 2);
