@@ -52,9 +52,10 @@ describe('DaiDai models in VS Code chat (language model provider)', function () 
     const config = vscode.workspace.getConfiguration('daidai');
     await config.update('platform.baseUrl', fake.url, vscode.ConfigurationTarget.Global);
     await config.update('upstream.baseUrl', fake.gatewayUrl, vscode.ConfigurationTarget.Global);
-    await config.update('proxy.port', await freePort(), vscode.ConfigurationTarget.Global);
+    const port = await freePort();
+    await config.update('proxy.port', port, vscode.ConfigurationTarget.Global);
     await config.update('balances.refreshMinutes', 0, vscode.ConfigurationTarget.Global);
-    await waitUntil('the settings to reach the extension', () => api.getStatus().proxyUrl.includes(String(config.get('proxy.port'))), 10_000);
+    await waitUntil('the settings to reach the extension', () => api.getStatus().proxyUrl === `http://127.0.0.1:${port}/v1`, 10_000);
   });
 
   beforeEach(() => {
