@@ -6,8 +6,10 @@ import { Agent } from 'undici';
 import { t } from '../l10n';
 import { createFakeDaiDai, DEMO_ACCOUNT } from '../demo/fakeDaiDai';
 import type { FakeDaiDai } from '../demo/types';
+import { settingsKnobs, type Knobs } from '../knobs';
 import { Account } from '../platform/account';
 import { PlatformClient } from '../platform/client';
+import { gatewayDiagnosis } from '../gateway/diagnose';
 import { createGatewayProbe, GatewayMonitor, type GatewayHealth, type GatewayModel } from '../gateway';
 import type { Credentials, ModelAvailability, ModelPrice } from '../platform/types';
 import { KeyPool } from '../pool/keyPool';
@@ -68,6 +70,8 @@ export interface SessionDeps {
    * the CLI's --state-dir). Undefined: nothing is kept (tests, and the demo never is).
    */
   stateDir?: string;
+  /** What messages call the host's knobs: the extension's settings (default) or the CLI's flags. */
+  knobs?: Knobs;
 }
 
 export type SessionMode = 'signed-out' | 'account' | 'demo' | 'keys';
@@ -98,8 +102,8 @@ const PEER_MISSES_TO_LEAVE = 3;
 export const PEER_POLL_MS = 3_000;
 
 /** The real platform: an Account over a PlatformClient for that base URL. */
-export function createPlatformAccount(platformBaseUrl: string, logger: Logger): AccountLike {
-  return new Account(new PlatformClient({ baseUrl: platformBaseUrl, logger }), { logger });
+export function createPlatformAccount(platformBaseUrl: string, logger: Logger, knobs: Knobs = settingsKnobs): AccountLike {
+  return new Account(new PlatformClient({ baseUrl: platformBaseUrl, logger, baseUrlKnob: knobs.platformUrl }), { logger });
 }
 
 /** What applying new settings did, for the message the user sees. */
@@ -136,7 +140,7 @@ export class Session {
   private disposed = false;
   /** One connection pool to the gateway, shared by the proxy and the background checks. */
   private readonly agent: Agent;
-  private monitor?: { upstream: string; monitor: GatewayMonitor };
+  private monitor?: { upstream: string; monitor: GatewayMonitor; started: Promise<void> };
   private readonly state: StateKeeper;
   private readonly meter = createUsageMeter();
   private market: { prices: ModelPrice[]; book: PriceBook; availability: ModelAvailability[]; fetchedAt?: number } = {
@@ -183,6 +187,7 @@ export class Session {
       },
       usage: this.meter,
       gatewayHealth: () => this.monitor?.monitor.health(),
+      knobs: deps.knobs,
       healthAccount: () => (this.account.snapshot.signedIn && this.account.snapshot.email ? emailHash(this.account.snapshot.email) : undefined),
     });
     this.subscriptions.push(
@@ -307,7 +312,7 @@ export class Session {
       throw err;
     }
     if (opts.remember !== false) await this.deps.credentials.set(creds);
-    this.logger.info(t('Logged in as {0}.', creds.email));
+    if (!opts.quiet) this.logger.info(t('Logged in as {0}.', creds.email));
     await this.afterSignIn({ kind: 'account', email: creds.email });
     this.scheduleRefresh();
   }
@@ -412,6 +417,19 @@ export class Session {
 
   async restartProxy(): Promise<ProxyStatus> {
     return this.proxy.restart();
+  }
+
+  /**
+   * Start-up diagnosis (the CLI): one GET /models with the first key. A sentence naming the knob
+   * when the gateway's address looks wrong or the gateway is down; undefined when it answered as
+   * a gateway. Also waits for the first model-list fetch, so that what that logs comes first.
+   */
+  async checkGateway(timeoutMs = 5_000): Promise<string | undefined> {
+    const lease = this.pool.leases()[0];
+    if (!lease) return undefined;
+    const upstream = this.proxy.options.upstreamBaseUrl;
+    const [result] = await Promise.all([createGatewayProbe(this.agent, upstream).models(lease.key, timeoutMs), this.monitor?.started]);
+    return gatewayDiagnosis(result, upstream, (this.deps.knobs ?? settingsKnobs).upstreamUrl);
   }
 
   /** Takes a key out of rotation (or puts it back). False for an unknown id. Kept across reloads. */
@@ -579,7 +597,7 @@ export class Session {
   }
 
   private newAccount(platformBaseUrl: string): AccountLike {
-    return (this.deps.createAccount ?? createPlatformAccount)(platformBaseUrl, this.logger);
+    return this.deps.createAccount ? this.deps.createAccount(platformBaseUrl, this.logger) : createPlatformAccount(platformBaseUrl, this.logger, this.deps.knobs);
   }
 
   private async setUpstream(upstreamBaseUrl: string): Promise<void> {
@@ -609,8 +627,8 @@ export class Session {
     this.disposeMonitor();
     const monitor = new GatewayMonitor({ pool: this.pool, probe: createGatewayProbe(this.agent, upstream), logger: this.logger });
     monitor.onDidChange(() => this.insightEmitter.fire());
-    this.monitor = { upstream, monitor };
-    void monitor.start().catch((err) => this.logger.debug(t('Fetching the model lists failed: {0}', errorMessage(err))));
+    const started = monitor.start().catch((err) => this.logger.debug(t('Fetching the model lists failed: {0}', errorMessage(err))));
+    this.monitor = { upstream, monitor, started };
   }
 
   private disposeMonitor(): void {

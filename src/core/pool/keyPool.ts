@@ -4,7 +4,7 @@
 // read is built lazily, only when someone reads it, and cached until the next change.
 
 import { Emitter, type Event } from '../util/event';
-import { nullLogger, type Logger } from '../util/log';
+import { logText, logValue, nullLogger, type Logger } from '../util/log';
 import { maskKey, redactSecrets } from '../util/mask';
 import { keyHash } from '../util/hash';
 import { DEFAULT_COOLDOWN_MS, MAX_COOLDOWN_MS, MIN_COOLDOWN_MS } from './policy';
@@ -721,7 +721,7 @@ export class KeyPool implements PoolPort {
     map.set(model, { reason, until: end });
     e.snap = undefined;
     if (end !== undefined) this.timedEndAt(end, now);
-    if (!quiet && !old) this.logger.info(`Key ${e.id}: model ${redactSecrets(model).slice(0, 100)} excluded (${reason}).`);
+    if (!quiet && !old) this.logger.info(`Key ${e.id}: model ${logValue(model, 100)} excluded (${logText(reason, 300)}).`);
   }
 
   private applyInput(e: Entry, input: PoolKeyInput): void {

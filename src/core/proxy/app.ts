@@ -4,6 +4,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import type { Dispatcher } from 'undici';
 import type { PoolSnapshot } from '../pool/types';
+import { settingsKnobs, type Knobs } from '../knobs';
 import type { Logger } from '../util/log';
 import { bilingual, t } from '../l10n';
 import { redactSecrets } from '../util/mask';
@@ -11,6 +12,7 @@ import { ProxyHttpError, sendError, type ApiFlavor } from './errors';
 import type { Classify, ForwardPool, GatewayModel, GatewayWatch, UsageMeter } from './contracts';
 import { forwardWithFailover, type ForwardDeps } from './forward';
 import { healthReport } from './health';
+import { refusalLog, type RefusalKind, type RefusalLog } from './refusals';
 import { upstreamRoute, type UpstreamRoute } from './routes';
 import { isLoopbackAddress, isLoopbackHost, originAllowed, presentedToken, tokenMatches } from './safety';
 import type { ProxyOptions, ProxyStatus, RequestRecord } from './types';
@@ -36,6 +38,8 @@ export interface AppDeps {
   usage?: UsageMeter;
   /** Set while the gateway is considered down, for /health. */
   gatewayHealth?: () => { reason: string; since: number } | undefined;
+  /** What messages call the host's knobs (default: the extension's settings). */
+  knobs?: Knobs;
 }
 
 interface State {
@@ -75,6 +79,7 @@ export function createApp(deps: AppDeps): Koa<State> {
   const app = new ProxyApplication();
   app.silent = true; // errorMiddleware reports; Koa's default would print stacks to stderr
   const router = new Router<State>();
+  const knobs = deps.knobs ?? settingsKnobs;
 
   router.get('/health', (ctx) => {
     ctx.set('cache-control', 'no-store');
@@ -105,10 +110,11 @@ export function createApp(deps: AppDeps): Koa<State> {
     models: deps.models,
     gateway: deps.gateway,
     usage: deps.usage,
+    knobs,
   };
 
   app.use(errorMiddleware(deps.logger));
-  app.use(guardMiddleware(deps.options));
+  app.use(guardMiddleware(deps.options, knobs, refusalLog(deps.logger)));
   // API paths go straight to the pass-through: the router only holds our own few routes, and
   // matching it on every proxied request would be pure overhead.
   app.use(async (ctx, next) => {
@@ -118,6 +124,11 @@ export function createApp(deps: AppDeps): Koa<State> {
   });
   app.use(router.routes());
   app.use((ctx) => {
+    // Our own paths exist, only not for this method: 405 naming the ones they take, not "Unknown path".
+    const allow = ctx.path === '/health' ? 'GET, HEAD' : ctx.path === '/' ? 'GET, HEAD' : undefined;
+    if (allow) {
+      throw new ProxyHttpError(405, bilingual('{0} is not allowed on {1}: use {2}.', ctx.req.headers['accept-language'], ctx.method, ctx.path, allow), 'method_not_allowed', { allow });
+    }
     throw new ProxyHttpError(404, bilingual('Unknown path {0}. The API is under /v1 (for example /v1/chat/completions).', ctx.req.headers['accept-language'], ctx.path), 'not_found');
   });
   return app;
@@ -142,7 +153,7 @@ function errorMiddleware(logger: Logger): Koa.Middleware<State> {
 }
 
 /** Host (DNS rebinding), Origin (cross-site pages), CORS preflight and the optional access token. */
-function guardMiddleware(options: () => ProxyOptions): Koa.Middleware<State> {
+function guardMiddleware(options: () => ProxyOptions, knobs: Knobs, logRefusal: RefusalLog): Koa.Middleware<State> {
   // A client sends the same Host on every request, and the listen address changes only with
   // the settings: both answers are kept for the last value seen.
   let bindSeen: string | undefined;
@@ -153,6 +164,8 @@ function guardMiddleware(options: () => ProxyOptions): Koa.Middleware<State> {
     const opts = options();
     const route = ctx.state.route; // set by ProxyApplication.handleRequest
     const headers = ctx.req.headers;
+    const refused = (kind: RefusalKind, value?: string, knob?: string) =>
+      logRefusal({ kind, method: ctx.method, path: ctx.path, remote: ctx.req.socket.remoteAddress, value, knob, tokenSent: kind === 'token' ? presentedToken(headers) !== undefined : undefined });
 
     if (opts.host !== bindSeen) {
       bindSeen = opts.host;
@@ -163,15 +176,17 @@ function guardMiddleware(options: () => ProxyOptions): Koa.Middleware<State> {
       hostLoopback = isLoopbackHost(hostSeen);
     }
     if (bindLoopback && !hostLoopback) {
+      refused('host', headers.host);
       throw new ProxyHttpError(403, bilingual('This proxy only answers requests addressed to localhost or 127.0.0.1.', headers['accept-language']), 'forbidden_host');
     }
 
     const origin = headers.origin;
     if (origin !== undefined) {
       if (!originAllowed(origin, opts.allowedOrigins)) {
+        refused('origin', origin, knobs.allowedOrigins);
         throw new ProxyHttpError(
           403,
-          bilingual('Browser requests from {0} are not allowed. Add the origin to daidai.proxy.allowedOrigins to allow it.', headers['accept-language'], origin.slice(0, 100)),
+          bilingual('Browser requests from {0} are not allowed. Add the origin to {1} to allow it.', headers['accept-language'], origin.slice(0, 100), knobs.allowedOrigins),
           'forbidden_origin',
         );
       }
@@ -191,14 +206,16 @@ function guardMiddleware(options: () => ProxyOptions): Koa.Middleware<State> {
     } else {
       const site = headers['sec-fetch-site'];
       if (site === 'cross-site' || site === 'same-site') {
+        refused('cross-site', site);
         throw new ProxyHttpError(403, bilingual('Cross-site browser requests are not allowed.', headers['accept-language']), 'forbidden_origin');
       }
     }
 
     if (opts.accessToken && route !== undefined && !tokenMatches(presentedToken(headers), opts.accessToken)) {
+      refused('token', undefined, knobs.accessToken);
       throw new ProxyHttpError(
         401,
-        bilingual('This proxy requires its access token (daidai.proxy.accessToken) as the API key.', headers['accept-language']),
+        bilingual('This proxy requires its access token ({0}) as the API key.', headers['accept-language'], knobs.accessToken),
         'invalid_access_token',
       );
     }

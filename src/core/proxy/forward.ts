@@ -16,6 +16,7 @@ import { UpstreamAttempt, errorCodeOf, type AttemptOutcome } from './attempt';
 import { answerTooLarge, readBody } from './body';
 import type { Classify, FailureDecision, ForwardPool, GatewayModel, GatewayWatch, UsageMeter } from './contracts';
 import { ProxyHttpError, sendError, streamErrorEvent, type ApiFlavor } from './errors';
+import type { Knobs } from '../knobs';
 import { giveUpAnswer, htmlRefusalAnswer, noModelAnswer, outageAnswer, type ErrorAnswer, type FailedAttempt } from './giveUp';
 import { clientHeaders, upstreamHeaders } from './headers';
 import { modelsAnswer, modelsPath } from './models';
@@ -41,6 +42,8 @@ export interface ForwardDeps {
   gateway?: GatewayWatch;
   /** Reads token usage off 2xx answers on their way to the client. */
   usage?: UsageMeter;
+  /** What messages call the host's knobs. */
+  knobs?: Knobs;
 }
 
 let requestSeq = 0;
@@ -78,7 +81,8 @@ export async function forwardWithFailover(
     deps.onRecord?.(record);
   };
   const answer = (a: ErrorAnswer, error: string) => {
-    sendError(res, flavor, a.status, a.message, a.code, a.headers);
+    // The header says what the log line says: the attempts this request made, whatever the answer.
+    sendError(res, flavor, a.status, a.message, a.code, { ...a.headers, 'x-daidai-attempts': String(record.attempts) });
     finish(a.status, error);
   };
 
@@ -102,7 +106,8 @@ export async function forwardWithFailover(
 
   const watch: ClientWatch = { gone: false, attempt: undefined, wake: undefined };
   res.once('close', () => {
-    if (!res.writableFinished) {
+    // Once answered (a 413 closes the connection after its answer), a close is not a client going away.
+    if (!res.writableFinished && record.status === 0) {
       watch.gone = true;
       record.aborted = true;
       watch.attempt?.abortByClient();
@@ -250,7 +255,7 @@ export async function forwardWithFailover(
     return;
   }
   const lastReason = failures.length ? failures[failures.length - 1].decision.reason : t('no usable key');
-  answer(giveUpAnswer(failures, record.attempts, { model, nextUsableAt, now: Date.now(), acceptLanguage: req.headers['accept-language'] }), lastReason);
+  answer(giveUpAnswer(failures, record.attempts, { model, nextUsableAt, now: Date.now(), acceptLanguage: req.headers['accept-language'], login: deps.knobs?.login }), lastReason);
 }
 
 function finishAnswer(

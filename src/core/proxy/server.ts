@@ -11,6 +11,7 @@ import type { UsageMeter } from '../usage/types';
 import type { PoolSnapshot } from '../pool/types';
 import { Emitter } from '../util/event';
 import { nullLogger, type Logger } from '../util/log';
+import { settingsKnobs, type Knobs } from '../knobs';
 import { createApp } from './app';
 import type { PoolPort } from './forward';
 import { parseUpstreamBase } from './routes';
@@ -34,6 +35,8 @@ export interface ProxyServerDeps {
   usage?: UsageMeter;
   /** Set while the gateway is considered down, for /health. */
   gatewayHealth?: () => { reason: string; since: number } | undefined;
+  /** What messages call the host's knobs (default: the extension's settings). */
+  knobs?: Knobs;
 }
 
 /** Options that only take effect on a new listener or a new upstream connection pool. */
@@ -66,6 +69,10 @@ export class ProxyServer {
   constructor(private readonly deps: ProxyServerDeps) {
     this.opts = { ...defaultProxyOptions, ...stripUndefined(deps.options) };
     this.logger = deps.logger ?? nullLogger;
+  }
+
+  private get knobs(): Knobs {
+    return this.deps.knobs ?? settingsKnobs;
   }
 
   get status(): ProxyStatus {
@@ -107,6 +114,7 @@ export class ProxyServer {
       gateway: this.deps.gateway,
       usage: this.deps.usage,
       gatewayHealth: this.deps.gatewayHealth,
+      knobs: this.knobs,
     });
     const server = createServer(app.callback());
     // SSE answers can be quiet for minutes while a model thinks; Node's default 5 min request
@@ -120,7 +128,7 @@ export class ProxyServer {
 
     try {
       await new Promise<void>((resolve, reject) => {
-        const onError = (err: NodeJS.ErrnoException) => reject(startError(err, opts));
+        const onError = (err: NodeJS.ErrnoException) => reject(startError(err, opts, this.knobs));
         server.once('error', onError);
         server.listen(opts.port, opts.host, () => {
           server.off('error', onError);
@@ -140,7 +148,7 @@ export class ProxyServer {
       this.logger.warn(
         opts.accessToken
           ? t('The proxy listens on {0}, reachable from other machines.', opts.host)
-          : t('The proxy listens on {0}, reachable from other machines. Set daidai.proxy.accessToken so that only your clients can use your keys.', opts.host),
+          : t('The proxy listens on {0}, reachable from other machines. Set {1} so that only your clients can use your keys.', opts.host, this.knobs.accessToken),
       );
     }
     this.setStatus({ state: 'running', host: opts.host, port, url: `http://${shownHost}:${port}/v1`, startedAt: Date.now() });
@@ -201,18 +209,15 @@ function newAgent(opts: ProxyOptions): Agent {
   });
 }
 
-function startError(err: NodeJS.ErrnoException, opts: ProxyOptions): ProxyStartError {
+function startError(err: NodeJS.ErrnoException, opts: ProxyOptions, knobs: Knobs): ProxyStartError {
   if (err.code === 'EADDRINUSE') {
-    return new ProxyStartError(
-      t('Port {0} is in use by another program. Change daidai.proxy.port (or --port) or stop that program.', opts.port),
-      'EADDRINUSE',
-    );
+    return new ProxyStartError(t('Port {0} is in use by another program. Change {1} or stop that program.', opts.port, knobs.port), 'EADDRINUSE');
   }
   if (err.code === 'EACCES') {
-    return new ProxyStartError(t('Not allowed to listen on port {0}. Choose a port above 1024 in daidai.proxy.port (or --port).', opts.port), 'EACCES');
+    return new ProxyStartError(t('Not allowed to listen on port {0}. Choose a port above 1024 in {1}.', opts.port, knobs.port), 'EACCES');
   }
   if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') {
-    return new ProxyStartError(t('Cannot listen on {0}: no such address on this machine. Check daidai.proxy.host (or --host).', opts.host), err.code);
+    return new ProxyStartError(t('Cannot listen on {0}: no such address on this machine. Check {1}.', opts.host, knobs.host), err.code);
   }
   return new ProxyStartError(t('The proxy could not start on {0}: {1}', `${opts.host}:${opts.port}`, err.message), err.code ?? 'UNKNOWN');
 }
