@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { COMMANDS, optionsHelp, parseCommandLine, UsageError, type Command, type OptionSpec, type ParsedArgs } from './cli/args';
 import { PeerProxyRunning, Session, type CredentialsPort } from './core/app/session';
 import { defaultSettings, type DaiDaiSettings } from './core/app/settings';
-import type { FakeDaiDai } from './core/demo/types';
+import type { DemoDaiDai } from './core/demo/types';
 import { looksLikeApiKey, parseKeys } from './core/keysFile';
 import type { Knobs } from './core/knobs';
 import { cliLanguage, parseLanguage, setLanguage, t } from './core/l10n';
@@ -18,6 +18,7 @@ import type { PoolKeyInput } from './core/pool/types';
 import { ProxyStartError } from './core/proxy/server';
 import { batchedWriter, consoleLogger, type Level, type Logger } from './core/util/log';
 import { maskKey, redactSecrets } from './core/util/mask';
+import { makeDir } from './core/util/mkdir';
 
 declare const __VERSION__: string | undefined;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -265,11 +266,18 @@ function keySource(args: ParsedArgs, env: Env): KeySource {
   throw new UsageError(t('No keys: set DAIDAI_EMAIL and DAIDAI_PASSWORD to log in, or DAIDAI_KEYS / --keys-file for plain keys.'));
 }
 
-async function serve(args: ParsedArgs, env: Env, log: Logger, out: (s: string) => void, demoOf?: () => FakeDaiDai): Promise<Running> {
+async function serve(args: ParsedArgs, env: Env, log: Logger, out: (s: string) => void, demoOf?: () => DemoDaiDai): Promise<Running> {
   const settings = settingsOf(args, env);
   const source: KeySource | undefined = demoOf ? undefined : keySource(args, env);
   if (source && source.kind !== 'account' && str(args, 'platform-url') !== undefined) {
     throw new UsageError(t('--platform-url is for a login (DAIDAI_EMAIL): plain keys never talk to the account API. Leave it out, or log in instead.'));
+  }
+  const stateDir = demoOf ? undefined : str(args, 'state-dir') ?? defaultStateDir(env);
+  if (stateDir !== undefined) {
+    // Made here, once, so a folder that cannot be made is one clear line before anything starts.
+    await makeDir(stateDir).catch((err: NodeJS.ErrnoException) => {
+      throw new UsageError(t('Cannot create the state folder {0} ({1}). Pass --state-dir with a folder you can write to.', stateDir, err.code ?? err.message));
+    });
   }
   const session = new Session({
     logger: log,
@@ -279,7 +287,7 @@ async function serve(args: ParsedArgs, env: Env, log: Logger, out: (s: string) =
     createDemo: demoOf,
     peers: 'refuse',
     knobs: cliKnobs,
-    stateDir: demoOf ? undefined : str(args, 'state-dir') ?? defaultStateDir(env),
+    stateDir,
   });
   try {
     if (!source) {
@@ -405,11 +413,11 @@ function usage(args: ParsedArgs, env: Env, out: (s: string) => void, warn: (s: s
 }
 
 async function demo(args: ParsedArgs, env: Env, log: Logger, out: (s: string) => void): Promise<Running> {
-  const { createFakeDaiDai, DEMO_ACCOUNT } = await import('./core/demo/fakeDaiDai');
-  let fake: FakeDaiDai | undefined;
+  const { createDemoDaiDai, DEMO_ACCOUNT } = await import('./core/demo/demoDaiDai');
+  let fake: DemoDaiDai | undefined;
   // The demo account only: a login or keys in the environment are not used (nor refused).
   const { DAIDAI_EMAIL: _e, DAIDAI_PASSWORD: _p, DAIDAI_KEYS: _k, ...demoEnv } = env;
-  const running = await serve(args, demoEnv, log, out, () => (fake = createFakeDaiDai({ chunkDelayMs: 40, packages: true })));
+  const running = await serve(args, demoEnv, log, out, () => (fake = createDemoDaiDai({ chunkDelayMs: 40, packages: true })));
   const base = running.url.replace(/\/v1$/, '');
   running.banner = `${t('Fake DaiDai platform (demo account {0}) on {1}', DEMO_ACCOUNT.email, String(fake?.url))}
 ${t('Point your client at it (any API key works):')}
@@ -428,9 +436,9 @@ ${t('Press Ctrl-C to stop.')}`;
  * are fixtures published in the source: they work nowhere else.
  */
 async function fake(args: ParsedArgs): Promise<Running> {
-  const { createFakeDaiDai, DEMO_ACCOUNT, DEMO_PACKAGE_KEYS } = await import('./core/demo/fakeDaiDai');
+  const { createDemoDaiDai, DEMO_ACCOUNT } = await import('./core/demo/demoDaiDai');
   const port = numberFlag(args, 'port', FAKE_PORT, 0, 65535);
-  const server = createFakeDaiDai({ chunkDelayMs: 40, packages: true });
+  const server = createDemoDaiDai({ chunkDelayMs: 40, packages: true });
   try {
     await server.start(port, '127.0.0.1');
   } catch (err) {
@@ -440,7 +448,7 @@ async function fake(args: ParsedArgs): Promise<Running> {
   }
   // One usable key of each package (group), so that every model of the fake is served.
   const byGroup = new Map<string, string>();
-  for (const k of DEMO_PACKAGE_KEYS) if ((k.state ?? 'success') === 'success' && !k.hasError && !byGroup.has(k.group ?? 'default')) byGroup.set(k.group ?? 'default', k.key);
+  for (const k of server.keys()) if ((k.state ?? 'success') === 'success' && !k.hasError && !byGroup.has(k.group ?? 'default')) byGroup.set(k.group ?? 'default', k.key);
   const keys = [...byGroup.values()];
   const banner = `${t('Fake DaiDai platform on {0}, gateway {1}.', server.url, server.gatewayUrl)}
 ${t('Its keys and password are fixtures from the source code: they work only here. In another terminal, in the project folder:')}

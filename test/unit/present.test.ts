@@ -257,6 +257,11 @@ describe('present: requestLogLine', () => {
     const failed = requestLogLine({ id: 'r2', method: 'GET', path: '/v1/models', stream: false, status: 503, attempts: 4, durationMs: 10, aborted: false, error: 'every key failed' });
     assert.equal(failed, 'GET /v1/models → 503 key=(none) attempts=4 10 ms — every key failed');
   });
+
+  it('names an in-process caller (VS Code chat) first', () => {
+    const line = requestLogLine({ id: 'r4', method: 'POST', path: '/chat/completions', model: 'gpt-4o', stream: true, status: 200, keyId: 'sk-aaaa…4444', attempts: 1, durationMs: 5, aborted: false, source: 'vscode-chat' });
+    assert.equal(line, '[vscode-chat] POST /chat/completions model=gpt-4o stream → 200 key=sk-aaaa…4444 attempts=1 5 ms');
+  });
 });
 
 describe('present: clientSnippets', () => {
@@ -281,14 +286,14 @@ describe('present: clientSnippets', () => {
   it('gives OpenAI-style clients /v1, even from a URL without it or with a trailing slash', () => {
     assert.equal(clientSnippets('http://127.0.0.1:5100/', 'sillytavern').baseUrl, url);
     assert.equal(clientSnippets('http://127.0.0.1:5100/v1/', 'continue').baseUrl, url);
-    assert.match(clientSnippets(url, 'continue').markdown, /apiBase: http:\/\/127\.0\.0\.1:5100\/v1/);
+    assert.match(clientSnippets(url, 'continue').markdown, /apiBase: "http:\/\/127\.0\.0\.1:5100\/v1"/);
     assert.match(clientSnippets(url, 'openai-sdk').markdown, /baseURL: 'http:\/\/127\.0\.0\.1:5100\/v1'/);
     assert.match(clientSnippets(url, 'curl').markdown, /curl http:\/\/127\.0\.0\.1:5100\/v1\/chat\/completions/);
   });
 
   it('names the access-token setting instead of the token, and says when the proxy is stopped', () => {
     const s = clientSnippets(url, 'claude-code', { accessTokenSet: true, running: false });
-    assert.match(s.markdown, /ANTHROPIC_AUTH_TOKEN=<your daidai\.proxy\.accessToken>/);
+    assert.match(s.markdown, /ANTHROPIC_AUTH_TOKEN='<your daidai\.proxy\.accessToken>'/);
     assert.match(s.markdown, /Start Proxy/);
   });
 });

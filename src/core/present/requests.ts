@@ -51,7 +51,9 @@ function wordsNow(): Words {
 
 export function requestLogLine(r: RequestRecord): string {
   const w = wordsNow();
+  // An in-process caller (VS Code's chat) is named first: its requests never came by the port.
   let line = `${logValue(r.method, 20)} ${logValue(r.path, 300)}`;
+  if (r.source) line = `[${logValue(r.source, 40)}] ${line}`;
   if (r.model) line += ' model=' + logValue(r.model);
   if (r.stream) line += ' ' + w.stream;
   line += ' → ' + (r.aborted ? fill(w.clientGone, r.status) : r.status);

@@ -1,6 +1,7 @@
 // Errors the proxy itself makes, in the calling client's own API format, so that an OpenAI
 // SDK, SillyTavern or Claude Code shows the message instead of a parse failure.
 import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { ResponseSink } from './sink';
 
 export type ApiFlavor = 'openai' | 'anthropic';
 
@@ -116,20 +117,24 @@ export function prepareError(
   return body;
 }
 
-/** Writes a proxy-made error in the client's own format (or cuts the connection once an answer has started). */
-export function sendError(
-  res: ServerResponse,
+/** Answers with a proxy-made error in the client's own format (or cuts the answer once its head went out). */
+export function answerError(
+  sink: ResponseSink,
   flavor: ApiFlavor,
   status: number,
   message: string,
   code: string,
   extraHeaders?: Record<string, string>,
 ): void {
-  if (res.headersSent) {
-    res.destroy();
+  if (sink.headSent) {
+    sink.fail(message, undefined);
     return;
   }
-  res.end(prepareError(res, flavor, status, message, code, extraHeaders));
+  const body = errorBody(flavor, status, message, code);
+  const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) };
+  if (extraHeaders) for (const k in extraHeaders) headers[k] = extraHeaders[k];
+  sink.head(status, headers, `DaiDai proxy: ${reasonPhrase(message, code, status)}`);
+  sink.end(body);
 }
 
 /** The event that ends a stream the upstream broke mid-way: an error the client can show, never a fake [DONE]. */
