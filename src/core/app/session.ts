@@ -2,12 +2,13 @@
 // the refresh timer and the request log. The extension (src/vscode/services.ts), the CLI
 // (src/cli.ts) and so the benchmark build this same object with their own ports (credentials,
 // settings, logger); it never calls VS Code (the handlers in commands.ts do, through `Ui`).
-import { Agent } from 'undici';
 import { t } from '../l10n';
 import { createFakeDaiDai, DEMO_ACCOUNT } from '../demo/fakeDaiDai';
 import type { FakeDaiDai } from '../demo/types';
 import { Account } from '../platform/account';
+import { directNetwork, NetDispatcher, networkProblem, sameNetwork, shownProxy, systemCaCertificates, type NetworkSettings } from '../net/dispatchers';
 import { PlatformClient } from '../platform/client';
+import type { Dispatcher } from 'undici';
 import { createGatewayProbe, GatewayMonitor, type GatewayHealth, type GatewayModel } from '../gateway';
 import type { Credentials, ModelAvailability, ModelPrice } from '../platform/types';
 import { KeyPool } from '../pool/keyPool';
@@ -52,7 +53,7 @@ export interface SessionDeps {
   credentials: CredentialsPort;
   settings: DaiDaiSettings;
   /** Builds an account (and its platform client) for a platform base URL; default: the real platform client. */
-  createAccount?(platformBaseUrl: string, logger: Logger): AccountLike;
+  createAccount?(platformBaseUrl: string, logger: Logger, dispatcher: Dispatcher): AccountLike;
   /** The embedded fake platform for "Try the Demo Account"; default: the real fake. */
   createDemo?(): FakeDaiDai;
   version?: string;
@@ -68,6 +69,11 @@ export interface SessionDeps {
    * the CLI's --state-dir). Undefined: nothing is kept (tests, and the demo never is).
    */
   stateDir?: string;
+  /**
+   * The HTTP proxy to reach the platform and the gateway through (VS Code's http.proxy settings,
+   * the CLI's HTTPS_PROXY / NO_PROXY); default: direct. Changed later by applyNetwork().
+   */
+  network?: NetworkSettings;
 }
 
 export type SessionMode = 'signed-out' | 'account' | 'demo' | 'keys';
@@ -98,9 +104,14 @@ const PEER_MISSES_TO_LEAVE = 3;
 export const PEER_POLL_MS = 3_000;
 
 /** The real platform: an Account over a PlatformClient for that base URL. */
-export function createPlatformAccount(platformBaseUrl: string, logger: Logger): AccountLike {
-  return new Account(new PlatformClient({ baseUrl: platformBaseUrl, logger }), { logger });
+export function createPlatformAccount(platformBaseUrl: string, logger: Logger, dispatcher?: Dispatcher): AccountLike {
+  return new Account(new PlatformClient({ baseUrl: platformBaseUrl, logger, dispatcher }), { logger });
 }
+
+/** Connections kept for the background checks (model lists, re-checks, outage probes): 4 run at a time. */
+const CHECK_CONNECTIONS = 8;
+/** The platform client's connect timeout, as its own default. */
+const PLATFORM_CONNECT_TIMEOUT_MS = 15_000;
 
 /** What applying new settings did, for the message the user sees. */
 export interface SettingsOutcome {
@@ -134,8 +145,12 @@ export class Session {
   private readonly requestEmitter = new Emitter<void>();
   private readonly logger: Logger;
   private disposed = false;
-  /** One connection pool to the gateway, shared by the proxy and the background checks. */
-  private readonly agent: Agent;
+  /**
+   * The ways out, each with its own connections: the proxy's requests (no cap on connections, so
+   * requests hanging at the gateway never queue a normal one behind them), the background checks
+   * and the account calls. All follow the network settings (an HTTP proxy), loopback direct.
+   */
+  private readonly net: { proxy: NetDispatcher; checks: NetDispatcher; platform: NetDispatcher };
   private monitor?: { upstream: string; monitor: GatewayMonitor };
   private readonly state: StateKeeper;
   private readonly meter = createUsageMeter();
@@ -163,7 +178,14 @@ export class Session {
     this._settings = deps.settings;
     this.pool = new KeyPool({ failureThreshold: deps.settings.failureThreshold, logger: deps.logger });
     this.pool.setExclusionMinutes(deps.settings.modelExclusionMinutes);
-    this.agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
+    const network = deps.network ?? directNetwork;
+    const ca = systemCaCertificates();
+    this.net = {
+      proxy: new NetDispatcher({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 }, network, ca),
+      checks: new NetDispatcher({ keepAliveTimeout: 30_000, connections: CHECK_CONNECTIONS }, network, ca),
+      platform: new NetDispatcher({ keepAliveTimeout: 30_000, connect: { timeout: PLATFORM_CONNECT_TIMEOUT_MS } }, network, ca),
+    };
+    this.describeNetwork(network);
     this.state = new StateKeeper(deps.stateDir, this.pool, deps.logger, () => this.proxy.status.state === 'running');
     const watch = () => this.monitor?.monitor.watch;
     this.proxy = new ProxyServer({
@@ -171,7 +193,7 @@ export class Session {
       options: proxyOptionsOf(deps.settings),
       logger: deps.logger,
       version: deps.version,
-      dispatcher: this.agent,
+      dispatcher: this.net.proxy,
       models: () => this.monitor?.monitor.models(),
       gateway: {
         get outage() {
@@ -468,6 +490,16 @@ export class Session {
     return outcome;
   }
 
+  /**
+   * New network settings (VS Code's http.proxy, http.noProxy, http.proxyStrictSSL changed): new
+   * connections from now on; requests under way finish on the old ones.
+   */
+  applyNetwork(network: NetworkSettings): void {
+    if (this.disposed || sameNetwork(network, this.net.proxy.settings)) return;
+    for (const d of Object.values(this.net)) d.update(network);
+    this.describeNetwork(network);
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
@@ -481,7 +513,7 @@ export class Session {
     } finally {
       this.disposeMonitor();
       this.insightEmitter.dispose();
-      await this.agent.close().catch(() => undefined);
+      await Promise.all(Object.values(this.net).map((d) => d.close().catch(() => undefined)));
       this.account.dispose?.();
       this.pool.dispose();
       await this.demo?.stop();
@@ -493,6 +525,12 @@ export class Session {
   }
 
   // ---- internals ----
+
+  private describeNetwork(network: NetworkSettings): void {
+    const problem = networkProblem(network);
+    if (problem) this.logger.warn(t('The HTTP proxy setting cannot be used ({0}); connecting directly.', problem));
+    else if (network.proxy) this.logger.info(t('Connecting to the DaiDai platform and gateway through the HTTP proxy {0}.', shownProxy(network.proxy)));
+  }
 
   /** The address to ask for the proxy on our port: a wildcard host is reached on loopback. */
   private peerAddress(): { host: string; port: number } {
@@ -579,7 +617,7 @@ export class Session {
   }
 
   private newAccount(platformBaseUrl: string): AccountLike {
-    return (this.deps.createAccount ?? createPlatformAccount)(platformBaseUrl, this.logger);
+    return (this.deps.createAccount ?? createPlatformAccount)(platformBaseUrl, this.logger, this.net.platform);
   }
 
   private async setUpstream(upstreamBaseUrl: string): Promise<void> {
@@ -607,7 +645,7 @@ export class Session {
     if (!this.signedIn) return this.disposeMonitor();
     if (this.monitor?.upstream === upstream) return;
     this.disposeMonitor();
-    const monitor = new GatewayMonitor({ pool: this.pool, probe: createGatewayProbe(this.agent, upstream), logger: this.logger });
+    const monitor = new GatewayMonitor({ pool: this.pool, probe: createGatewayProbe(this.net.checks, upstream), logger: this.logger });
     monitor.onDidChange(() => this.insightEmitter.fire());
     this.monitor = { upstream, monitor };
     void monitor.start().catch((err) => this.logger.debug(t('Fetching the model lists failed: {0}', errorMessage(err))));

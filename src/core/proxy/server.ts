@@ -36,8 +36,8 @@ export interface ProxyServerDeps {
   gatewayHealth?: () => { reason: string; since: number } | undefined;
 }
 
-/** Options that only take effect on a new listener or a new upstream connection pool. */
-const restartKeys: ReadonlyArray<keyof ProxyOptions> = ['host', 'port', 'upstreamBaseUrl', 'headersTimeoutMs', 'bodyTimeoutMs'];
+/** Options that only take effect on a new listener or a new upstream connection pool (the timeouts go with each attempt). */
+const restartKeys: ReadonlyArray<keyof ProxyOptions> = ['host', 'port', 'upstreamBaseUrl'];
 
 export class ProxyStartError extends Error {
   constructor(
@@ -197,7 +197,7 @@ function newAgent(opts: ProxyOptions): Agent {
     keepAliveMaxTimeout: 600_000,
     headersTimeout: opts.headersTimeoutMs,
     bodyTimeout: opts.bodyTimeoutMs,
-    connections: 256,
+    // No cap: requests hanging at the gateway must not queue a normal one behind them.
   });
 }
 
