@@ -41,7 +41,7 @@ export async function startUpstream(kind: UpstreamKind): Promise<Upstream> {
     return { kind, base: n.base, keys: BENCH_KEYS, pid: n.pid, take: n.take, stop: n.stop };
   }
   const file = join(BUILD, kind === 'fake' ? 'upstreamFake.js' : 'upstreamFixed.js');
-  if (!existsSync(file)) throw new Error(`${file} is missing: the fake (src/core/demo/fakeDaiDai.ts) is not in the tree yet. Use BENCH_UPSTREAM=fixed or nginx.`);
+  if (!existsSync(file)) throw new Error(`${file} is missing: the fake (test/fake/fakeDaiDai.ts) is not in the tree yet. Use BENCH_UPSTREAM=fixed or nginx.`);
   const [cmd, args] = pinned(CPU_LOAD, process.execPath, [file]);
   const cp = track(spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   const waiting = new Map<number, (c: UpstreamCounts) => void>();

@@ -313,7 +313,7 @@ export function perRoundTable(): string {
 const UPSTREAMS = {
   nginx: "Debian's nginx (bench/upstreamNginx.ts: fixed answers, SSE paced by the echo module; one process, its own config in a temp folder)",
   fixed: 'bench/upstreamFixed.ts (fixed-response node:http server)',
-  fake: "the project's fake DaiDai (src/core/demo/fakeDaiDai.ts)",
+  fake: "the project's fake DaiDai (test/fake/fakeDaiDai.ts)",
 };
 
 /** The run's header: which mode ran, on what, how. */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { PeerProxyRunning, Session, type CredentialsPort } from './core/app/session';
 import { defaultSettings, TIMEOUT_BOUNDS, type DaiDaiSettings } from './core/app/settings';
 import { networkFromEnv } from './core/net/dispatchers';
-import type { FakeDaiDai } from './core/demo/types';
+import type { DemoDaiDai } from './core/demo/types';
 import { parseKeys } from './core/keysFile';
 import { cliLanguage, parseLanguage, setLanguage, t } from './core/l10n';
 import { defaultStateDir, stateFileNames, type StateIdentity } from './core/state';
@@ -206,7 +206,7 @@ function readKeysFile(path: string): PoolKeyInput[] {
   return keys;
 }
 
-async function serve(flags: Map<string, string>, log: Logger, out: (s: string) => void, demoOf?: () => FakeDaiDai): Promise<Running> {
+async function serve(flags: Map<string, string>, log: Logger, out: (s: string) => void, demoOf?: () => DemoDaiDai): Promise<Running> {
   const settings = settingsOf(flags);
   const email = process.env.DAIDAI_EMAIL;
   const password = process.env.DAIDAI_PASSWORD;
@@ -347,11 +347,11 @@ function usage(flags: Map<string, string>, out: (s: string) => void): number {
 }
 
 async function demo(flags: Map<string, string>, log: Logger, out: (s: string) => void): Promise<Running> {
-  const { createFakeDaiDai, DEMO_ACCOUNT } = await import('./core/demo/fakeDaiDai');
+  const { createDemoDaiDai, DEMO_ACCOUNT } = await import('./core/demo/demoDaiDai');
   delete process.env.DAIDAI_KEYS;
   flags.delete('keys-file');
-  let fake: FakeDaiDai | undefined;
-  const running = await serve(flags, log, out, () => (fake = createFakeDaiDai({ chunkDelayMs: 40, packages: true })));
+  let fake: DemoDaiDai | undefined;
+  const running = await serve(flags, log, out, () => (fake = createDemoDaiDai({ chunkDelayMs: 40, packages: true })));
   const base = running.url.replace(/\/v1$/, '');
   out(`${t('Fake DaiDai platform (demo account {0}) on {1}', DEMO_ACCOUNT.email, String(fake?.url))}
 ${t('Point your client at it (any API key works):')}

@@ -3,8 +3,8 @@
 // (src/cli.ts) and so the benchmark build this same object with their own ports (credentials,
 // settings, logger); it never calls VS Code (the handlers in commands.ts do, through `Ui`).
 import { t } from '../l10n';
-import { createFakeDaiDai, DEMO_ACCOUNT } from '../demo/fakeDaiDai';
-import type { FakeDaiDai } from '../demo/types';
+import { createDemoDaiDai, DEMO_ACCOUNT } from '../demo/demoDaiDai';
+import type { DemoDaiDai } from '../demo/types';
 import { Account } from '../platform/account';
 import { directNetwork, NetDispatcher, networkProblem, sameNetwork, shownProxy, systemCaCertificates, type NetworkSettings } from '../net/dispatchers';
 import { PlatformClient } from '../platform/client';
@@ -54,8 +54,8 @@ export interface SessionDeps {
   settings: DaiDaiSettings;
   /** Builds an account (and its platform client) for a platform base URL; default: the real platform client. */
   createAccount?(platformBaseUrl: string, logger: Logger, dispatcher: Dispatcher): AccountLike;
-  /** The embedded fake platform for "Try the Demo Account"; default: the real fake. */
-  createDemo?(): FakeDaiDai;
+  /** The embedded demo platform for "Try the Demo Account"; default: src/core/demo's. */
+  createDemo?(): DemoDaiDai;
   version?: string;
   /** How often another window's proxy is polled (default PEER_POLL_MS; tests go faster). */
   peerPollMs?: number;
@@ -126,7 +126,7 @@ export class Session {
   readonly proxy: ProxyServer;
   private account: AccountLike;
   private accountSub: Disposable;
-  private demo?: FakeDaiDai;
+  private demo?: DemoDaiDai;
   /** Plain keys (DAIDAI_KEYS or a keys file) instead of an account: where they came from. */
   private plainKeys?: { source: string; keys: PoolKeyInput[] };
   private _settings: DaiDaiSettings;
@@ -383,7 +383,7 @@ export class Session {
    */
   async tryDemo(): Promise<void> {
     if (!this.demo) {
-      const demo = (this.deps.createDemo ?? (() => createFakeDaiDai({ packages: true })))();
+      const demo = (this.deps.createDemo ?? (() => createDemoDaiDai({ packages: true })))();
       await demo.start(0, '127.0.0.1');
       this.demo = demo;
       this.logger.info(t('Demo platform running at {0} (gateway {1}); this session only.', demo.url, demo.gatewayUrl));

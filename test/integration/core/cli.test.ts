@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { waitUntil } from '../../helpers/wait';
 import { join } from 'node:path';
 import { startConnectProxy } from './helpers/connectProxy';
-import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_USABLE_KEYS, type FakeDaiDai } from '../../../src/core/demo/fakeDaiDai';
+import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_USABLE_KEYS, type FakeDaiDai } from '../../fake/fakeDaiDai';
 
 const CLI = join(__dirname, '..', '..', '..', '..', 'dist', 'cli.js');
 

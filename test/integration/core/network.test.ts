@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import { Session } from '../../../src/core/app/session';
 import { defaultSettings, type DaiDaiSettings } from '../../../src/core/app/settings';
-import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_USABLE_KEYS, type FakeDaiDai } from '../../../src/core/demo/fakeDaiDai';
+import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_USABLE_KEYS, type FakeDaiDai } from '../../fake/fakeDaiDai';
 import { bypassesProxy, NetDispatcher, networkFromEnv, networkFromVscode, type NetworkSettings } from '../../../src/core/net/dispatchers';
 import { nullLogger } from '../../../src/core/util/log';
 import { CredentialStore } from '../../../src/core/app/credentialStore';

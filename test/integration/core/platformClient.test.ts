@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { Agent } from 'undici';
-import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_KEYS, DEMO_USABLE_KEYS, type FakeDaiDai } from '../../../src/core/demo/fakeDaiDai';
+import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_KEYS, DEMO_USABLE_KEYS, type FakeDaiDai } from '../../fake/fakeDaiDai';
 import { Account } from '../../../src/core/platform/account';
 import { PlatformClient, PlatformError } from '../../../src/core/platform/client';
 import type { AccountSnapshot } from '../../../src/core/platform/types';

@@ -2,7 +2,7 @@
 // token on every path.
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
-import { DEMO_USABLE_KEYS } from '../../../src/core/demo/fakeDaiDai';
+import { DEMO_USABLE_KEYS } from '../../fake/fakeDaiDai';
 import { startTinyUpstream } from './helpers/upstream';
 import { harnessPerTest } from './helpers/harness';
 import { httpRequest } from './helpers/http';
