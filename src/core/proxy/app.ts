@@ -9,6 +9,7 @@ import { bilingual, t } from '../l10n';
 import { redactSecrets } from '../util/mask';
 import { ProxyHttpError, sendError, type ApiFlavor } from './errors';
 import type { Classify, ForwardPool, GatewayModel, GatewayWatch, UsageMeter } from './contracts';
+import { BodyBudget } from './bodyBudget';
 import { forwardWithFailover, type ForwardDeps } from './forward';
 import { healthReport } from './health';
 import { upstreamRoute, type UpstreamRoute } from './routes';
@@ -108,6 +109,7 @@ export function createApp(deps: AppDeps): Koa<State> {
     models: deps.models,
     gateway: deps.gateway,
     usage: deps.usage,
+    bodyBudget: new BodyBudget(bodyBudgetBytes(deps.options())),
   };
 
   app.use(errorMiddleware(deps.logger));
@@ -119,6 +121,9 @@ export function createApp(deps: AppDeps): Koa<State> {
     if (ctx.state.route.unsafe) {
       throw new ProxyHttpError(400, bilingual('The path {0} leaves the API (a "..", "." or backslash in it): the proxy forwards only API paths under /v1.', ctx.req.headers['accept-language'], JSON.stringify((ctx.req.url ?? '').slice(0, 200))), 'invalid_path');
     }
+    const budget = forwardDeps.bodyBudget!;
+    const budgetBytes = bodyBudgetBytes(deps.options());
+    if (budget.size !== budgetBytes) budget.resize(budgetBytes);
     ctx.respond = false; // we write the response ourselves, as it streams
     await forwardWithFailover(ctx.req, ctx.res, ctx.state.route, forwardDeps);
   });
@@ -127,6 +132,11 @@ export function createApp(deps: AppDeps): Koa<State> {
     throw new ProxyHttpError(404, bilingual('Unknown path {0}. The API is under /v1 (for example /v1/chat/completions).', ctx.req.headers['accept-language'], ctx.path), 'not_found');
   });
   return app;
+}
+
+/** All request bodies in flight together: twice the limit of one, so one largest body never waits for another. */
+export function bodyBudgetBytes(opts: ProxyOptions): number {
+  return 2 * opts.bodyLimitBytes;
 }
 
 /** Turns any error into the client's own error format; logs without secrets. */

@@ -14,6 +14,7 @@ import { redactSecrets } from '../util/mask';
 import type { Logger } from '../util/log';
 import { UpstreamAttempt, errorCodeOf, type AttemptOutcome } from './attempt';
 import { answerTooLarge, readBody } from './body';
+import type { BodyBudget } from './bodyBudget';
 import type { Classify, FailureDecision, ForwardPool, GatewayModel, GatewayWatch, UsageMeter } from './contracts';
 import { ProxyHttpError, sendError, streamErrorEvent, type ApiFlavor } from './errors';
 import { giveUpAnswer, htmlRefusalAnswer, noModelAnswer, outageAnswer, type ErrorAnswer, type FailedAttempt } from './giveUp';
@@ -41,6 +42,8 @@ export interface ForwardDeps {
   gateway?: GatewayWatch;
   /** Reads token usage off 2xx answers on their way to the client. */
   usage?: UsageMeter;
+  /** The memory all bodies in flight may hold together. */
+  bodyBudget?: BodyBudget;
 }
 
 let requestSeq = 0;
@@ -112,7 +115,7 @@ export async function forwardWithFailover(
 
   let body: Buffer;
   try {
-    body = await readBody(req, opts.bodyLimitBytes);
+    body = await readBody(req, opts.bodyLimitBytes, deps.bodyBudget && { budget: deps.bodyBudget, until: res });
   } catch (err) {
     if (err instanceof ProxyHttpError) {
       answerTooLarge(req, res, flavor, err);
