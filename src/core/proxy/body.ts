@@ -11,6 +11,13 @@ export const EMPTY = Buffer.alloc(0);
 export const DRAIN_CAP_BYTES = 64 * 1024 * 1024;
 export const DRAIN_TIMEOUT_MS = 5_000;
 
+/** All request bodies in flight together: twice the limit of one, so one largest body never waits for another. */
+export function bodyBudgetOf(env: { readonly options: { bodyLimitBytes: number }; readonly bodyBudget: BodyBudget }): BodyBudget {
+  const bytes = 2 * env.options.bodyLimitBytes;
+  if (env.bodyBudget.size !== bytes) env.bodyBudget.resize(bytes);
+  return env.bodyBudget;
+}
+
 /** How long a request waits for room in the body budget before its 503. */
 export const BODY_BUDGET_WAIT_MS = 5_000;
 
