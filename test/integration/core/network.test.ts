@@ -14,22 +14,13 @@ import { waitUntil } from '../../helpers/wait';
 import { startConnectProxy, type ConnectProxy } from './helpers/connectProxy';
 import { startTinyUpstream, type TinyUpstream } from './helpers/upstream';
 import { httpRequest } from './helpers/http';
-import { within } from './helpers/harness';
+import { harnessPerTest, within } from './helpers/harness';
 
 const chat = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] };
 
 describe('network: HTTP proxy, separate pools, timeouts (issue 22)', function () {
   this.timeout(60_000);
-  const closers: Array<() => unknown> = [];
-  afterEach(async () => {
-    for (const c of closers.splice(0).reverse()) {
-      try {
-        await c();
-      } catch {
-        // the others still close
-      }
-    }
-  });
+  const { defer } = harnessPerTest();
 
   function session(settings: Partial<DaiDaiSettings>, network?: NetworkSettings): Session {
     const s = new Session({
@@ -38,20 +29,20 @@ describe('network: HTTP proxy, separate pools, timeouts (issue 22)', function ()
       settings: { ...defaultSettings, proxyPort: 0, refreshMinutes: 0, ...settings },
       network,
     });
-    closers.push(() => s.dispose());
+    defer(() => s.dispose());
     return s;
   }
 
   async function fakeDaiDai(): Promise<FakeDaiDai> {
     const fake = createFakeDaiDai({ costPerRequest: 0 });
     await fake.start(0, '127.0.0.1');
-    closers.push(() => fake.stop());
+    defer(() => fake.stop());
     return fake;
   }
 
   async function connectProxy(): Promise<ConnectProxy> {
     const p = await startConnectProxy();
-    closers.push(() => p.close());
+    defer(() => p.close());
     return p;
   }
 
@@ -94,7 +85,7 @@ describe('network: HTTP proxy, separate pools, timeouts (issue 22)', function ()
 
     it('NO_PROXY and loopback names go direct; other names through the proxy', () => {
       const d = new NetDispatcher({}, { proxy: 'http://127.0.0.1:9', noProxy: ['.corp.example', 'api.daidaibird.top:8443', 'internal'], strictSSL: true });
-      closers.push(() => d.destroy());
+      defer(() => d.destroy());
       assert.equal(d.proxied('https://api.daidaibird.top'), true);
       assert.equal(d.proxied('https://api.daidaibird.top:8443'), false);
       assert.equal(d.proxied('https://x.corp.example'), false);
@@ -134,7 +125,7 @@ describe('network: HTTP proxy, separate pools, timeouts (issue 22)', function ()
         if (req.url?.endsWith('/models')) res.end(JSON.stringify({ data: [{ id: 'gpt-4o' }] }));
         else res.end(JSON.stringify({ id: 'ok', choices: [{ message: { content: 'fine' } }] }));
       });
-      closers.push(() => up.close());
+      defer(() => up.close());
     });
 
     it('a normal request, and a background check, are answered while 260 requests hang at the gateway', async () => {
@@ -142,9 +133,9 @@ describe('network: HTTP proxy, separate pools, timeouts (issue 22)', function ()
       await s.useKeys(DEMO_USABLE_KEYS.map((key) => ({ key })), 'test');
       const { port } = await s.startProxy();
       const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
-      closers.push(() => agent.destroy());
+      defer(() => agent.destroy());
       const clients: http.ClientRequest[] = [];
-      closers.push(() => clients.forEach((c) => c.destroy()));
+      defer(() => clients.forEach((c) => c.destroy()));
       for (let i = 0; i < 260; i++) {
         const req = http.request({ host: '127.0.0.1', port, path: '/v1/hang', method: 'POST', agent, headers: { 'content-type': 'application/json' } });
         req.on('error', () => undefined);
@@ -166,7 +157,7 @@ describe('network: HTTP proxy, separate pools, timeouts (issue 22)', function ()
 
   it('daidai.upstream.headersTimeoutSeconds: a gateway silent before headers is given up after it, not 120 s', async () => {
     const up = await startTinyUpstream(() => undefined); // never answers
-    closers.push(() => up.close());
+    defer(() => up.close());
     const s = session({ upstreamBaseUrl: `${up.url}/v1`, maxRetries: 0, headersTimeoutSeconds: 5 });
     await s.useKeys([{ key: DEMO_USABLE_KEYS[0] }], 'test');
     const { port } = await s.startProxy();
