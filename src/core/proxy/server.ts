@@ -10,6 +10,7 @@ import { classifyFailure } from '../pool/policy';
 import type { UsageMeter } from '../usage/types';
 import type { PoolSnapshot } from '../pool/types';
 import { Emitter } from '../util/event';
+import { connectHost } from '../util/hosts';
 import { nullLogger, type Logger } from '../util/log';
 import { createApp } from './app';
 import type { PoolPort } from './forward';
@@ -135,7 +136,7 @@ export class ProxyServer {
     this.server = server;
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : opts.port;
-    const shownHost = displayHost(opts.host);
+    const shownHost = connectHost(opts.host);
     if (!isLoopbackAddress(opts.host)) {
       this.logger.warn(
         opts.accessToken
@@ -215,11 +216,6 @@ function startError(err: NodeJS.ErrnoException, opts: ProxyOptions): ProxyStartE
     return new ProxyStartError(t('Cannot listen on {0}: no such address on this machine. Check daidai.proxy.host (or --host).', opts.host), err.code);
   }
   return new ProxyStartError(t('The proxy could not start on {0}: {1}', `${opts.host}:${opts.port}`, err.message), err.code ?? 'UNKNOWN');
-}
-
-function displayHost(host: string): string {
-  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
-  return host.includes(':') ? `[${host}]` : host;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
