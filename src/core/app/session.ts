@@ -287,15 +287,15 @@ export class Session {
     await this.proxy.stop();
     this.refreshTimer.stop();
     if (reason === 'logout') await this.deps.credentials.clear();
-    const left = this.source;
-    this.source = SIGNED_OUT;
-    this.account.signOut();
-    if (left.kind === 'demo') await this.leaveDemo(left.platform);
-    await this.openState(undefined);
+    await this.openState(undefined); // what the pool learned is written before the keys go
     this.disposeMonitor();
     this.pool.setKeys([]);
     this.warnedLow.clear();
     this.requestLog.reset();
+    const left = this.source;
+    this.source = SIGNED_OUT;
+    this.account.signOut();
+    if (left.kind === 'demo') await this.leaveDemo(left.platform);
     if (reason === 'logout') this.logger.info(email ? t('Logged out ({0}); credentials, keys and balances forgotten.', email) : t('Logged out; credentials, keys and balances forgotten.'));
     this.changeEmitter.fire();
   }
