@@ -399,7 +399,12 @@ export class CommandHandlers {
     if (!id) return undefined;
     const s = this.snap;
     const running = s.proxy.state === 'running';
-    const snippet = clientSnippets(s.proxyUrl, id, { ...(model ? { model } : {}), running, accessTokenSet: s.settings.proxyAccessToken !== '' });
+    const snippet = clientSnippets(s.proxyUrl, id, {
+      ...(model ? { model } : {}),
+      running,
+      accessTokenSet: s.settings.proxyAccessToken !== '',
+      models: s.models?.map((m) => m.id),
+    });
     await this.ui.writeClipboard(snippet.baseUrl);
     await this.ui.showMarkdown(`connect-${id}.md`, snippet.markdown);
     this.notify(this.ui.showInformationMessage(t('Copied the base URL for {0}: {1}', snippet.title, snippet.baseUrl), ...(running ? [] : [t('Start Proxy')])), {
