@@ -6,13 +6,16 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMMANDS, optionsHelp, parseCommandLine, UsageError, type Command, type OptionSpec, type ParsedArgs } from './cli/args';
 import { PeerProxyRunning, Session, type CredentialsPort } from './core/app/session';
-import { defaultSettings, type DaiDaiSettings } from './core/app/settings';
+import { defaultSettings, TIMEOUT_BOUNDS, type DaiDaiSettings } from './core/app/settings';
+import { networkFromEnv } from './core/net/dispatchers';
 import type { DemoDaiDai } from './core/demo/types';
 import { looksLikeApiKey, parseKeys } from './core/keysFile';
 import type { Knobs } from './core/knobs';
 import { cliLanguage, parseLanguage, setLanguage, t } from './core/l10n';
 import { defaultStateDir, stateFileNames, type StateIdentity } from './core/state';
-import { formatUsageTable, parseSince, usageCsv, usageReport, UsageHistory, type UsageReport } from './core/usage';
+import { formatUsageTable } from './core/present/usageTable';
+import { parseSince, usageCsv, usageReport, UsageHistory, type UsageReport } from './core/usage';
+import { formatYuan } from './core/util/yuan';
 import { PlatformError } from './core/platform/client';
 import type { PoolKeyInput } from './core/pool/types';
 import { ProxyStartError } from './core/proxy/server';
@@ -56,6 +59,8 @@ export const OPTIONS: Record<string, OptionSpec> = {
   'model-exclusion-minutes': { type: 'string', for: PROXY, value: 'N', help: () => t('how long a key stays out for a model its group has no channel for\n(default {0})', d.modelExclusionMinutes) },
   'refresh-minutes': { type: 'string', for: PROXY, value: 'N', help: () => t('how often balances are refreshed when logged in (default {0}; 0 = never)', d.refreshMinutes) },
   'low-balance': { type: 'string', for: PROXY, value: 'CNY', help: () => t('warn when a key falls below this balance in ¥ (default {0}; 0 = never)', d.lowBalance) },
+  'headers-timeout': { type: 'string', for: PROXY, value: 'S', help: () => t('seconds to wait for the gateway to start answering, then the next key (default {0})', d.headersTimeoutSeconds) },
+  'body-timeout': { type: 'string', for: PROXY, value: 'S', help: () => t('seconds of gateway silence mid-answer before it ends with an error (default {0})', d.bodyTimeoutSeconds) },
   'log-level': { type: 'string', for: ['serve', 'demo', 'fake'], value: 'LEVEL', help: () => t('trace | debug | info | warn | error (default info)') },
   'state-dir': {
     type: 'string',
@@ -105,6 +110,7 @@ ${t('Environment:')}
   DAIDAI_KEYS                     ${t('comma-separated keys (instead of logging in)')}
   DAIDAI_ACCESS_TOKEN             ${t('when set, clients must send it as their API key')}
   DAIDAI_ALLOWED_ORIGINS          ${t('comma-separated browser origins allowed to call the proxy')}
+  HTTPS_PROXY, NO_PROXY           ${t('reach the platform and the gateway through this HTTP proxy (127.0.0.1 always direct)')}
 
 ${t('Exit codes:')}
   0  ${t('stopped normally (Ctrl-C, SIGTERM)')}
@@ -211,6 +217,8 @@ function settingsOf(args: ParsedArgs, env: Env): DaiDaiSettings {
     modelExclusionMinutes: numberFlag(args, 'model-exclusion-minutes', d.modelExclusionMinutes, 1, 24 * 60, false),
     refreshMinutes: numberFlag(args, 'refresh-minutes', d.refreshMinutes, 0, 24 * 60, false),
     lowBalance: numberFlag(args, 'low-balance', d.lowBalance, 0, 1e9, false),
+    headersTimeoutSeconds: numberFlag(args, 'headers-timeout', d.headersTimeoutSeconds, ...TIMEOUT_BOUNDS.headers),
+    bodyTimeoutSeconds: numberFlag(args, 'body-timeout', d.bodyTimeoutSeconds, ...TIMEOUT_BOUNDS.body),
   };
 }
 
@@ -288,6 +296,7 @@ async function serve(args: ParsedArgs, env: Env, log: Logger, out: (s: string) =
     peers: 'refuse',
     knobs: cliKnobs,
     stateDir,
+    network: networkFromEnv(env as NodeJS.ProcessEnv),
   });
   try {
     if (!source) {
@@ -307,7 +316,7 @@ async function serve(args: ParsedArgs, env: Env, log: Logger, out: (s: string) =
     }
     if (session.mode === 'account') {
       const a = session.accountView;
-      out(t('Logged in as {0}: {1} usable key(s), total {2}.', a.email ?? '', a.keys.length, `¥${(a.totalBalance ?? 0).toFixed(2)}`));
+      out(t('Logged in as {0}: {1} usable key(s), total {2}.', a.email ?? '', a.keys.length, formatYuan(a.totalBalance ?? 0)));
     }
     const status = await session.startProxy();
     if (!demoOf) {
@@ -334,7 +343,7 @@ async function serve(args: ParsedArgs, env: Env, log: Logger, out: (s: string) =
         }
         await session.refresh(); // a failure is logged there, once
         const a = session.accountView;
-        out(t('Refreshed: {0} usable key(s), total {1}.', a.keys.length, `¥${(a.totalBalance ?? 0).toFixed(2)}`));
+        out(t('Refreshed: {0} usable key(s), total {1}.', a.keys.length, formatYuan(a.totalBalance ?? 0)));
       },
     };
   } catch (err) {
@@ -408,7 +417,7 @@ function usage(args: ParsedArgs, env: Env, out: (s: string) => void, warn: (s: s
     );
     return 0;
   }
-  out(formatUsageTable(report, t));
+  out(formatUsageTable(report));
   return 0;
 }
 
