@@ -10,6 +10,7 @@ import { bilingual, t } from '../l10n';
 import type { Dispatcher } from 'undici';
 import { gatewaySignature } from '../gateway/signature';
 import type { PoolLease } from '../pool/types';
+import { closestModels } from '../present/modelSuggestions';
 import { redactSecrets } from '../util/mask';
 import type { Logger } from '../util/log';
 import { UpstreamAttempt, errorCodeOf, type AttemptOutcome } from './attempt';
@@ -155,7 +156,7 @@ export async function forwardWithFailover(
     const got = deps.pool.acquire({ model, tried, maxWaitMs: Math.max(0, opts.cooldownWaitMs ?? 0) });
     if (got.kind === 'none') {
       if (got.noModel) {
-        answer(noModelAnswer(got.noModel.model, got.noModel.closest, deps.models?.()?.map((m) => m.id), req.headers['accept-language']), t('no key serves {0}', got.noModel.model));
+        answer(noModelAnswer(got.noModel.model, closestModels(got.noModel.model, got.noModel.served), deps.models?.()?.map((m) => m.id), req.headers['accept-language']), t('no key serves {0}', got.noModel.model));
         return;
       }
       nextUsableAt = got.nextUsableAt;
