@@ -1,11 +1,9 @@
-// One key as the pool holds it, and the pure pieces that read it: its part of the snapshot and
-// of the state file.
+// One key as the pool holds it, and small pure helpers over it.
 
 import { keyHash } from '../util/hash';
-import { maskKey, redactSecrets } from '../util/mask';
 import type { Exclusion, KeyView } from './choice';
-import { HEALTHY, keyStateOf, type Health } from './health';
-import type { AcquireResult, KeySnapshot, KeyStats, ModelExclusion, PoolLease, PoolStateData } from './types';
+import { HEALTHY, type Health } from './health';
+import type { AcquireResult, KeySnapshot, KeyStats, ModelExclusion, PoolLease } from './types';
 
 export type Acquired = Extract<AcquireResult, { kind: 'key' }>;
 
@@ -68,58 +66,46 @@ export function liveExclusions(e: Entry, now: number): ModelExclusion[] {
   return out;
 }
 
-/** This key's part of the snapshot, rebuilt only when the key changed since the last one. */
-export function keySnapshotOf(e: Entry, now: number): KeySnapshot {
-  if (e.snap !== undefined && e.snapRev === e.rev) return e.snap;
-  const h = e.health;
-  const k: KeySnapshot = {
-    id: e.id,
-    masked: maskKey(e.key),
-    state: keyStateOf(h),
-    manuallyDisabled: e.manuallyDisabled,
-    consecutiveFailures: e.consecutiveFailures,
-    stats: Object.freeze({ ...e.stats }),
-    exclusions: Object.freeze(liveExclusions(e, now).map((x) => Object.freeze(x))),
-  };
-  if (e.name !== undefined) k.name = redactSecrets(e.name);
-  if (e.balance !== undefined) k.balance = e.balance;
-  if (e.used !== undefined) k.used = e.used;
-  if (h.kind === 'cooling') k.coolingUntil = h.until;
-  if (h.kind === 'out') {
-    k.disabledBy = h.by;
-    if (h.recheck) k.awaitingRecheck = true;
+/**
+ * Sets the model ids a key serves (undefined = unknown) and ends its 'until-refresh'
+ * exclusions (a fresh list is the gateway's newer word). True when anything changed.
+ */
+export function applyModels(e: Entry, models: readonly string[] | undefined): boolean {
+  let changed = false;
+  if (e.exclusions) {
+    for (const [model, x] of e.exclusions) {
+      if (x.until === undefined) {
+        e.exclusions.delete(model);
+        changed = true;
+      }
+    }
+    if (e.exclusions.size === 0) e.exclusions = undefined;
   }
-  if (h.since !== undefined) k.since = h.since;
-  if (h.kind !== 'healthy' && h.reason !== undefined) k.reason = h.reason;
-  if (e.modelList !== undefined) k.models = e.modelList;
-  e.snap = Object.freeze(k);
-  e.snapRev = e.rev;
-  return e.snap;
+  if (models === undefined) {
+    if (e.models !== undefined) changed = true;
+    e.models = undefined;
+    e.modelList = undefined;
+  } else {
+    const set = new Set<string>();
+    for (const m of models) if (typeof m === 'string' && m) set.add(m);
+    if (!sameList(e.modelList, set)) {
+      e.models = set;
+      e.modelList = Object.freeze([...set]);
+      changed = true;
+    }
+  }
+  return changed;
 }
 
-/** What the state file keeps of a key (by keyHash, never in clear). */
-export function stateRecordOf(e: Entry, now: number): PoolStateData['keys'][string] {
-  const rec: PoolStateData['keys'][string] = {};
-  if (e.manuallyDisabled) rec.manuallyDisabled = true;
-  const h = e.health;
-  if (h.kind === 'out' || h.kind === 'exhausted' || (h.kind === 'cooling' && h.until > now)) {
-    rec.state = keyStateOf(h) as 'disabled' | 'exhausted' | 'cooling';
-    if (h.reason !== undefined) rec.reason = h.reason;
-    if (h.since !== undefined) rec.since = h.since;
-    if (h.kind === 'out') rec.disabledBy = h.by;
-    if (h.kind === 'exhausted') rec.exhaustedBy = h.by;
-    if (h.kind === 'cooling') rec.coolingUntil = h.until;
-  }
-  const exclusions = liveExclusions(e, now);
-  if (exclusions.length) rec.exclusions = exclusions;
-  const s = e.stats;
-  rec.stats = { requests: s.requests, successes: s.successes, failures: s.failures };
-  if (s.lastError !== undefined) rec.stats.lastError = s.lastError;
-  if (s.lastUsedAt !== undefined) rec.stats.lastUsedAt = s.lastUsedAt;
-  return rec;
+/** Every model id some key lists, but `model` (listed and refused on every key: naming it as an alternative would mislead). */
+export function servedModels(entries: readonly Entry[], model: string): string[] {
+  const all = new Set<string>();
+  for (const e of entries) if (e.modelList) for (const m of e.modelList) all.add(m);
+  all.delete(model);
+  return [...all];
 }
 
-export function sameList(list: readonly string[] | undefined, set: ReadonlySet<string>): boolean {
+function sameList(list: readonly string[] | undefined, set: ReadonlySet<string>): boolean {
   if (list === undefined || list.length !== set.size) return false;
   let i = 0;
   for (const m of set) if (list[i++] !== m) return false;

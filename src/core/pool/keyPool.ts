@@ -4,15 +4,18 @@
 // read is built lazily, only when someone reads it, and kept while the pool's revision holds.
 //
 // The parts: a key's health and its one transition function (health.ts), the choice of a key
-// (choice.ts, pure), one key's record and its snapshot/state-file parts (entry.ts), the timer
-// for the ends of cool-downs and exclusions (endTimer.ts). This class owns the list and applies.
+// (choice.ts, pure), one key's record (entry.ts), the snapshot (snapshot.ts), the state file's
+// data (persist.ts), the timer for the ends of cool-downs and exclusions (endTimer.ts). This
+// class owns the list, applies events and tells listeners.
 
 import { Emitter, type Event } from '../util/event';
 import { nullLogger, type Logger } from '../util/log';
 import { maskKey, redactSecrets } from '../util/mask';
-import { chooseKey, summarize, tierOf, type ChoiceRequest } from './choice';
+import { chooseKey, summarize, tierOf } from './choice';
 import { EndTimer } from './endTimer';
-import { finiteOr, hashOf, keySnapshotOf, newEntry, sameList, stateRecordOf, uniqueId, type Acquired, type Entry } from './entry';
+import { applyModels, finiteOr, newEntry, servedModels, uniqueId, type Acquired, type Entry } from './entry';
+import { restoreState, stateOf } from './persist';
+import { buildSnapshot } from './snapshot';
 import { endsStreak, keyStateOf, nextHealth, RECHECK_PASSED, RESET, SUCCESS, TIME, wantsRecheck, type HealthEvent } from './health';
 import { DEFAULT_COOLDOWN_MS, MAX_COOLDOWN_MS, MIN_COOLDOWN_MS } from './policy';
 import type {
@@ -21,9 +24,7 @@ import type {
   AcquireTier,
   FailureDecision,
   FailureTicket,
-  KeySnapshot,
   KeyState,
-  PoolCounts,
   PoolKeyInput,
   PoolLease,
   PoolPort,
@@ -59,9 +60,6 @@ interface TicketData {
 const NOTHING: AcquireResult = Object.freeze({ kind: 'none' });
 /** A reset storm is one line a minute, with a count, not one line per request. */
 const RESET_LOG_INTERVAL_MS = 60_000;
-const NO_TRIES: ReadonlySet<string> = new Set();
-/** What snapshot().nextKeyId asks: a request without a model that waits for nothing. */
-const PEEK: ChoiceRequest = Object.freeze({ tried: NO_TRIES, maxWaitMs: 0 });
 
 export class KeyPool implements PoolPort {
   private entries: Entry[] = [];
@@ -325,30 +323,7 @@ export class KeyPool implements PoolPort {
   setModels(id: string, models: readonly string[] | undefined): boolean {
     const e = this.byId.get(id);
     if (!e) return false;
-    let changed = false;
-    if (e.exclusions) {
-      for (const [model, x] of e.exclusions) {
-        if (x.until === undefined) {
-          e.exclusions.delete(model);
-          changed = true;
-        }
-      }
-      if (e.exclusions.size === 0) e.exclusions = undefined;
-    }
-    if (models === undefined) {
-      if (e.models !== undefined) changed = true;
-      e.models = undefined;
-      e.modelList = undefined;
-    } else {
-      const set = new Set<string>();
-      for (const m of models) if (typeof m === 'string' && m) set.add(m);
-      if (!sameList(e.modelList, set)) {
-        e.models = set;
-        e.modelList = Object.freeze([...set]);
-        changed = true;
-      }
-    }
-    if (changed) {
+    if (applyModels(e, models)) {
       this.touch(e);
       this.changed();
     }
@@ -407,10 +382,7 @@ export class KeyPool implements PoolPort {
 
   /** What the state store keeps (issue 11): keys by keyHash only, never in clear. */
   exportState(): PoolStateData {
-    const now = this.clock();
-    const keys: PoolStateData['keys'] = {};
-    for (const e of this.entries) keys[hashOf(e)] = stateRecordOf(e, now);
-    return { keys };
+    return stateOf(this.entries, this.clock());
   }
 
   /**
@@ -422,49 +394,12 @@ export class KeyPool implements PoolPort {
    * exhausted by its balance comes back when the account's balance for it is now above zero.
    */
   importState(data: PoolStateData, now: number): void {
-    let any = false;
-    const restored = { out: 0, exhausted: 0, cooling: 0, manual: 0, pairs: 0 };
-    for (const e of this.entries) {
-      const hash = hashOf(e);
-      const rec = Object.prototype.hasOwnProperty.call(data.keys, hash) ? data.keys[hash] : undefined;
-      if (!rec) continue;
-      any = true;
-      this.touch(e);
-      if (rec.manuallyDisabled !== undefined) e.manuallyDisabled = rec.manuallyDisabled;
-      if (e.manuallyDisabled) restored.manual++;
-      if (rec.state !== undefined) {
-        const moved = this.move(
-          e,
-          {
-            type: 'restored',
-            state: rec.state,
-            outBy: rec.disabledBy,
-            exhaustedBy: rec.exhaustedBy,
-            reason: rec.reason,
-            since: rec.since,
-            coolingUntil: rec.coolingUntil,
-            balance: e.balance,
-          },
-          now,
-        );
-        if (rec.state === 'disabled') restored.out++;
-        else if (moved) restored[rec.state]++;
-      }
-      for (const x of rec.exclusions ?? []) {
-        if (x.until !== undefined && x.until <= now) continue;
-        this.exclude(e, x.model, x.reason, x.until, now, true);
-        restored.pairs++;
-      }
-      const s = rec.stats;
-      if (s) {
-        e.stats.requests = s.requests;
-        e.stats.successes = s.successes;
-        e.stats.failures = s.failures;
-        if (s.lastError !== undefined) e.stats.lastError = s.lastError;
-        if (s.lastUsedAt !== undefined) e.stats.lastUsedAt = s.lastUsedAt;
-      }
-    }
-    if (!any) return;
+    const restored = restoreState(this.entries, data, now, {
+      move: (e, ev) => this.move(e, ev, now),
+      exclude: (e, model, reason, until) => this.exclude(e, model, reason, until, now, true),
+      touch: (e) => this.touch(e),
+    });
+    if (!restored) return;
     // Counters alone are not worth a line; a key kept out (or a pair skipped) is.
     if (restored.out + restored.exhausted + restored.cooling + restored.manual + restored.pairs > 0) this.logger.info(
       `Restored what the pool had learned: ${restored.out} key(s) out until a re-check, ${restored.exhausted} exhausted, ` +
@@ -526,17 +461,9 @@ export class KeyPool implements PoolPort {
     const nextUsableAt = !s.anyUsable && s.minCooling !== Infinity && s.minCooling > now ? s.minCooling : undefined;
     if (!noModel && nextUsableAt === undefined) return NOTHING;
     const r: { kind: 'none'; noModel?: { model: string; served: string[] }; nextUsableAt?: number } = { kind: 'none' };
-    if (noModel) r.noModel = { model: req.model!, served: this.servedModels(req.model!) };
+    if (noModel) r.noModel = { model: req.model!, served: servedModels(this.entries, req.model!) };
     if (nextUsableAt !== undefined) r.nextUsableAt = nextUsableAt;
     return r;
-  }
-
-  /** Every model id some key lists, but `model` (listed and refused on every key: naming it as an alternative would mislead). */
-  private servedModels(model: string): string[] {
-    const all = new Set<string>();
-    for (const e of this.entries) if (e.modelList) for (const m of e.modelList) all.add(m);
-    all.delete(model);
-    return [...all];
   }
 
   private handOut(idx: number, prefer: string | undefined, now: number): Acquired {
@@ -642,40 +569,7 @@ export class KeyPool implements PoolPort {
   }
 
   private build(now: number): PoolSnapshot {
-    const counts: PoolCounts = { total: 0, healthy: 0, cooling: 0, disabled: 0, exhausted: 0, usable: 0 };
-    const totals = { requests: 0, successes: 0, failures: 0 };
-    const keys: KeySnapshot[] = [];
-    let excludedPairs = 0;
-    let minCooling = Infinity;
-    for (const e of this.entries) {
-      // Counts are effective (a key out by hand counts as disabled, so usable === healthy and the
-      // buckets add up to total); the key's own `state` stays its automatic state, so a view can
-      // say "out of rotation by you" and still show that it is, say, exhausted underneath.
-      const h = e.health;
-      const bucket: KeyState = e.manuallyDisabled ? 'disabled' : keyStateOf(h);
-      counts.total++;
-      counts[bucket]++;
-      if (bucket === 'healthy') counts.usable++;
-      if (bucket === 'cooling' && h.kind === 'cooling' && h.until < minCooling) minCooling = h.until;
-      totals.requests += e.stats.requests;
-      totals.successes += e.stats.successes;
-      totals.failures += e.stats.failures;
-      const k = keySnapshotOf(e, now);
-      excludedPairs += k.exclusions.length;
-      keys.push(k);
-    }
-    const next = this.entries.length ? chooseKey(this.entries, this.cursor, PEEK, now) : -1;
-    const snap: PoolSnapshot = {
-      keys: Object.freeze(keys),
-      counts: Object.freeze(counts),
-      nextKeyId: next >= 0 ? this.entries[next].id : undefined,
-      totals: Object.freeze(totals),
-      resets: this.resets,
-      lastKeyId: this.lastKeyId,
-      excludedPairs,
-    };
-    if (counts.usable === 0 && minCooling !== Infinity) snap.nextUsableAt = minCooling;
-    return Object.freeze(snap);
+    return buildSnapshot(this.entries, { cursor: this.cursor, resets: this.resets, lastKeyId: this.lastKeyId }, now);
   }
 }
 
