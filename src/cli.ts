@@ -9,7 +9,7 @@ import { defaultSettings, type DaiDaiSettings } from './core/app/settings';
 import type { FakeDaiDai } from './core/demo/types';
 import { parseKeys } from './core/keysFile';
 import { cliLanguage, parseLanguage, setLanguage, t } from './core/l10n';
-import { defaultStateDir, stateFileNames, type StateIdentity } from './core/state';
+import { defaultStateDir, readUsageFileSync, stateFileNames, type StateIdentity } from './core/state';
 import { formatUsageTable, parseSince, usageCsv, usageReport, UsageHistory, type UsageReport } from './core/usage';
 import { PlatformError } from './core/platform/client';
 import type { PoolKeyInput } from './core/pool/types';
@@ -304,8 +304,7 @@ function usage(flags: Map<string, string>, out: (s: string) => void): number {
   }
   let history: UsageHistory;
   try {
-    const envelope = JSON.parse(readFileSync(file, 'utf8')) as { data?: unknown };
-    history = UsageHistory.fromJSON(envelope?.data ?? null, now);
+    history = UsageHistory.fromData(readUsageFileSync(file), now);
   } catch (err) {
     throw new UsageError(t('The usage history {0} could not be read: {1}.', file, redactSecrets((err as Error).message)));
   }
