@@ -1,11 +1,11 @@
 // Bundles the bench's TypeScript entries into bench/results/build/ (git-ignored), apart from the
 // shared out/ folder that the test build wipes. The fake's wrapper is built only once the fake
-// exists, so the bench still runs (with its fixed upstream) while src/core/demo is incomplete.
+// exists, so the bench still runs (with its fixed upstream) while test/fake is incomplete.
 import * as esbuild from 'esbuild';
 import { existsSync } from 'node:fs';
 
 const entries = ['run', 'floor', 'client', 'upstreamFixed', 'profile'];
-if (existsSync('src/core/demo/fakeDaiDai.ts')) entries.push('upstreamFake');
+if (existsSync('test/fake/fakeDaiDai.ts')) entries.push('upstreamFake');
 
 await esbuild.build({
   entryPoints: Object.fromEntries(entries.map((e) => [e, `bench/${e}.ts`])),

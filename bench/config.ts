@@ -13,8 +13,12 @@ export const RESULTS = join(ROOT, 'bench', 'results');
  * figures for profiles and before/after comparisons of one change.
  */
 export type Mode = 'unpinned' | 'pinned';
-/** floor2: an A/A copy of the floor, measured like the others: the run's own noise. */
-export type TargetName = 'direct' | 'floor' | 'floor2' | 'ours';
+/**
+ * floor2: an A/A copy of the floor, measured like the others: the run's own noise.
+ * ours-before: an older build of ours (BENCH_BASELINE), so a change is compared with what it
+ * replaces in the same run, round by round, rather than with figures taken hours apart.
+ */
+export type TargetName = 'direct' | 'floor' | 'floor2' | 'ours' | 'ours-before';
 export type Phase = 'c1' | 'c64' | 'stream16' | 'ttfb' | 'tavern' | 'claude';
 export type UpstreamKind = 'nginx' | 'fixed' | 'fake';
 
@@ -28,19 +32,22 @@ const num = (name: string, full: number, fast: number, min = 1): number => {
   const v = raw === undefined || raw === '' ? NaN : Number(raw);
   return Number.isFinite(v) && v >= min ? v : quick ? fast : full;
 };
+/** BENCH_BASELINE: an old checkout's dist/cli.js, measured as the target "ours-before". */
+const baselineCli = env.BENCH_BASELINE ? resolve(env.BENCH_BASELINE) : undefined;
 const list = <T extends string>(raw: string | undefined, fallback: T[]): T[] => (raw ? (raw.split(',').map((s) => s.trim()).filter(Boolean) as T[]) : fallback);
 
 export const cfg = {
   quick,
   mode,
-  rounds: Math.floor(num('BENCH_ROUNDS', 8, 1)),
+  // 8 rounds: twice the Latin square of 4 targets; with ours-before (5 targets) 10, the square and its mirror.
+  rounds: Math.floor(num('BENCH_ROUNDS', baselineCli ? 10 : 8, 1)),
   phaseSeconds: num('BENCH_PHASE_SECONDS', 2, 2),
   ttfbStreams: Math.floor(num('BENCH_TTFB_STREAMS', 5, 4)),
   soakSeconds: num('BENCH_SOAK_SECONDS', 60, 10, 0),
   soakConnections: Math.floor(num('BENCH_SOAK_CONNECTIONS', 200, 200)),
   upstream: (env.BENCH_UPSTREAM || (mode === 'pinned' ? 'fixed' : 'nginx')) as UpstreamKind,
   phases: list<Phase>(env.BENCH_PHASES, ALL_PHASES),
-  targets: list<TargetName>(env.BENCH_TARGETS, ['direct', 'floor', 'floor2', 'ours']),
+  targets: withBaseline(list<TargetName>(env.BENCH_TARGETS, ['direct', 'floor', 'floor2', 'ours'])),
   pin: mode === 'pinned' && env.BENCH_PIN !== '0',
   profile: env.BENCH_PROFILE === '1',
   /** The profiled pass that prints what each feature on the request path costs. */
@@ -54,8 +61,17 @@ export const cfg = {
   /** BENCH_OURS_CLI: another build of the CLI (an experiment, or a branch's feature before it lands). */
   oursCli: env.BENCH_OURS_CLI ? resolve(env.BENCH_OURS_CLI) : join(ROOT, 'dist', 'cli.js'),
   oursArgs: (env.BENCH_OURS_ARGS ?? '').split(' ').filter(Boolean),
+  /** BENCH_BASELINE: the old build measured side by side as "ours-before" (same args and flags as ours). */
+  baselineCli,
   experiment: Boolean(env.BENCH_OURS_CLI || env.BENCH_OURS_ARGS || env.BENCH_OURS_NODE_FLAGS),
 };
+
+/** BENCH_BASELINE adds "ours-before" to the targets (unless BENCH_TARGETS names them without it). */
+function withBaseline(targets: TargetName[]): TargetName[] {
+  if (!baselineCli) return targets.filter((t) => t !== 'ours-before');
+  if (env.BENCH_TARGETS || targets.includes('ours-before')) return targets;
+  return [...targets, 'ours-before'];
+}
 
 /** CPU sets of the pinned mode: proxies alone on one core, everything else on the other. */
 export const CPU_PROXY = '1';

@@ -41,7 +41,7 @@ export async function startUpstream(kind: UpstreamKind): Promise<Upstream> {
     return { kind, base: n.base, keys: BENCH_KEYS, pid: n.pid, take: n.take, stop: n.stop };
   }
   const file = join(BUILD, kind === 'fake' ? 'upstreamFake.js' : 'upstreamFixed.js');
-  if (!existsSync(file)) throw new Error(`${file} is missing: the fake (src/core/demo/fakeDaiDai.ts) is not in the tree yet. Use BENCH_UPSTREAM=fixed or nginx.`);
+  if (!existsSync(file)) throw new Error(`${file} is missing: the fake (test/fake/fakeDaiDai.ts) is not in the tree yet. Use BENCH_UPSTREAM=fixed or nginx.`);
   const [cmd, args] = pinned(CPU_LOAD, process.execPath, [file]);
   const cp = track(spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   const waiting = new Map<number, (c: UpstreamCounts) => void>();
@@ -100,20 +100,23 @@ export async function startProxy(name: Exclude<TargetName, 'direct'>, up: Upstre
   if (cfg.traceGc && !opts.noTraceGc) profArgs.push('--trace-gc');
   let script: string[];
   let childEnv: NodeJS.ProcessEnv;
-  if (name !== 'ours') {
+  const oursLike = name === 'ours' || name === 'ours-before';
+  if (!oursLike) {
     script = [join(BUILD, 'floor.js'), String(port), up.base];
     childEnv = { ...process.env, BENCH_KEYS: up.keys.join(',') };
   } else {
-    if (!existsSync(cfg.oursCli)) throw new Error(`${cfg.oursCli} is missing: \`npm run build\` must succeed first (the bench script runs it).`);
+    const cli = name === 'ours' ? cfg.oursCli : cfg.baselineCli!;
+    if (!existsSync(cli)) throw new Error(name === 'ours' ? `${cli} is missing: \`npm run build\` must succeed first (the bench script runs it).` : `${cli} (BENCH_BASELINE) is missing: build the old checkout first (\`npm run build\` there).`);
     // The very service the extension runs, at the log level a user has (info unless BENCH_OURS_ARGS says otherwise).
+    // The old build gets the same flags, so that the two differ only in their code.
     profArgs.push(...(process.env.BENCH_OURS_NODE_FLAGS ?? '').split(' ').filter(Boolean));
-    script = [cfg.oursCli, 'serve', '--port', String(port), '--host', '127.0.0.1', '--upstream-url', up.base, ...cfg.oursArgs];
+    script = [cli, 'serve', '--port', String(port), '--host', '127.0.0.1', '--upstream-url', up.base, ...cfg.oursArgs];
     childEnv = { ...process.env, DAIDAI_KEYS: up.keys.join(','), DAIDAI_EMAIL: '', DAIDAI_PASSWORD: '' };
   }
   const [cmd, args] = pinned(CPU_PROXY, process.execPath, [...profArgs, ...script]);
   const cp = track(spawn(cmd, args, { env: childEnv, stdio: ['ignore', fd, fd] }));
   closeSync(fd);
-  await waitListening(port, cp, name === 'ours' ? 'our proxy (dist/cli.js serve)' : 'the floor proxy', () => tail(log));
+  await waitListening(port, cp, name === 'ours' ? 'our proxy (dist/cli.js serve)' : name === 'ours-before' ? 'the old build of ours (BENCH_BASELINE)' : 'the floor proxy', () => tail(log));
   return { name, base: `http://127.0.0.1:${port}/v1`, auth: 'any-client-token', pid: cp.pid!, cp, log };
 }
 

@@ -2,6 +2,7 @@
 // how much), the correctness lines, the per-round table, and bench/results/latest.md.
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
+import { dirname } from 'node:path';
 import { CPU_LOAD, CPU_PROXY, cfg, targetsOf, type Phase, type TargetName } from './config';
 import type { Upstream } from './parties';
 import { errors, results, type PhaseResult, type SoakResult, type SoakSample } from './phases';
@@ -16,6 +17,10 @@ interface Row {
   /** Per-round paired ratios, shown in place of the ratio of the medians. */
   vsDirect?: Stat;
   vsFloor?: Stat;
+  /** ours against the old build (BENCH_BASELINE), paired per round: did the change make it worse? */
+  vsBefore?: Stat;
+  /** ours against the old build where no per-round pairing applies (ratio of the figures). */
+  beforeText?: string;
   /** The A/A copy of the floor against the floor, the same way as ours against the floor: the run's noise. */
   aa?: string;
   target?: string;
@@ -154,6 +159,7 @@ export function buildRows(rss: Partial<Record<TargetName, number>>, soakResult?:
     ratios: true,
     vsDirect: paired(phase, f, 'ours', 'direct', 'ratio'),
     vsFloor: paired(phase, f, 'ours', 'floor', 'ratio'),
+    vsBefore: paired(phase, f, 'ours', 'ours-before', 'ratio'),
     aa: aaRatio(phase, f),
     ...extra,
   });
@@ -169,7 +175,7 @@ export function buildRows(rss: Partial<Record<TargetName, number>>, soakResult?:
     const added = addedOverDirect('c1', pick.p50);
     const addedAa = has('floor2') ? ratio(added.floor2, added.floor) : undefined;
     rows.push({
-      metric: 'chat c=1: added p50 over direct', unit: 'ms', values: { ...added, direct: undefined }, ratios: false, aa: addedAa,
+      metric: 'chat c=1: added p50 over direct', unit: 'ms', values: { ...added, direct: undefined }, ratios: false, aa: addedAa, beforeText: ratio(added.ours, added['ours-before']),
       target: `ours ≤ ${TARGETS.addedC1}× floor`, ...judged(judge((added.ours ?? NaN) / (added.floor ?? NaN), TARGETS.addedC1, true, '×')),
     });
   }
@@ -196,7 +202,7 @@ export function buildRows(rss: Partial<Record<TargetName, number>>, soakResult?:
     }));
   }
   rows.push({
-    metric: 'peak RSS (VmHWM) before the soak', unit: 'MB', values: rss, ratios: false, aa: has('floor2') ? ratio(rss.floor2, rss.floor) : undefined,
+    metric: 'peak RSS (VmHWM) before the soak', unit: 'MB', values: rss, ratios: false, aa: has('floor2') ? ratio(rss.floor2, rss.floor) : undefined, beforeText: ratio(rss.ours, rss['ours-before']),
     target: `ours ≤ ${TARGETS.rss}× floor`, ...judged(judge((rss.ours ?? NaN) / (rss.floor ?? NaN), TARGETS.rss, true, '×')),
   });
   const cpuRow = (phase: Phase, metric: string, judgedToo: boolean) => {
@@ -263,11 +269,13 @@ export function correctnessLines(up: Upstream): { lines: string[]; pass: boolean
 
 export function table(rows: Row[]): string {
   const aa = cfg.targets.includes('floor2');
-  const head = ['metric', 'unit', ...cfg.targets, 'ours/direct', 'ours/floor', ...(aa ? ['A/A: floor2/floor'] : []), 'target', 'verdict'];
+  const before = cfg.targets.includes('ours-before') && cfg.targets.includes('ours');
+  const head = ['metric', 'unit', ...cfg.targets, 'ours/direct', 'ours/floor', ...(before ? ['ours/ours-before'] : []), ...(aa ? ['A/A: floor2/floor'] : []), 'target', 'verdict'];
   const out = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const r of rows) {
     const cells = [r.metric, r.unit, ...cfg.targets.map((n) => fmt(r.values[n]))];
     cells.push(r.ratios ? (r.vsDirect ? showRatio(r.vsDirect) : ratio(r.values.ours, r.values.direct)) : '', r.ratios ? (r.vsFloor ? showRatio(r.vsFloor) : ratio(r.values.ours, r.values.floor)) : '');
+    if (before) cells.push(r.vsBefore ? `${showRatio(r.vsBefore)}${r.vsBefore.n > 1 ? ` (${r.vsBefore.q1.toFixed(2)}–${r.vsBefore.q3.toFixed(2)})` : ''}` : (r.beforeText ?? ''));
     if (aa) cells.push(r.aa ?? '');
     cells.push(r.target ?? '', r.pass === undefined ? (r.note ?? '') : `${r.pass ? 'PASS' : 'FAIL'}${r.note ? ` — ${r.note}` : ''}`);
     out.push(`| ${cells.join(' | ')} |`);
@@ -305,7 +313,7 @@ export function perRoundTable(): string {
 const UPSTREAMS = {
   nginx: "Debian's nginx (bench/upstreamNginx.ts: fixed answers, SSE paced by the echo module; one process, its own config in a temp folder)",
   fixed: 'bench/upstreamFixed.ts (fixed-response node:http server)',
-  fake: "the project's fake DaiDai (src/core/demo/fakeDaiDai.ts)",
+  fake: "the project's fake DaiDai (test/fake/fakeDaiDai.ts)",
 };
 
 /** The run's header: which mode ran, on what, how. */
@@ -315,6 +323,7 @@ export function headerLines(up: Upstream, seconds: number, bodyBytes: Record<str
   md.push(`- machine: ${machine()}`);
   md.push(`- upstream: ${UPSTREAMS[up.kind]}; ${up.keys.length} keys`);
   md.push(`- ours: \`node ${cfg.oursCli.replace(/^.*\/(dist\/)/, '$1')} serve${cfg.oursArgs.length ? ' ' + cfg.oursArgs.join(' ') : ''}\` with DAIDAI_KEYS${cfg.experiment ? ' (EXPERIMENT, not the shipped build or not its defaults)' : ' (default log level: info)'}`);
+  if (cfg.baselineCli && cfg.targets.includes('ours-before')) md.push(`- ours-before: the old build \`${cfg.baselineCli}\`${baselineCommit()}, run exactly like ours; ours/ours-before is paired per round like the other ratios`);
   md.push(`- pinning: ${cfg.pin ? `taskset: the proxies on CPU ${CPU_PROXY}; upstream, wrk and the Node client on CPU ${CPU_LOAD}` : 'none'}`);
   md.push(`- rounds: ${cfg.rounds} × (${cfg.phases.join(', ')}: ${cfg.phaseSeconds} s each with wrk -t1; ${cfg.ttfbStreams} sequential 20×20 ms streams), interleaved ${cfg.targets.join(', ')}, the order changing each round (a balanced Latin square) (the large-body phases without direct); values are medians over rounds, ratios the medians of per-round ratios (rounds: their interquartile range)${cfg.targets.includes('floor2') ? '; floor2 is an A/A copy of the floor: floor2/floor is the noise of this run' : ''}`);
   md.push(`- requests: chat ${bodyBytes.chat} B JSON; SillyTavern ${bodyBytes.tavern} B, streamed; Claude Code POST /v1/messages?beta=true ${bodyBytes.claude} B, Anthropic SSE`);
@@ -323,6 +332,13 @@ export function headerLines(up: Upstream, seconds: number, bodyBytes: Record<str
   md.push(`- noise: other programs on the machine used a median ${median(foreign).toFixed(1)} % (worst ${Math.max(...foreign).toFixed(0)} %) of one core during the measured phases; ${retried} phase(s) measured again for noise over ${cfg.noiseLimitPct} %; load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   md.push(`- wall time: ${seconds.toFixed(0)} s${cfg.profile ? '; PROFILING (--cpu-prof): timings are inflated' : ''}`);
   return md;
+}
+
+/** The old build's commit, when BENCH_BASELINE lies in a git checkout. */
+function baselineCommit(): string {
+  const r = spawnSync('git', ['-C', dirname(dirname(cfg.baselineCli!)), 'log', '-1', '--format=%h %s'], { encoding: 'utf8' });
+  const line = r.status === 0 ? r.stdout.trim() : '';
+  return line ? ` (commit ${line.slice(0, 90)})` : '';
 }
 
 export function soakLines(soakResult: SoakResult): string[] {

@@ -65,7 +65,7 @@ async function main(): Promise<void> {
         const r = await measure(round, phase, t, up, direct);
         results.push(r);
         const show = r.wrk ? `${fmt(r.rps)} req/s, p50 ${fmt(r.wrk.latency_us.p50 / 1000, 3)} ms, p99 ${fmt(r.wrk.latency_us.p99 / 1000, 3)} ms` : `first byte ${fmt(median(r.timing?.firstByteMs ?? []), 3)} ms, total ${fmt(median(r.timing?.totalMs ?? []))} ms`;
-        process.stderr.write(`bench: round ${round}/${cfg.rounds} ${phase.padEnd(8)} ${t.name.padEnd(6)} ${show}\n`);
+        process.stderr.write(`bench: round ${round}/${cfg.rounds} ${phase.padEnd(8)} ${t.name.padEnd(11)} ${show}\n`);
       }
     }
   }
@@ -149,12 +149,15 @@ async function main(): Promise<void> {
 /**
  * Row `r` of a Williams design for `n` treatments: 0, 1, n−1, 2, n−2, … shifted by r (mod n).
  * For an even n every treatment takes every place once in n rows, and every ordered pair of
- * neighbours occurs once; for an odd n the places still balance.
+ * neighbours occurs once; for an odd n (ours-before makes 5 targets) the places balance over n
+ * rows and the neighbours over 2n (the second n reversed).
  */
 function williamsRow(r: number, n: number): number[] {
   const base: number[] = [];
   for (let i = 0, lo = 1, hi = n - 1; i < n; i++) base.push(i === 0 ? 0 : i % 2 === 1 ? lo++ : hi--);
-  return base.map((x) => (x + r) % n);
+  const row = base.map((x) => (x + r) % n);
+  // For an odd n the neighbours balance over 2n rows: the square, then its rows reversed.
+  return n % 2 === 1 && Math.floor(r / n) % 2 === 1 ? row.reverse() : row;
 }
 
 main().catch((e: Error) => {

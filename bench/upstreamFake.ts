@@ -1,7 +1,7 @@
 // The project's fake DaiDai gateway as the bench's upstream, in its own process: three keys
 // with balances that never run out, no cost per request, and a request log the runner reads
 // (and clears) after each measured phase to count requests by key.
-import { createFakeDaiDai, demoKey } from '../src/core/demo/fakeDaiDai';
+import { createFakeDaiDai, demoKey } from '../test/fake/fakeDaiDai';
 import { startUpstreamControl, type UpstreamCounter } from './upstreamIpc';
 
 const keys = [1, 2, 3].map((i) => demoKey(`bench-key-${i}`));

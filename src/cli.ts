@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PeerProxyRunning, Session, type CredentialsPort } from './core/app/session';
 import { defaultSettings, type DaiDaiSettings } from './core/app/settings';
-import type { FakeDaiDai } from './core/demo/types';
+import type { DemoDaiDai } from './core/demo/types';
 import { parseKeys } from './core/keysFile';
 import { cliLanguage, parseLanguage, setLanguage, t } from './core/l10n';
 import { defaultStateDir, readUsageFileSync, stateFileNames, type StateIdentity } from './core/state';
@@ -16,6 +16,7 @@ import type { PoolKeyInput } from './core/pool/types';
 import { ProxyStartError } from './core/proxy/server';
 import { batchedWriter, consoleLogger, type Logger } from './core/util/log';
 import { redactSecrets } from './core/util/mask';
+import { makeDir } from './core/util/mkdir';
 
 declare const __VERSION__: string | undefined;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -197,7 +198,7 @@ function readKeysFile(path: string): PoolKeyInput[] {
   return keys;
 }
 
-async function serve(flags: Map<string, string>, log: Logger, out: (s: string) => void, demoOf?: () => FakeDaiDai): Promise<Running> {
+async function serve(flags: Map<string, string>, log: Logger, out: (s: string) => void, demoOf?: () => DemoDaiDai): Promise<Running> {
   const settings = settingsOf(flags);
   const email = process.env.DAIDAI_EMAIL;
   const password = process.env.DAIDAI_PASSWORD;
@@ -214,6 +215,13 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
     throw new UsageError(t('No keys: set DAIDAI_EMAIL and DAIDAI_PASSWORD to log in, or DAIDAI_KEYS / --keys-file for plain keys.'));
   }
 
+  const stateDir = demoOf ? undefined : flags.get('state-dir') ?? defaultStateDir();
+  if (stateDir !== undefined) {
+    // Made here, once, so a folder that cannot be made is one clear line before anything starts.
+    await makeDir(stateDir).catch((err: NodeJS.ErrnoException) => {
+      throw new UsageError(t('Cannot create the state folder {0} ({1}). Pass --state-dir with a folder you can write to.', stateDir, err.code ?? err.message));
+    });
+  }
   const session = new Session({
     logger: log,
     credentials: environmentCredentials(email, password),
@@ -221,7 +229,7 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
     version: VERSION,
     createDemo: demoOf,
     peers: 'refuse',
-    stateDir: demoOf ? undefined : flags.get('state-dir') ?? defaultStateDir(),
+    stateDir,
   });
   try {
     if (demoOf) {
@@ -329,11 +337,11 @@ function usage(flags: Map<string, string>, out: (s: string) => void): number {
 }
 
 async function demo(flags: Map<string, string>, log: Logger, out: (s: string) => void): Promise<Running> {
-  const { createFakeDaiDai, DEMO_ACCOUNT } = await import('./core/demo/fakeDaiDai');
+  const { createDemoDaiDai, DEMO_ACCOUNT } = await import('./core/demo/demoDaiDai');
   delete process.env.DAIDAI_KEYS;
   flags.delete('keys-file');
-  let fake: FakeDaiDai | undefined;
-  const running = await serve(flags, log, out, () => (fake = createFakeDaiDai({ chunkDelayMs: 40, packages: true })));
+  let fake: DemoDaiDai | undefined;
+  const running = await serve(flags, log, out, () => (fake = createDemoDaiDai({ chunkDelayMs: 40, packages: true })));
   const base = running.url.replace(/\/v1$/, '');
   out(`${t('Fake DaiDai platform (demo account {0}) on {1}', DEMO_ACCOUNT.email, String(fake?.url))}
 ${t('Point your client at it (any API key works):')}

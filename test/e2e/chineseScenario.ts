@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createFakeDaiDai } from '../../src/core/demo/fakeDaiDai';
+import { createFakeDaiDai } from '../fake/fakeDaiDai';
 import { DEMO_ACCOUNT, DEMO_USABLE_KEYS } from '../../src/core/demo/fixtures';
 import { formatYuan } from '../../src/core/present/format';
 import { maskKey } from '../../src/core/util/mask';

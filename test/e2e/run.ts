@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createFakeDaiDai } from '../../src/core/demo/fakeDaiDai';
+import { createFakeDaiDai } from '../fake/fakeDaiDai';
 import { DEMO_KEYS } from '../../src/core/demo/fixtures';
 import { maskKey } from '../../src/core/util/mask';
 import { CodeServer, type CodeServerInstall } from './codeServer';

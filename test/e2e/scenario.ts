@@ -1,7 +1,7 @@
 // What a person does with the extension in a real VS Code, step by step, with what they must see.
 import * as assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import type { FakeDaiDai } from '../../src/core/demo/types';
+import type { FakeDaiDai } from '../fake/types';
 import { DEMO_ACCOUNT, DEMO_USABLE_KEYS } from '../../src/core/demo/fixtures';
 import { maskKey, redactSecrets } from '../../src/core/util/mask';
 import { formatYuan } from '../../src/core/present/format';

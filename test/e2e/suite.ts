@@ -9,7 +9,7 @@
 // Playwright, and the suite also writes its results to the file named by DAIDAI_TEST_RESULTS.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createFakeDaiDai } from '../../src/core/demo/fakeDaiDai';
+import { createFakeDaiDai } from '../fake/fakeDaiDai';
 import { CodeServer, type CodeServerInstall } from './codeServer';
 import { freePort, waitUntil } from './util';
 import { Workbench } from './workbench';

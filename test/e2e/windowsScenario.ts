@@ -4,7 +4,7 @@
 // an error; when the first tab is closed the second takes the port over.
 import * as assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import type { FakeDaiDai } from '../../src/core/demo/types';
+import type { FakeDaiDai } from '../fake/types';
 import { DEMO_ACCOUNT } from '../../src/core/demo/fixtures';
 import { maskKey } from '../../src/core/util/mask';
 import type { StepResult } from './scenario';

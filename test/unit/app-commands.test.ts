@@ -3,8 +3,8 @@
 import * as assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import * as sinon from 'sinon';
-import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_MODELS, DEMO_USABLE_KEYS } from '../../src/core/demo/fakeDaiDai';
-import type { FakeDaiDai } from '../../src/core/demo/types';
+import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_MODELS, DEMO_USABLE_KEYS } from '../fake/fakeDaiDai';
+import type { FakeDaiDai } from '../fake/types';
 import { Account } from '../../src/core/platform/account';
 import { PlatformClient } from '../../src/core/platform/client';
 import { treeRows } from '../../src/core/present';

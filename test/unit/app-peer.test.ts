@@ -4,8 +4,8 @@ import * as assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { Session } from '../../src/core/app/session';
 import { defaultSettings, type DaiDaiSettings } from '../../src/core/app/settings';
-import { createFakeDaiDai, DEMO_USABLE_KEYS } from '../../src/core/demo/fakeDaiDai';
-import type { FakeDaiDai } from '../../src/core/demo/types';
+import { createFakeDaiDai, DEMO_USABLE_KEYS } from '../fake/fakeDaiDai';
+import type { FakeDaiDai } from '../fake/types';
 import { ProxyStartError } from '../../src/core/proxy/server';
 import { nullLogger } from '../../src/core/util/log';
 import { MemorySecretStorage } from '../helpers/memorySecretStorage';
@@ -64,6 +64,35 @@ describe('app: two windows share one proxy', function () {
     assert.equal(second.proxyStatus.port, port);
     const res = await fetch(`http://127.0.0.1:${port}/health`);
     assert.equal(res.status, 200);
+  });
+
+  it('with an access token set, the second window reads the first one’s /health with the same token', async () => {
+    const port = await freePort();
+    const settings = { ...defaultSettings, proxyPort: port, upstreamBaseUrl: fake.gatewayUrl, refreshMinutes: 0, proxyAccessToken: 'tok-shared-0123456789' };
+    const first = session(settings);
+    await first.useKeys(DEMO_USABLE_KEYS.map((key) => ({ key })), 'test');
+    await first.startProxy();
+    assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 401, '/health needs the token');
+
+    const second = session(settings);
+    await second.useKeys(DEMO_USABLE_KEYS.map((key) => ({ key })), 'test');
+    await second.startProxy();
+    assert.ok(second.peer, 'the second window found the first one’s proxy');
+    assert.equal(second.peer!.health.keys?.total, DEMO_USABLE_KEYS.length, 'and read its /health');
+  });
+
+  it('a proxy of ours with another access token is still known as ours (not "another program")', async () => {
+    const port = await freePort();
+    const base = { ...defaultSettings, proxyPort: port, upstreamBaseUrl: fake.gatewayUrl, refreshMinutes: 0 };
+    const first = session({ ...base, proxyAccessToken: 'tok-first-0123456789' });
+    await first.useKeys(DEMO_USABLE_KEYS.map((key) => ({ key })), 'test');
+    await first.startProxy();
+    const second = session({ ...base, proxyAccessToken: 'tok-other-0123456789' });
+    await second.useKeys(DEMO_USABLE_KEYS.map((key) => ({ key })), 'test');
+    const status = await second.startProxy();
+    assert.equal(status.state, 'stopped');
+    assert.ok(second.peer, 'found as ours');
+    assert.equal(second.peer!.health.keys, undefined, 'its /health stays its own');
   });
 
   it('a port held by another program is still the error it was', async () => {

@@ -83,3 +83,43 @@ describe('layering: src/core runs without VS Code, src/vscode is only the skin',
     assert.deepEqual([...files].sort(), ['src/core/a.ts', 'src/core/app/c.ts', 'src/core/b.ts', 'src/core/d.ts', 'src/core/e.ts', 'src/core/f.ts', 'src/vscode/plain.ts']);
   });
 });
+
+/**
+ * What only the tests' fake (test/fake/) may hold: its control methods, its fault options and
+ * messages, and the headers a request uses to shape the fake's answer.
+ */
+export const TEST_CONTROL_MARKERS: readonly string[] = [
+  'setFault',
+  'setGatewayFault',
+  'setPlatformFault',
+  'clearFaults',
+  'waitForRequest',
+  'expireTokens',
+  'resetPlatformCalls',
+  'cutAfterChunks',
+  'resetConnection',
+  'Demo fault',
+  'No matching gateway request',
+  'x-demo-chunks',
+  'x-demo-chunk-delay-ms',
+];
+
+/** The markers a shipped bundle holds. */
+export function testControlsIn(bundle: string): string[] {
+  return TEST_CONTROL_MARKERS.filter((m) => bundle.includes(m));
+}
+
+describe('layering: the shipped bundles hold the demo platform, not the test controls', () => {
+  for (const name of ['extension.js', 'cli.js']) {
+    it(`dist/${name} (built by npm test before mocha)`, () => {
+      const bundle = readFileSync(join(ROOT, 'dist', name), 'utf8'); // missing: run `npm run build` first
+      assert.ok(bundle.includes('/api/users/login'), `expected the demo platform in dist/${name}`);
+      assert.deepEqual(testControlsIn(bundle), []);
+    });
+  }
+
+  it('finds a marker when one is there (the check can fail)', () => {
+    assert.deepEqual(testControlsIn("x.setFault(k, { status: 500 }); y = 'Demo fault: HTTP 500'"), ['setFault', 'Demo fault']);
+    assert.deepEqual(testControlsIn('const ok = createDemoDaiDai();'), []);
+  });
+});

@@ -44,9 +44,11 @@ describe('vscode: package.json contributions', () => {
     }
   });
 
-  it('keeps the URLs that receive keys and the listen address out of workspace settings', () => {
+  it('keeps the URLs that receive keys, the listen address and the proxy\'s start out of workspace settings', () => {
     const props = contributes.configuration.properties as Record<string, { scope?: string }>;
-    for (const id of ['daidai.platform.baseUrl', 'daidai.upstream.baseUrl', 'daidai.proxy.host', 'daidai.proxy.allowedOrigins']) {
+    // A trusted workspace must not start the proxy for the logged-in account, nor choose its port.
+    const ids = ['daidai.platform.baseUrl', 'daidai.upstream.baseUrl', 'daidai.proxy.host', 'daidai.proxy.allowedOrigins', 'daidai.proxy.accessToken', 'daidai.proxy.autoStart', 'daidai.proxy.port'];
+    for (const id of ids) {
       assert.ok(['machine', 'application'].includes(props[id].scope ?? ''), `${id} has scope ${props[id].scope}`);
     }
   });

@@ -4,8 +4,8 @@
 // settings, logger); it never calls VS Code (the handlers in commands.ts do, through `Ui`).
 import { Agent } from 'undici';
 import { t } from '../l10n';
-import { createFakeDaiDai, DEMO_ACCOUNT } from '../demo/fakeDaiDai';
-import type { FakeDaiDai } from '../demo/types';
+import { createDemoDaiDai, DEMO_ACCOUNT } from '../demo/demoDaiDai';
+import type { DemoDaiDai } from '../demo/types';
 import { Account } from '../platform/account';
 import { PlatformClient } from '../platform/client';
 import { createGatewayProbe, GatewayMonitor, type GatewayHealth, type GatewayModel } from '../gateway';
@@ -53,8 +53,8 @@ export interface SessionDeps {
   settings: DaiDaiSettings;
   /** Builds an account (and its platform client) for a platform base URL; default: the real platform client. */
   createAccount?(platformBaseUrl: string, logger: Logger): AccountLike;
-  /** The embedded fake platform for "Try the Demo Account"; default: the real fake. */
-  createDemo?(): FakeDaiDai;
+  /** The embedded demo platform for "Try the Demo Account"; default: src/core/demo's. */
+  createDemo?(): DemoDaiDai;
   version?: string;
   /** How often another window's proxy is polled (default PEER_POLL_MS; tests go faster). */
   peerPollMs?: number;
@@ -115,7 +115,7 @@ export class Session {
   readonly proxy: ProxyServer;
   private account: AccountLike;
   private accountSub: Disposable;
-  private demo?: FakeDaiDai;
+  private demo?: DemoDaiDai;
   /** Plain keys (DAIDAI_KEYS or a keys file) instead of an account: where they came from. */
   private plainKeys?: { source: string; keys: PoolKeyInput[] };
   private _settings: DaiDaiSettings;
@@ -361,7 +361,7 @@ export class Session {
    */
   async tryDemo(): Promise<void> {
     if (!this.demo) {
-      const demo = (this.deps.createDemo ?? (() => createFakeDaiDai({ packages: true })))();
+      const demo = (this.deps.createDemo ?? (() => createDemoDaiDai({ packages: true })))();
       await demo.start(0, '127.0.0.1');
       this.demo = demo;
       this.logger.info(t('Demo platform running at {0} (gateway {1}); this session only.', demo.url, demo.gatewayUrl));
@@ -505,7 +505,7 @@ export class Session {
   private async findPeer(): Promise<boolean> {
     const { host, port } = this.peerAddress();
     if (port === 0) return false;
-    const probe = await probePeer(host, port, { timeoutMs: 1000 });
+    const probe = await probePeer(host, port, { timeoutMs: 1000, token: this.proxy.options.accessToken });
     if (probe.kind !== 'daidai') return false;
     const shown = host.includes(':') ? `[${host}]` : host;
     const peer: PeerProxy = { url: `http://${shown}:${port}/v1`, port, health: probe.health, since: this._peer?.since ?? Date.now() };
@@ -531,7 +531,7 @@ export class Session {
   private async pollPeer(): Promise<void> {
     if (!this._peer || this.disposed) return;
     const { host, port } = this.peerAddress();
-    const probe = await probePeer(host, port, { timeoutMs: 2000 });
+    const probe = await probePeer(host, port, { timeoutMs: 2000, token: this.proxy.options.accessToken });
     if (!this._peer || this.disposed) return;
     if (probe.kind === 'daidai') {
       this.peerMisses = 0;

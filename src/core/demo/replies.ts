@@ -326,12 +326,6 @@ export function isModerated(userText: string): boolean {
   return false;
 }
 
-/** The error page nginx answers in front of a gateway whose upstream failed, for any status. */
-export function nginxErrorPage(status: number, reason: string): string {
-  const title = `${status} ${reason}`;
-  return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
-}
-
 // ---- model lists ------------------------------------------------------------------------------------
 
 /** new-api's fixed `created` for the models it lists. */

@@ -1,5 +1,5 @@
-// Contract of the fake DaiDai platform + gateway (src/core/demo). Tests, the demo and the
-// benchmark use it.
+// Contract of the demo DaiDai platform + gateway (src/core/demo). The demo ships it; the tests and
+// the benchmark use it through test/fake/, which adds fault injection and a request log.
 
 export interface FakeKey {
   key: string;
@@ -37,47 +37,6 @@ export interface FakeAccount {
   userId: number;
 }
 
-/** Per-key misbehaviour of the gateway. */
-export interface Fault {
-  /** Answer this status with an error body in the route's own format (with `html`: default 502). */
-  status?: number;
-  /** Answer an nginx-style HTML error page (`content-type: text/html`) instead of JSON, as a gateway's front does. */
-  html?: boolean;
-  /** Hang this long before headers, then reset the connection (a front that gives up). */
-  hangMs?: number;
-  /** Error body override (string sent as is, object as JSON). */
-  body?: string | object;
-  /** Retry-After header value for the error answer. */
-  retryAfter?: string;
-  /** Never send headers (the connection stays open until the client goes away). */
-  hang?: boolean;
-  /** Destroy the socket before any response. */
-  resetConnection?: boolean;
-  /** Streams: destroy the socket after this many chunks. */
-  cutAfterChunks?: number;
-  /** Streams: delay between chunks (ms). */
-  chunkDelayMs?: number;
-  /** How many requests the fault applies to before it clears itself (default: until cleared). */
-  times?: number;
-}
-
-/** What a fault function is told about one gateway request. */
-export interface FaultRequest {
-  /** The request's sequence number in the gateway log. */
-  seq: number;
-  model?: string;
-  stream: boolean;
-  /** Path as received, with query. */
-  path: string;
-}
-
-/**
- * Called once per gateway request (of one key, or of every request for the gateway fault), after
- * the body is read: a seeded chaos source. The fault it answers applies to that request only
- * (its `times` is not used).
- */
-export type FaultFn = (req: FaultRequest) => Fault | undefined;
-
 export interface GatewayRequestLog {
   seq: number;
   /** The key the request carried (Authorization Bearer or x-api-key), in clear: tests only. */
@@ -96,14 +55,14 @@ export interface GatewayRequestLog {
   startedAt: number;
 }
 
-export interface FakeDaiDaiOptions {
+export interface DemoDaiDaiOptions {
   accounts?: FakeAccount[];
   keys?: FakeKey[];
   /** Orders per page of /api/general/orders when the client asks for more (default 2, to exercise paging). */
   ordersPageSize?: number;
-  /** Default chunks for a streamed answer (default 8); a request may ask with header x-demo-chunks. */
+  /** Default chunks for a streamed answer (default 8). */
   streamChunks?: number;
-  /** Default delay between chunks in ms (default 0); a request may ask with header x-demo-chunk-delay-ms. */
+  /** Default delay between chunks in ms (default 0). */
   chunkDelayMs?: number;
   /** Token lifetime (ms); expired tokens get 401. Default 1 hour. */
   tokenTtlMs?: number;
@@ -138,12 +97,10 @@ export interface FakeDaiDaiOptions {
   models?: string[];
   /** Length of /v1/embeddings vectors (default 16). */
   embeddingDims?: number;
-  /** Newest gateway requests kept in `requests` (default 10000; older ones are dropped). */
-  requestLogLimit?: number;
 }
 
-/** The fake DaiDai platform (/api/*) and gateway (/v1/*) on one loopback server. */
-export interface FakeDaiDai {
+/** The demo DaiDai platform (/api/*) and gateway (/v1/*) on one loopback server. */
+export interface DemoDaiDai {
   /** Listens (port 0 = a free one) and resolves with the bound port. */
   start(port?: number, host?: string): Promise<number>;
   /** Closes the server and every socket (hung ones included) and clears timers. Idempotent. */
@@ -153,29 +110,6 @@ export interface FakeDaiDai {
   readonly url: string;
   /** Gateway base, `${url}/v1`. */
   readonly gatewayUrl: string;
-  /**
-   * Misbehaviour of the gateway for one key (undefined clears it). A function is called once per
-   * gateway request with that key and answers the fault for that request (or none).
-   */
-  setFault(key: string, fault: Fault | FaultFn | undefined): void;
-  /** Misbehaviour of the whole gateway (every key, and requests without one), before any key's fault: an outage. */
-  setGatewayFault(fault: Fault | FaultFn | undefined): void;
-  /** Clears every fault: per key, the gateway's and the platform's. */
-  clearFaults(): void;
-  /** Misbehaviour of one platform path such as `/api/general/orders` (status, body, hang, resetConnection, times). */
-  setPlatformFault(path: string, fault: Fault | undefined): void;
-  /** Gateway requests, oldest first (entries are updated in place as requests finish or abort). */
-  readonly requests: readonly GatewayRequestLog[];
-  clearRequests(): void;
-  /** Resolves with the first log entry (present, new or updated) that matches; rejects after timeoutMs (default 5000). */
-  waitForRequest(pred: (r: GatewayRequestLog) => boolean, timeoutMs?: number): Promise<GatewayRequestLog>;
-  /** Platform calls by path (`/api/users/login` → 2), failures included. */
-  readonly platformCalls: Readonly<Record<string, number>>;
-  resetPlatformCalls(): void;
-  /** Invalidates every issued platform token (the next call gets 401/403). */
-  expireTokens(): void;
-  setBalance(key: string, balance: number): void;
-  balanceOf(key: string): number | undefined;
   /** Current orders with live balances (a copy). */
   keys(): FakeKey[];
   /** Replaces the account's orders; balances of keys already known are reset to the given ones. */

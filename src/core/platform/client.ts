@@ -33,7 +33,12 @@ export interface PlatformClientOptions {
   pageSize?: number;
   /** Safety cap on pages followed, whatever totalPages says (default 100). */
   maxPages?: number;
+  /** Largest answer read (default 16 MiB): past it the call fails instead of filling memory. */
+  maxAnswerBytes?: number;
 }
+
+/** A page of 50 orders or the whole price list is a few hundred KB; anything near this is not an answer. */
+export const PLATFORM_ANSWER_LIMIT = 16 * 1024 * 1024;
 
 export class PlatformError extends Error {
   override readonly name = 'PlatformError';
@@ -74,6 +79,7 @@ export class PlatformClient {
   private readonly log: Logger;
   private readonly pageSize: number;
   private readonly maxPages: number;
+  private readonly maxAnswerBytes: number;
   private creds?: Credentials;
   private token?: string;
   private currentUser?: PlatformUser;
@@ -102,6 +108,7 @@ export class PlatformClient {
     this.log = opts.logger ?? nullLogger;
     this.pageSize = Math.max(1, opts.pageSize ?? 50);
     this.maxPages = Math.max(1, opts.maxPages ?? 100);
+    this.maxAnswerBytes = Math.max(1024, opts.maxAnswerBytes ?? PLATFORM_ANSWER_LIMIT);
   }
 
   /** The signed-in user, after login(). */
@@ -309,8 +316,19 @@ export class PlatformClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       status = res.statusCode;
-      text = await res.body.text();
+      const declared = Number(res.headers['content-length']);
+      const read = declared > this.maxAnswerBytes ? undefined : await readCapped(res.body, this.maxAnswerBytes);
+      if (read === undefined) {
+        res.body.destroy();
+        throw new PlatformError(
+          'protocol',
+          t('The DaiDai platform at {0} answered {1} with more than {2} MiB; that is not an answer of the account site. Check {3}.', this.host, path, Math.round(this.maxAnswerBytes / (1024 * 1024)), SETTING),
+          status,
+        );
+      }
+      text = read;
     } catch (e) {
+      if (e instanceof PlatformError) throw e;
       throw this.networkError(e, path, secret);
     }
     this.log.debug(`${method} ${path} → HTTP ${status}`);
@@ -390,4 +408,17 @@ function jwtUserId(token: string): string | number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The body as text, or undefined (and the rest left unread) once it passes `cap` bytes. */
+async function readCapped(body: Dispatcher.ResponseData['body'], cap: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > cap) return undefined;
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
 }

@@ -12,7 +12,7 @@ import type { Classify, ForwardPool, GatewayModel, GatewayWatch, UsageMeter } fr
 import { forwardWithFailover, type ForwardDeps } from './forward';
 import { healthReport } from './health';
 import { upstreamRoute, type UpstreamRoute } from './routes';
-import { isLoopbackAddress, isLoopbackHost, originAllowed, presentedToken, tokenMatches } from './safety';
+import { ACCESS_TOKEN_REFUSED, isLoopbackAddress, isLoopbackHost, originAllowed, presentedToken, tokenMatches } from './safety';
 import type { ProxyOptions, ProxyStatus, RequestRecord } from './types';
 
 export interface AppDeps {
@@ -85,12 +85,15 @@ export function createApp(deps: AppDeps): Koa<State> {
     ctx.status = 200;
   });
   router.get('/', (ctx) => {
+    // From the address we listen on, not ctx.origin: Koa 3 takes that from the request's Origin
+    // header (`null/v1` for a sandboxed page).
+    const base = deps.status().url?.replace(/\/v1$/, '');
     ctx.body = {
       name: 'DaiDai Aggregator proxy',
       version: deps.version,
-      openaiBaseUrl: `${ctx.origin}/v1`,
-      anthropicBaseUrl: ctx.origin,
-      health: `${ctx.origin}/health`,
+      openaiBaseUrl: base ? `${base}/v1` : null,
+      anthropicBaseUrl: base ?? null,
+      health: base ? `${base}/health` : null,
     };
   });
 
@@ -113,6 +116,9 @@ export function createApp(deps: AppDeps): Koa<State> {
   // matching it on every proxied request would be pure overhead.
   app.use(async (ctx, next) => {
     if (ctx.state.route === undefined) return next();
+    if (ctx.state.route.unsafe) {
+      throw new ProxyHttpError(400, bilingual('The path {0} leaves the API (a "..", "." or backslash in it): the proxy forwards only API paths under /v1.', ctx.req.headers['accept-language'], JSON.stringify((ctx.req.url ?? '').slice(0, 200))), 'invalid_path');
+    }
     ctx.respond = false; // we write the response ourselves, as it streams
     await forwardWithFailover(ctx.req, ctx.res, ctx.state.route, forwardDeps);
   });
@@ -151,7 +157,6 @@ function guardMiddleware(options: () => ProxyOptions): Koa.Middleware<State> {
   let hostLoopback = false;
   return async (ctx, next) => {
     const opts = options();
-    const route = ctx.state.route; // set by ProxyApplication.handleRequest
     const headers = ctx.req.headers;
 
     if (opts.host !== bindSeen) {
@@ -195,11 +200,12 @@ function guardMiddleware(options: () => ProxyOptions): Koa.Middleware<State> {
       }
     }
 
-    if (opts.accessToken && route !== undefined && !tokenMatches(presentedToken(headers), opts.accessToken)) {
+    // Every path, /health and / included: they show key ids, states and counters.
+    if (opts.accessToken && !tokenMatches(presentedToken(headers), opts.accessToken)) {
       throw new ProxyHttpError(
         401,
         bilingual('This proxy requires its access token (daidai.proxy.accessToken) as the API key.', headers['accept-language']),
-        'invalid_access_token',
+        ACCESS_TOKEN_REFUSED,
       );
     }
     await next();

@@ -3,6 +3,7 @@
 // instead of reporting the port as used by another program.
 import { Agent, request, type Dispatcher } from 'undici';
 import { HEALTH_NAME, type HealthReport } from './health';
+import { ACCESS_TOKEN_REFUSED } from './safety';
 
 /** What our /health says, as far as the probe can tell; every field but `name` may be missing in another version. */
 export type PeerHealth = Partial<HealthReport> & {
@@ -26,6 +27,8 @@ export interface ProbePeerOptions {
   timeoutMs?: number;
   /** Injected by tests; otherwise a one-off Agent of our own (never the global dispatcher). */
   dispatcher?: Dispatcher;
+  /** The access token from the same settings (daidai.proxy.accessToken): with one set, /health needs it too. */
+  token?: string;
 }
 
 
@@ -44,7 +47,7 @@ export async function probePeer(host: string, port: number, options: ProbePeerOp
     const res = await request(`http://${hostForUrl(host)}:${port}/health`, {
       method: 'GET',
       dispatcher,
-      headers: { accept: 'application/json' },
+      headers: options.token ? { accept: 'application/json', authorization: `Bearer ${options.token}` } : { accept: 'application/json' },
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       signal: AbortSignal.timeout(timeoutMs),
@@ -59,6 +62,11 @@ export async function probePeer(host: string, port: number, options: ProbePeerOp
     }
     if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && (parsed as { name?: unknown }).name === HEALTH_NAME) {
       return { kind: 'daidai', health: parsed as PeerHealth };
+    }
+    // Ours, with another access token than ours (a CLI started with its own): it keeps its
+    // /health to itself, but its refusal still says whose it is.
+    if (res.statusCode === 401 && (parsed as { error?: { code?: unknown } } | null)?.error?.code === ACCESS_TOKEN_REFUSED) {
+      return { kind: 'daidai', health: { name: HEALTH_NAME } };
     }
     return { kind: 'other' };
   } catch (err) {

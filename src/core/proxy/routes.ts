@@ -30,6 +30,12 @@ export interface UpstreamRoute {
   /** Path below the upstream base, with the query: `/chat/completions?x=1`. */
   path: string;
   flavor: ApiFlavor;
+  /**
+   * Set when the path climbs out of the API (`..`, `.`, backslashes, in any percent-encoding):
+   * it must be refused, never forwarded: the gateway would resolve it to its account API
+   * (`/api/user/self`, new-api's `/api/usage/token`) with a pool key attached.
+   */
+  unsafe?: true;
 }
 
 /** Maps a client URL to the upstream path, or undefined when it is not an API call. */
@@ -48,7 +54,32 @@ export function upstreamRoute(url: string): UpstreamRoute | undefined {
     if (!knownResources.has(first)) return undefined;
     rest = path;
   }
-  return { path: rest + query, flavor: flavorOf(rest) };
+  const flavor = flavorOf(rest);
+  if (climbsOut(rest)) return { path: rest + query, flavor, unsafe: true };
+  return { path: rest + query, flavor };
+}
+
+/**
+ * Whether a gateway could read the path as something outside it: a `.` or `..` segment once
+ * percent-decoded (as often as it takes: a gateway or the proxy in front of it may decode again),
+ * or a backslash (some servers take it for a slash). No API path has either.
+ */
+function climbsOut(path: string): boolean {
+  // The common path has no dot, backslash or percent sign at all: nothing to decode.
+  if (!/[.%\\]/.test(path)) return false;
+  let p = path;
+  for (let i = 0; i < 4 && p.includes('%'); i++) {
+    let next: string;
+    try {
+      next = decodeURIComponent(p);
+    } catch {
+      return true; // a broken escape: no client of ours sends one, and its meaning is the reader's guess
+    }
+    if (next === p) break;
+    p = next;
+  }
+  if (p.includes('\\')) return true;
+  return p.split('/').some((seg) => seg === '.' || seg === '..');
 }
 
 /** Splits `http://host:port/v1` into the undici origin and the base path. */

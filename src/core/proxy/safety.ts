@@ -45,6 +45,9 @@ export function presentedToken(headers: IncomingHttpHeaders): string | undefined
   return undefined;
 }
 
+/** The error code of a request refused for want of the access token (the peer probe knows us by it). */
+export const ACCESS_TOKEN_REFUSED = 'invalid_access_token';
+
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export function tokenMatches(presented: string | undefined, expected: string): boolean {

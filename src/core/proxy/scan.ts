@@ -170,6 +170,7 @@ const ENDS_MIN_BYTES = 16 * 1024;
 // Node's Buffer search slows down on needles that start with a frequent byte (`"`): `model"`
 // finds every `"model"` too, at a fraction of the cost.
 const MODEL_KEY = Buffer.from('model"');
+const STREAM_KEY = Buffer.from('stream"');
 
 /**
  * The large bodies (a SillyTavern history, Claude Code's tools and conversation) are one or two
@@ -177,8 +178,7 @@ const MODEL_KEY = Buffer.from('model"');
  * after them. Walking the nested values costs a native call per string; this reads the members
  * before the first nested value forwards and the members after the last one backwards, and
  * checks with one search that `model"` appears nowhere in between: then `model` is the whole
- * scan's. `stream` only names the request in the log, so a `stream` written between two nested
- * values is not looked for. Undefined whenever it cannot be sure (a model key in between,
+ * scan's, and the same for `stream"`. Undefined whenever it cannot be sure (a model or stream key in between,
  * anything unexpected at either end): the whole scan decides, and refuses a broken skeleton.
  */
 function scanEnds(b: Buffer): BodyScan | undefined {
@@ -275,9 +275,14 @@ function scanEnds(b: Buffer): BodyScan | undefined {
   // wins, as in JSON.parse): nothing to search. Otherwise any "model" there (at any depth, or
   // inside a string) and the whole scan decides. The search is most of this scan's cost on a
   // 100 KB history, and SillyTavern writes `model` after `messages`.
+  // `stream` likewise: a tail `stream` wins; otherwise one written between the nested values
+  // would override the head's (or be the only one), so any `stream"` there and the whole scan
+  // decides. SillyTavern and Claude Code write `stream` last: the search rarely runs.
+  const middle = b.subarray(headEnd, tailStart);
   if (tailHasModel) (model = tailModel), (haveModel = true);
-  else if (b.subarray(headEnd, tailStart).indexOf(MODEL_KEY) !== -1) return undefined;
+  else if (middle.indexOf(MODEL_KEY) !== -1) return undefined;
   if (tailHasStream) stream = tailStream;
+  else if (middle.indexOf(STREAM_KEY) !== -1) return undefined;
   return haveModel && model !== undefined ? { ok: true, model, stream } : { ok: true, stream };
 }
 

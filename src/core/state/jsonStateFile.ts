@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { nullLogger, type Logger } from '../util/log';
+import { makeDir } from '../util/mkdir';
 import { maskKey, redactSecrets } from '../util/mask';
 import { isRecord } from './decode';
 import { keyLikePattern } from './secrets';
@@ -22,9 +23,8 @@ export interface StateFs {
 }
 
 export const nodeStateFs: StateFs = {
-  async mkdir(dir) {
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-  },
+  // Not fsp.mkdir's recursive mode: it loops for ever under /proc (util/mkdir.ts).
+  mkdir: (dir) => makeDir(dir, 0o700),
   readFile: (path) => fsp.readFile(path, 'utf8'),
   async writeFileDurable(path, text) {
     // 0600: no secret is in it, but what the user spends and on which model is their business

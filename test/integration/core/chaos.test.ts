@@ -13,7 +13,7 @@ import {
   type FakeDaiDai,
   type Fault,
   type FaultRequest,
-} from '../../../src/core/demo/fakeDaiDai';
+} from '../../fake/fakeDaiDai';
 import { fnv1a, mulberry32 } from '../../../src/core/demo/fixtures';
 import { requestLogLine } from '../../../src/core/present';
 import { maskKey } from '../../../src/core/util/mask';

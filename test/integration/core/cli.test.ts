@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { waitUntil } from '../../helpers/wait';
 import { join } from 'node:path';
-import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_USABLE_KEYS, type FakeDaiDai } from '../../../src/core/demo/fakeDaiDai';
+import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_USABLE_KEYS, type FakeDaiDai } from '../../fake/fakeDaiDai';
 
 const CLI = join(__dirname, '..', '..', '..', '..', 'dist', 'cli.js');
 
@@ -435,6 +435,20 @@ describe('CLI (dist/cli.js)', function () {
     const r2 = run(['serve', '--prot', '5100']);
     assert.equal(await r2.exit, 1);
     assert.match(r2.stderr(), /Unknown option --prot/);
+  });
+
+  it('serve --state-dir where no folder can be made (under /proc): one clear line, exit 1, within seconds', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const started = Date.now();
+    const r = run(['serve', '--port', '0', '--upstream-url', fake.gatewayUrl, '--state-dir', '/proc/daidai-state/x'], { DAIDAI_KEYS: DEMO_USABLE_KEYS[0] });
+    children.push(r.child);
+    const code = await Promise.race([r.exit, new Promise<'spinning'>((res) => setTimeout(() => res('spinning'), 10_000))]);
+    assert.equal(code, 1, `exit ${code}; stderr: ${r.stderr()}`);
+    assert.ok(Date.now() - started < 10_000);
+    const lines = r.stderr().trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr());
+    assert.match(lines[0], /state folder \/proc\/daidai-state\/x \(ENOENT\)/);
+    assert.match(lines[0], /--state-dir/);
   });
 
   it('serve without credentials or keys says what to set', async () => {

@@ -12,7 +12,7 @@ import {
   type FakeDaiDai,
   type Fault,
   type FaultRequest,
-} from '../../../src/core/demo/fakeDaiDai';
+} from '../../fake/fakeDaiDai';
 
 interface Reply {
   status: number;

@@ -15,7 +15,7 @@ import {
   replyText,
   type FakeDaiDai,
   type FakeDaiDaiOptions,
-} from '../../../src/core/demo/fakeDaiDai';
+} from '../../fake/fakeDaiDai';
 
 interface Reply {
   status: number;

@@ -15,7 +15,7 @@ import {
   replyText,
   streamedReplyText,
   type FakeDaiDai,
-} from '../../../src/core/demo/fakeDaiDai';
+} from '../../fake/fakeDaiDai';
 
 interface Reply {
   status: number;

@@ -17,7 +17,7 @@ import {
   fakePromptTokens,
   type FakeDaiDai,
   type FakeDaiDaiOptions,
-} from '../../../src/core/demo/fakeDaiDai';
+} from '../../fake/fakeDaiDai';
 
 interface Reply {
   status: number;

@@ -9,7 +9,7 @@ import {
   DEMO_PACKAGE_MODELS_BY_GROUP,
   DEMO_USABLE_KEYS,
   type FakeDaiDai,
-} from '../../../src/core/demo/fakeDaiDai';
+} from '../../fake/fakeDaiDai';
 import { GatewayMonitor } from '../../../src/core/gateway/monitor';
 import { createGatewayProbe } from '../../../src/core/gateway/probe';
 import { failureFamily, gatewaySignature } from '../../../src/core/gateway/signature';

@@ -1,9 +1,10 @@
 // PlatformClient and Account against the fake DaiDai on loopback sockets.
 
 import * as assert from 'node:assert/strict';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import { Agent } from 'undici';
-import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_KEYS, DEMO_USABLE_KEYS, type FakeDaiDai } from '../../../src/core/demo/fakeDaiDai';
+import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_KEYS, DEMO_USABLE_KEYS, type FakeDaiDai } from '../../fake/fakeDaiDai';
 import { Account } from '../../../src/core/platform/account';
 import { PlatformClient, PlatformError } from '../../../src/core/platform/client';
 import type { AccountSnapshot } from '../../../src/core/platform/types';
@@ -217,6 +218,42 @@ describe('PlatformClient against the fake DaiDai', () => {
     const err = await rejection(slow.monitor());
     assert.equal(err.kind, 'network');
     assert.match(err.message, /did not answer/);
+  });
+
+  it('stops reading an answer past its size cap (an endless one, and one that declares 2 GB)', async () => {
+    let closedEarly = 0;
+    const srv = http.createServer((req, res) => {
+      res.on('close', () => {
+        if (!res.writableFinished) closedEarly++;
+      });
+      if (req.url === '/declared/api/users/login') {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(2 * 1024 ** 3) });
+        res.write('{"code":200,"msg":"');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"code":200,"msg":"');
+      const chunk = 'x'.repeat(64 * 1024);
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      pump();
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as net.AddressInfo).port;
+    try {
+      for (const base of [`http://127.0.0.1:${port}/endless`, `http://127.0.0.1:${port}/declared`]) {
+        const capped = new PlatformClient({ baseUrl: base, dispatcher: agent, timeoutMs: 10_000, maxAnswerBytes: 1024 * 1024 });
+        const err = await rejection(capped.login(CREDS));
+        assert.equal(err.kind, 'protocol', err.message);
+        assert.match(err.message, /more than 1 MiB/);
+      }
+      await until(() => closedEarly === 2);
+    } finally {
+      srv.closeAllConnections();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
   });
 
   it('calls a 5xx "unavailable" and a non-JSON answer a protocol error', async () => {

@@ -129,6 +129,10 @@ describe('request body scan (model and stream without JSON.parse)', () => {
         [['model', 'head'], ['messages', history], ['model', 'between'], ['tools', tools], ['model', 'tail wins']],
         [['messages', history], ['model', 'between'], ['tools', tools], ['model', null]],
         [['messages', [{ content: 'say "model" and "stream"'.repeat(1000) }]], ['model', 'm']],
+        // A `stream` between the nested values: the only one, or overriding the head's.
+        [['messages', history], ['stream', true], ['tools', tools], ['model', 'm']],
+        [['model', 'm'], ['stream', true], ['messages', history], ['stream', false], ['tools', tools]],
+        [['stream', true], ['messages', history], ['stream', false], ['tools', tools], ['model', 'm']],
       ];
       // A key spelled with an escape is `model` to JSON.parse, at either end.
       assertAgrees(`{"mod\\u0065l":"escaped head",${big([['messages', history]]).slice(1)}`);
@@ -139,6 +143,13 @@ describe('request body scan (model and stream without JSON.parse)', () => {
         assertAgrees(text);
         assertAgrees(JSON.stringify(JSON.parse(text), null, 2));
       }
+    });
+
+    it('a stream written between two nested values counts, as in JSON.parse (the ends alone once missed it)', () => {
+      const only = big([['model', 'm'], ['messages', history], ['stream', true], ['tools', tools]]);
+      assert.deepEqual(scan(only), { ok: true, model: 'm', stream: true });
+      const overridden = big([['stream', true], ['messages', history], ['stream', false], ['tools', tools], ['model', 'm']]);
+      assert.deepEqual(scan(overridden), { ok: true, model: 'm', stream: false });
     });
 
     it('a broken or cut large body is still refused', () => {

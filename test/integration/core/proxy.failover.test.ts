@@ -1,7 +1,7 @@
 // Failover against the fake gateway's per-key faults: which attempts happen, what the client
 // sees, and what the pool learns about each key.
 import * as assert from 'node:assert/strict';
-import { DEMO_USABLE_KEYS, replyText, streamedReplyText } from '../../../src/core/demo/fakeDaiDai';
+import { DEMO_USABLE_KEYS, replyText, streamedReplyText } from '../../fake/fakeDaiDai';
 import { maskKey } from '../../../src/core/util/mask';
 import { harnessPerTest, type Harness } from './helpers/harness';
 import { httpRequest, openaiStreamText, type HttpResult } from './helpers/http';

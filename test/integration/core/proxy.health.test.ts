@@ -2,7 +2,7 @@
 // in a log line or in a request record.
 import { waitUntil } from '../../helpers/wait';
 import * as assert from 'node:assert/strict';
-import { DEMO_USABLE_KEYS } from '../../../src/core/demo/fakeDaiDai';
+import { DEMO_USABLE_KEYS } from '../../fake/fakeDaiDai';
 import type { RequestRecord } from '../../../src/core/proxy/types';
 import { maskKey } from '../../../src/core/util/mask';
 import { harnessPerTest, type Harness } from './helpers/harness';

@@ -3,7 +3,7 @@
 // as server.ts is to wire them.
 import * as assert from 'node:assert/strict';
 import { Agent } from 'undici';
-import { createFakeDaiDai, DEMO_PACKAGE_KEYS, replyText, type FakeDaiDai, type FakeKey } from '../../../src/core/demo/fakeDaiDai';
+import { createFakeDaiDai, DEMO_PACKAGE_KEYS, replyText, type FakeDaiDai, type FakeKey } from '../../fake/fakeDaiDai';
 import { createGatewayProbe, ModelCatalog } from '../../../src/core/gateway';
 import { KeyPool } from '../../../src/core/pool/keyPool';
 import { classifyFailure } from '../../../src/core/pool/policy';

@@ -2,7 +2,7 @@
 // the same key, with the client's credentials replaced by the pool's key on the way up.
 import * as assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { DEMO_MODELS, DEMO_USABLE_KEYS, embeddingVector, replyText, streamedReplyText } from '../../../src/core/demo/fakeDaiDai';
+import { DEMO_MODELS, DEMO_USABLE_KEYS, embeddingVector, replyText, streamedReplyText } from '../../fake/fakeDaiDai';
 import { maskKey } from '../../../src/core/util/mask';
 import { harnessPerTest, type Harness } from './helpers/harness';
 import * as http from 'node:http';

@@ -11,7 +11,7 @@ import {
   streamedReplyText,
   type FakeDaiDai,
   type FakeKey,
-} from '../../../src/core/demo/fakeDaiDai';
+} from '../../fake/fakeDaiDai';
 import { Agent } from 'undici';
 import { createGatewayProbe, OutageDetector } from '../../../src/core/gateway';
 import type { GatewayModel, GatewayWatch, TokenUsage, UsageMeter, UsageTap } from '../../../src/core/proxy/contracts';

@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { DEMO_USABLE_KEYS, replyText } from '../../../src/core/demo/fakeDaiDai';
+import { DEMO_USABLE_KEYS, replyText } from '../../fake/fakeDaiDai';
 import { maskKey } from '../../../src/core/util/mask';
 import { harnessPerTest, type Harness } from './helpers/harness';
 import { httpRequest, type HttpResult } from './helpers/http';

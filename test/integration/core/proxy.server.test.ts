@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { DEMO_USABLE_KEYS } from '../../../src/core/demo/fakeDaiDai';
+import { DEMO_USABLE_KEYS } from '../../fake/fakeDaiDai';
 import { ProxyServer } from '../../../src/core/proxy/server';
 import type { ProxyStatus } from '../../../src/core/proxy/types';
 import { harnessPerTest, within } from './helpers/harness';

@@ -3,7 +3,7 @@
 import { waitUntil } from '../../helpers/wait';
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
-import { DEMO_USABLE_KEYS, streamedReplyText } from '../../../src/core/demo/fakeDaiDai';
+import { DEMO_USABLE_KEYS, streamedReplyText } from '../../fake/fakeDaiDai';
 import type { RequestRecord } from '../../../src/core/proxy/types';
 import { delay, harnessPerTest, within, type Harness } from './helpers/harness';
 import { startTinyUpstream } from './helpers/upstream';

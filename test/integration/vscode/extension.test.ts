@@ -3,8 +3,8 @@
 import * as assert from 'node:assert/strict';
 import * as sinon from 'sinon';
 import * as vscode from 'vscode';
-import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_MODELS, DEMO_USABLE_KEYS } from '../../../src/core/demo/fakeDaiDai';
-import type { FakeDaiDai } from '../../../src/core/demo/types';
+import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_MODELS, DEMO_USABLE_KEYS } from '../../fake/fakeDaiDai';
+import type { FakeDaiDai } from '../../fake/types';
 import type { DaiDaiApi } from '../../../src/core/app/api';
 import { EXTENSION_ID, freePort, waitUntil } from './helpers';
 

@@ -7,7 +7,7 @@
 import * as assert from 'node:assert/strict';
 import * as sinon from 'sinon';
 import * as vscode from 'vscode';
-import { DEMO_ACCOUNT } from '../../../src/core/demo/fakeDaiDai';
+import { DEMO_ACCOUNT } from '../../fake/fakeDaiDai';
 import type { DaiDaiApi } from '../../../src/core/app/api';
 import { EXTENSION_ID, freePort, waitUntil } from './helpers';
 import { requestRestart } from './restart';

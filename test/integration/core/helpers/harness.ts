@@ -1,6 +1,6 @@
 // One fake DaiDai + one KeyPool + one ProxyServer on 127.0.0.1 (port 0), as a test needs them,
 // and the bookkeeping that closes all of it after each test.
-import { createFakeDaiDai, DEMO_USABLE_KEYS, type FakeDaiDai, type FakeDaiDaiOptions } from '../../../../src/core/demo/fakeDaiDai';
+import { createFakeDaiDai, DEMO_USABLE_KEYS, type FakeDaiDai, type FakeDaiDaiOptions } from '../../../fake/fakeDaiDai';
 import { KeyPool, type KeyPoolOptions } from '../../../../src/core/pool/keyPool';
 import { ProxyServer } from '../../../../src/core/proxy/server';
 import type { ProxyOptions } from '../../../../src/core/proxy/types';

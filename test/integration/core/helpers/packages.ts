@@ -1,7 +1,7 @@
 // The fake DaiDai's package keys as the model-routing tests use them, the two request shapes
 // they send, and the mixed Claude/GPT/Gemini session both the routing and the packages tests run.
 import * as assert from 'node:assert/strict';
-import { DEMO_PACKAGE_KEYS, DEMO_PACKAGE_MODELS_BY_GROUP, replyText, streamedReplyText } from '../../../../src/core/demo/fakeDaiDai';
+import { DEMO_PACKAGE_KEYS, DEMO_PACKAGE_MODELS_BY_GROUP, replyText, streamedReplyText } from '../../../fake/fakeDaiDai';
 import { anthropicStreamText, httpRequest, openaiStreamText, type HttpResult } from './http';
 
 export const CLAUDE = DEMO_PACKAGE_KEYS[0]; // claude-max group: other models → 503 无可用渠道

@@ -1,18 +1,19 @@
-// The fake DaiDai: the platform (account) API under /api/* and the model gateway under /v1/*
+// The demo DaiDai: the platform (account) API under /api/* and the model gateway under /v1/*
 // (new-api style: packages as groups, its refusals and moderation) on one loopback server.
-// Tests, `npm run demo` and the benchmark use it, so it is plain node:http with a lean hot path:
-// the benchmark measures the proxy, not this fake. The gateway's routes are a table
-// (gatewayRoutes.ts); this file holds what they share.
+// "DaiDai: Try Demo" and `daidai-proxy demo` run it; the tests and the benchmark run it through
+// test/fake/fakeDaiDai.ts, which adds fault injection and a request log through the protected
+// seams below. Plain node:http with a lean hot path: the benchmark measures the proxy, not this.
+// The gateway's routes are a table (gatewayRoutes.ts); this file holds what they share.
 
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { send, sendError, ExchangeReply, JSON_HEADERS, type Exchange, type ExchangeHost } from './exchange';
 import { DEMO_ACCOUNT, DEMO_KEYS, DEMO_MODELS, DEMO_MONITOR, DEMO_PACKAGE_KEYS, DEMO_PACKAGE_MODELS, DEMO_PACKAGE_MONITOR, DEMO_PACKAGE_PRICING, DEMO_PRICING } from './fixtures';
 import { GATEWAY_ROUTES, GatewayRouter, type GatewayCall, type GatewayKeyView, type GatewayReply } from './gatewayRoutes';
 import { fakeCostOf, type FakePricingRow, type FakeUsage } from './pricing';
 import {
   type ApiFormat,
-  errorBody,
   gatewayRequestId,
   isModerated,
   lastUserText,
@@ -21,50 +22,16 @@ import {
   MODERATION_MESSAGE,
   newApiMiddlewareError,
   newApiRelayError,
-  nginxErrorPage,
   noChannelMessage,
 } from './replies';
-import type { FakeAccount, FakeDaiDai, FakeDaiDaiOptions, FakeKey, Fault, FaultFn, GatewayRequestLog } from './types';
+import type { DemoDaiDai, DemoDaiDaiOptions, FakeAccount, FakeKey, GatewayRequestLog } from './types';
 
-export type { FakeDaiDai, FakeDaiDaiOptions, FakeKey, Fault, FaultFn, FaultRequest, GatewayRequestLog } from './types';
-export {
-  DEMO_ACCOUNT,
-  DEMO_KEYS,
-  DEMO_USABLE_KEYS,
-  DEMO_MODELS,
-  DEMO_PACKAGE_KEYS,
-  DEMO_PACKAGE_MODELS,
-  DEMO_PACKAGE_MODELS_BY_GROUP,
-  DEMO_PRICING,
-  DEMO_MONITOR,
-  DEMO_PACKAGE_PRICING,
-  DEMO_PACKAGE_MONITOR,
-  demoKey,
-  seededRandom,
-} from './fixtures';
-export {
-  replyText,
-  streamedReplyText,
-  splitPieces,
-  embeddingVector,
-  fakePromptTokens,
-  fakeInputTokens,
-  fakeCompletionTokens,
-  fakeEmbeddingTokens,
-  gatewayRequestId,
-  MODERATED_WORDS,
-  MODERATION_MESSAGE,
-} from './replies';
-export { fakeCostOf, fakePriceOf, stripChannelPrefix, type FakePrice, type FakePricingRow, type FakeUsage } from './pricing';
+export { DEMO_ACCOUNT } from './fixtures';
 
-const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
-const HTML_HEADERS = { 'content-type': 'text/html; charset=utf-8' };
-const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
 const MAX_BODY = 64 * 1024 * 1024;
-const MAX_CHUNKS = 10_000;
-const MAX_DELAY_MS = 60_000;
 
-interface KeyState extends GatewayKeyView {
+/** A key as the gateway keeps it: its live balance, refusal and package. */
+export interface KeyState extends GatewayKeyView {
   balance: number;
   used: number;
   /** Why the gateway refuses the key even with balance left (unpaid or broken order). */
@@ -80,13 +47,10 @@ interface TokenInfo {
   expiresAt: number;
 }
 
-/** One gateway exchange in flight: what the stream loop and the close handler share. */
-interface Exchange {
-  entry: GatewayRequestLog;
-  res: http.ServerResponse;
-  /** We destroyed the socket ourselves (fault): not the client going away. */
-  selfClosed: boolean;
-  closed: boolean;
+/** How a gateway answer is paced: content chunks of a stream, and ms between its events. */
+export interface ReplyPace {
+  chunks: number;
+  delayMs: number;
 }
 
 class BadBody extends Error {}
@@ -114,15 +78,8 @@ function parseJson(buf: Buffer): unknown {
   return JSON.parse(buf.toString('utf8'));
 }
 
-function headerInt(v: string | string[] | undefined, min: number, max: number): number | undefined {
-  if (typeof v !== 'string') return undefined;
-  const n = Number.parseInt(v, 10);
-  if (!Number.isFinite(n)) return undefined;
-  return Math.min(max, Math.max(min, n));
-}
-
 /** ¥ kept to 1e-9: priced answers cost millionths of a yuan, and sums must not drift. */
-function money(n: number): number {
+export function money(n: number): number {
   return Math.round(n * 1e9) / 1e9;
 }
 
@@ -133,31 +90,27 @@ function yuanText(n: number): string {
   return n.toFixed(6).replace(/(\.\d\d\d*?)0+$/, '$1');
 }
 
-type FaultSource = Fault | FaultFn;
-
 const MODERATED_ROUTE_CODE = 'sensitive_words_detected';
 
 function base64url(s: string | Buffer): string {
   return Buffer.from(s).toString('base64url');
 }
 
-class FakeDaiDaiServer implements FakeDaiDai {
+/**
+ * The demo platform + gateway. The protected members are the seams test/fake/fakeDaiDai.ts
+ * builds its fault injection and request log on; the demo itself leaves them as they are.
+ */
+export class DemoDaiDaiServer implements DemoDaiDai, ExchangeHost {
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly waiters = new Set<{ pred: (r: GatewayRequestLog) => boolean; resolve: (r: GatewayRequestLog) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
-  private readonly faults = new Map<string, FaultSource>();
-  private gatewayFault: FaultSource | undefined;
-  private readonly platformFaults = new Map<string, Fault>();
-  private readonly tokens = new Map<string, TokenInfo>();
-  private readonly state = new Map<string, KeyState>();
-  private readonly calls: Record<string, number> = {};
+  protected readonly tokens = new Map<string, TokenInfo>();
+  protected readonly state = new Map<string, KeyState>();
   private orders: FakeKey[] = [];
-  private log: GatewayRequestLog[] = [];
   private seq = 0;
   private boundPort = 0;
   private boundHost = '127.0.0.1';
-  private stopped = false;
+  private _stopped = false;
 
   private readonly accounts: FakeAccount[];
   private readonly pageSize: number;
@@ -170,7 +123,6 @@ class FakeDaiDaiServer implements FakeDaiDai {
   private readonly models: string[];
   private readonly modelSet: ReadonlySet<string>;
   private readonly dims: number;
-  private readonly logLimit: number;
   private readonly priced: boolean;
   private readonly alwaysUsage: boolean;
   private readonly router = new GatewayRouter(GATEWAY_ROUTES);
@@ -179,7 +131,7 @@ class FakeDaiDaiServer implements FakeDaiDai {
   private readonly monitorBody: Buffer;
   private readonly pricing: readonly FakePricingRow[];
 
-  constructor(opts: FakeDaiDaiOptions = {}) {
+  constructor(opts: DemoDaiDaiOptions = {}) {
     this.accounts = opts.accounts?.length ? opts.accounts.map((a) => ({ ...a })) : [{ ...DEMO_ACCOUNT }];
     this.pageSize = Math.max(1, opts.ordersPageSize ?? 2);
     this.streamChunks = Math.max(1, opts.streamChunks ?? 8);
@@ -192,7 +144,6 @@ class FakeDaiDaiServer implements FakeDaiDai {
     this.models = opts.models ? [...opts.models] : packages ? [...DEMO_PACKAGE_MODELS] : [...DEMO_MODELS];
     this.modelSet = new Set(this.models);
     this.dims = Math.max(1, opts.embeddingDims ?? 16);
-    this.logLimit = Math.max(1, opts.requestLogLimit ?? 10_000);
     this.priced = (opts.charge ?? (packages ? 'priced' : 'flat')) === 'priced';
     this.alwaysUsage = opts.usageChunk === 'always';
     this.modelsBody = Buffer.from(modelsListBody(this.models));
@@ -214,8 +165,8 @@ class FakeDaiDaiServer implements FakeDaiDai {
   // ---- life -----------------------------------------------------------------------------
 
   start(port = 0, host = '127.0.0.1'): Promise<number> {
-    if (this.server.listening) return Promise.reject(new Error(`The fake DaiDai is already listening on port ${this.boundPort}.`));
-    this.stopped = false;
+    if (this.server.listening) return Promise.reject(new Error(`The demo DaiDai is already listening on port ${this.boundPort}.`));
+    this._stopped = false;
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       this.server.once('error', onError);
@@ -230,20 +181,20 @@ class FakeDaiDaiServer implements FakeDaiDai {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
+    this._stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    for (const w of this.waiters) {
-      clearTimeout(w.timer);
-      w.reject(new Error('The fake DaiDai stopped before a matching request arrived.'));
-    }
-    this.waiters.clear();
+    this.stopping();
     if (!this.server.listening) return;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     await closed;
+  }
+
+  get stopped(): boolean {
+    return this._stopped;
   }
 
   get port(): number {
@@ -257,75 +208,6 @@ class FakeDaiDaiServer implements FakeDaiDai {
 
   get gatewayUrl(): string {
     return `${this.url}/v1`;
-  }
-
-  // ---- control --------------------------------------------------------------------------
-
-  setFault(key: string, fault: FaultSource | undefined): void {
-    if (fault) this.faults.set(key, typeof fault === 'function' ? fault : { ...fault });
-    else this.faults.delete(key);
-  }
-
-  setGatewayFault(fault: FaultSource | undefined): void {
-    this.gatewayFault = fault === undefined || typeof fault === 'function' ? fault : { ...fault };
-  }
-
-  clearFaults(): void {
-    this.faults.clear();
-    this.platformFaults.clear();
-    this.gatewayFault = undefined;
-  }
-
-  setPlatformFault(path: string, fault: Fault | undefined): void {
-    if (fault) this.platformFaults.set(path, { ...fault });
-    else this.platformFaults.delete(path);
-  }
-
-  get requests(): readonly GatewayRequestLog[] {
-    return this.log;
-  }
-
-  clearRequests(): void {
-    this.log = [];
-  }
-
-  waitForRequest(pred: (r: GatewayRequestLog) => boolean, timeoutMs = 5000): Promise<GatewayRequestLog> {
-    const found = this.log.find(pred);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        pred,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.waiters.delete(waiter);
-          reject(new Error(`No matching gateway request within ${timeoutMs} ms (${this.log.length} logged).`));
-        }, timeoutMs),
-      };
-      this.waiters.add(waiter);
-    });
-  }
-
-  get platformCalls(): Readonly<Record<string, number>> {
-    return this.calls;
-  }
-
-  resetPlatformCalls(): void {
-    for (const k of Object.keys(this.calls)) delete this.calls[k];
-  }
-
-  expireTokens(): void {
-    this.tokens.clear();
-  }
-
-  setBalance(key: string, balance: number): void {
-    const s = this.state.get(key);
-    if (!s) throw new Error('setBalance: that key is not one of the fake account\'s keys.');
-    s.balance = money(balance);
-  }
-
-  balanceOf(key: string): number | undefined {
-    return this.state.get(key)?.balance;
   }
 
   keys(): FakeKey[] {
@@ -366,6 +248,44 @@ class FakeDaiDaiServer implements FakeDaiDai {
     };
   }
 
+  // ---- seams (test/fake/fakeDaiDai.ts overrides them; the demo keeps these) -------------
+
+  /** stop() was called: pending waits end here. */
+  protected stopping(): void {}
+
+  /** A platform call, before it is answered; true when the seam answered it. */
+  protected interceptPlatform(_res: http.ServerResponse, _pathname: string): boolean {
+    return false;
+  }
+
+  /** A gateway request arrived (its entry is updated in place as it goes). */
+  protected requestArrived(_entry: GatewayRequestLog): void {}
+
+  /** A gateway request's body was read, or it finished, or the client went away. */
+  protected requestChanged(_entry: GatewayRequestLog): void {}
+
+  /**
+   * A gateway request whose body was read, before the gateway looks at its key: 'answered' when
+   * the seam answered it, else how to pace the answer (default: the options').
+   */
+  protected interceptGateway(_ex: Exchange, _format: ApiFormat, _req: http.IncomingMessage, pace: ReplyPace): ReplyPace | 'answered' {
+    return pace;
+  }
+
+  /** How the route's handler answers this exchange. */
+  protected replyFor(ex: Exchange, format: ApiFormat, delayMs: number, ks: KeyState, model: string): GatewayReply {
+    return new ExchangeReply(this, ex, format, delayMs, (usage) => this.charge(ks, model, usage));
+  }
+
+  /** @internal for the exchange writer: a timer that stop() clears. */
+  later(fn: () => void, ms: number): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
   // ---- dispatch -------------------------------------------------------------------------
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -378,7 +298,7 @@ class FakeDaiDaiServer implements FakeDaiDai {
       this.platform(req, res, pathname).catch((e) => this.internalError(res, e));
     } else if (pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(req.method === 'HEAD' ? undefined : 'Fake DaiDai: platform API under /api, gateway under /v1.\n');
+      res.end(req.method === 'HEAD' ? undefined : 'DaiDai demo: platform API under /api, gateway under /v1.\n');
     } else {
       req.resume();
       res.writeHead(404, JSON_HEADERS);
@@ -396,59 +316,11 @@ class FakeDaiDaiServer implements FakeDaiDai {
     res.end(JSON.stringify({ code: status, msg: e instanceof Error ? e.message : String(e) }));
   }
 
-  private later(fn: () => void, ms: number): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
-  }
-
-  private takeFault(map: Map<string, FaultSource>, id: string | undefined, entry?: GatewayRequestLog): Fault | undefined {
-    if (id === undefined || map.size === 0) return undefined;
-    const f = map.get(id);
-    if (!f) return undefined;
-    if (typeof f === 'function') return entry ? askFault(f, entry) : undefined;
-    if (f.times !== undefined) {
-      f.times -= 1;
-      if (f.times <= 0) map.delete(id);
-    }
-    return f;
-  }
-
-  /** The whole gateway's fault for this request, counted down like a key's. */
-  private takeGatewayFault(entry: GatewayRequestLog): Fault | undefined {
-    const f = this.gatewayFault;
-    if (!f) return undefined;
-    if (typeof f === 'function') return askFault(f, entry);
-    if (f.times !== undefined) {
-      f.times -= 1;
-      if (f.times <= 0) this.gatewayFault = undefined;
-    }
-    return f;
-  }
-
   // ---- platform -------------------------------------------------------------------------
 
   private async platform(req: http.IncomingMessage, res: http.ServerResponse, pathname: string): Promise<void> {
-    this.calls[pathname] = (this.calls[pathname] ?? 0) + 1;
     const raw = await readBody(req);
-    const fault = this.takeFault(this.platformFaults, pathname);
-    if (fault && this.applyBlockingFault(res, fault)) return;
-    if (fault?.html) {
-      const status = fault.status ?? 502;
-      res.writeHead(status, fault.retryAfter ? { ...HTML_HEADERS, 'retry-after': fault.retryAfter } : HTML_HEADERS);
-      res.end(nginxErrorPage(status, http.STATUS_CODES[status] ?? 'Error'));
-      return;
-    }
-    if (fault?.status) {
-      const body = fault.body === undefined ? JSON.stringify({ code: fault.status, msg: `Demo fault: HTTP ${fault.status}` }) : typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body);
-      const headers: http.OutgoingHttpHeaders = { ...JSON_HEADERS };
-      if (fault.retryAfter) headers['retry-after'] = fault.retryAfter;
-      res.writeHead(fault.status, headers);
-      res.end(body);
-      return;
-    }
+    if (this.interceptPlatform(res, pathname)) return;
 
     const method = req.method ?? 'GET';
     const expect = pathname === '/api/monitors/status' ? 'GET' : 'POST';
@@ -484,7 +356,6 @@ class FakeDaiDaiServer implements FakeDaiDai {
         return this.platformJson(res, 200, { code: 200, msg: { list: this.pricing, channelDescs: { '官Max': '官方 Max 渠道' } } });
     }
   }
-
   private platformJson(res: http.ServerResponse, status: number, body: unknown): void {
     res.writeHead(status, JSON_HEADERS);
     res.end(JSON.stringify(body));
@@ -586,63 +457,22 @@ class FakeDaiDaiServer implements FakeDaiDai {
 
   // ---- gateway --------------------------------------------------------------------------
 
-  private notify(entry: GatewayRequestLog): void {
-    if (this.waiters.size === 0) return;
-    for (const w of this.waiters) {
-      let hit = false;
-      try {
-        hit = w.pred(entry);
-      } catch {
-        hit = false;
-      }
-      if (hit) {
-        clearTimeout(w.timer);
-        this.waiters.delete(w);
-        w.resolve(entry);
-      }
-    }
-  }
-
-  private record(entry: GatewayRequestLog): void {
-    this.log.push(entry);
-    if (this.log.length > this.logLimit) this.log.splice(0, this.log.length - Math.floor(this.logLimit / 2));
-  }
-
-  /** Destroys or stalls the exchange when the fault says so; true when nothing more must be sent. */
-  private applyBlockingFault(res: http.ServerResponse, fault: Fault, ex?: Exchange): boolean {
-    if (fault.resetConnection) {
-      if (ex) ex.selfClosed = true;
-      res.socket?.destroy();
-      return true;
-    }
-    if (fault.hangMs !== undefined && fault.hangMs >= 0) {
-      this.later(() => {
-        if (res.writableEnded || res.destroyed) return;
-        if (ex) ex.selfClosed = true;
-        res.socket?.destroy();
-      }, fault.hangMs);
-      return true;
-    }
-    // Hang: send nothing; the client's timeout or abort ends it, or stop() does.
-    return fault.hang === true;
-  }
-
   private async gateway(req: http.IncomingMessage, res: http.ServerResponse, pathname: string, url: string): Promise<void> {
     const method = req.method ?? 'GET';
     const format: ApiFormat = pathname.startsWith('/v1/messages') ? 'anthropic' : 'openai';
     const key = this.keyOf(req, format);
     const entry: GatewayRequestLog = { seq: ++this.seq, key, method, path: url, aborted: false, finished: false, headers: req.headers, startedAt: Date.now() };
     const ex: Exchange = { entry, res, selfClosed: false, closed: false };
-    this.record(entry);
+    this.requestArrived(entry);
     res.on('finish', () => {
       entry.finished = true;
-      this.notify(entry);
+      this.requestChanged(entry);
     });
     res.on('close', () => {
       ex.closed = true;
       if (!entry.finished && !ex.selfClosed) {
         entry.aborted = true;
-        this.notify(entry);
+        this.requestChanged(entry);
       }
     });
 
@@ -652,7 +482,7 @@ class FakeDaiDaiServer implements FakeDaiDai {
     try {
       raw = await readBody(req);
     } catch (e) {
-      if (e instanceof BadBody) return this.gatewayError(ex, format, 413, 'Request body too large.');
+      if (e instanceof BadBody) return sendError(ex, format, 413, 'Request body too large.');
       return; // the client went away while sending
     }
     if (method === 'POST') {
@@ -668,37 +498,23 @@ class FakeDaiDaiServer implements FakeDaiDai {
         entry.stream = json.stream === true;
       }
     }
-    this.notify(entry);
+    this.requestChanged(entry);
 
-    // The gateway's front fails before any key is looked at; then the key's own misbehaviour.
-    const fault = this.takeGatewayFault(entry) ?? this.takeFault(this.faults, key, entry);
-    if (fault) {
-      if (this.applyBlockingFault(res, fault, ex)) return;
-      if (fault.html) {
-        const status = fault.status ?? 502;
-        const headers: http.OutgoingHttpHeaders = fault.retryAfter ? { ...HTML_HEADERS, 'retry-after': fault.retryAfter } : HTML_HEADERS;
-        return this.send(ex, status, headers, nginxErrorPage(status, http.STATUS_CODES[status] ?? 'Error'));
-      }
-      if (fault.status) {
-        const headers: http.OutgoingHttpHeaders = { ...JSON_HEADERS };
-        if (fault.retryAfter) headers['retry-after'] = fault.retryAfter;
-        const body = fault.body === undefined ? errorBody(format, fault.status, `Demo fault: HTTP ${fault.status} for this key.`) : typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body);
-        return this.send(ex, fault.status, headers, body);
-      }
-    }
+    const pace = this.interceptGateway(ex, format, req, { chunks: this.streamChunks, delayMs: this.chunkDelayMs });
+    if (pace === 'answered') return;
 
     const match = this.router.match(method, pathname);
-    if (match.kind === 'none') return this.gatewayError(ex, format, 404, `Unknown path ${pathname}.`);
-    if (match.kind === 'wrong-method') return this.gatewayError(ex, format, 405, `${method} is not allowed on ${pathname}.`);
+    if (match.kind === 'none') return sendError(ex, format, 404, `Unknown path ${pathname}.`);
+    if (match.kind === 'wrong-method') return sendError(ex, format, 405, `${method} is not allowed on ${pathname}.`);
     const route = match.route;
 
-    if (!key) return this.gatewayError(ex, format, 401, format === 'anthropic' ? 'x-api-key header is required.' : 'No API key provided. Send it as Authorization: Bearer sk-….');
+    if (!key) return sendError(ex, format, 401, format === 'anthropic' ? 'x-api-key header is required.' : 'No API key provided. Send it as Authorization: Bearer sk-….');
     const ks = this.state.get(key);
-    if (!ks) return this.gatewayError(ex, format, 401, 'Invalid API key (无效的令牌).');
-    if (ks.refusal) return this.gatewayError(ex, format, 403, ks.refusal);
-    if (ks.balance <= 0) return this.gatewayError(ex, format, 402, `quota exhausted: 该令牌额度已用尽，余额不足 (balance ¥${ks.balance.toFixed(2)}).`);
+    if (!ks) return sendError(ex, format, 401, 'Invalid API key (无效的令牌).');
+    if (ks.refusal) return sendError(ex, format, 403, ks.refusal);
+    if (ks.balance <= 0) return sendError(ex, format, 402, `quota exhausted: 该令牌额度已用尽，余额不足 (balance ¥${ks.balance.toFixed(2)}).`);
 
-    if (method === 'POST' && (malformed || !json)) return this.gatewayError(ex, format, 400, 'Malformed JSON in request body.');
+    if (method === 'POST' && (malformed || !json)) return sendError(ex, format, 400, 'Malformed JSON in request body.');
     const body = json ?? {};
     const model = typeof body.model === 'string' ? body.model : '';
 
@@ -707,14 +523,14 @@ class FakeDaiDaiServer implements FakeDaiDai {
     // and shapes are new-api's either way).
     const userText = route.moderated ? lastUserText(body.messages) : '';
     if (route.moderated && isModerated(userText)) {
-      return this.send(ex, 400, JSON_HEADERS, newApiRelayError(format, MODERATION_MESSAGE, gatewayRequestId(entry.seq), MODERATED_ROUTE_CODE));
+      return send(ex, 400, JSON_HEADERS, newApiRelayError(format, MODERATION_MESSAGE, gatewayRequestId(entry.seq), MODERATED_ROUTE_CODE));
     }
     // The token's model list (new-api's auth) and the group's channels (its distributor) refuse
     // before the relay knows the API format: the OpenAI shape on every route.
     if (route.modelScoped && model && ks.models && !ks.models.has(model)) {
       const rid = gatewayRequestId(entry.seq);
-      if (ks.modelRefusal === 'permission') return this.send(ex, 403, JSON_HEADERS, newApiMiddlewareError(modelPermissionMessage(model), rid));
-      return this.send(ex, 503, JSON_HEADERS, newApiMiddlewareError(noChannelMessage(ks.group, model), rid, 'model_not_found'));
+      if (ks.modelRefusal === 'permission') return send(ex, 403, JSON_HEADERS, newApiMiddlewareError(modelPermissionMessage(model), rid));
+      return send(ex, 503, JSON_HEADERS, newApiMiddlewareError(noChannelMessage(ks.group, model), rid, 'model_not_found'));
     }
 
     const call: GatewayCall = {
@@ -724,11 +540,11 @@ class FakeDaiDaiServer implements FakeDaiDai {
       raw,
       model,
       userText,
-      chunks: headerInt(req.headers['x-demo-chunks'], 1, MAX_CHUNKS) ?? this.streamChunks,
+      chunks: pace.chunks,
       usageChunk: this.alwaysUsage,
       embeddingDims: this.dims,
       key: ks,
-      reply: new ExchangeReply(this, ex, ks, format, model, fault?.chunkDelayMs ?? headerInt(req.headers['x-demo-chunk-delay-ms'], 0, MAX_DELAY_MS) ?? this.chunkDelayMs, fault?.cutAfterChunks),
+      reply: this.replyFor(ex, format, pace.delayMs, ks, model),
     };
     route.handle(call);
   }
@@ -741,130 +557,16 @@ class FakeDaiDaiServer implements FakeDaiDai {
     return format === 'anthropic' ? apiKey ?? bearer : bearer ?? apiKey;
   }
 
-  /** @internal for ExchangeReply: takes an answer's cost from the key. */
-  charge(ks: KeyState, model: string, usage: FakeUsage): void {
+  /** Takes an answer's cost from the key. */
+  private charge(ks: KeyState, model: string, usage: FakeUsage): void {
     const cost = this.priced ? fakeCostOf(model, usage, this.pricing) ?? this.cost : this.cost;
     if (cost === 0) return;
     ks.balance = money(ks.balance - cost);
     ks.used = money(ks.used + cost);
   }
-
-  /** @internal for ExchangeReply. */
-  gatewayError(ex: Exchange, format: ApiFormat, status: number, message: string): void {
-    this.send(ex, status, JSON_HEADERS, errorBody(format, status, message));
-  }
-
-  /** @internal for ExchangeReply. */
-  send(ex: Exchange, status: number, headers: http.OutgoingHttpHeaders, body: string | Buffer): void {
-    if (ex.closed) return;
-    ex.entry.status = status;
-    ex.res.writeHead(status, headers);
-    ex.res.end(body);
-  }
-
-  /** A non-streamed answer, slowed by `delay` and cut halfway when a fault asks for it. */
-  /** @internal for ExchangeReply. */
-  sendMaybeCut(ex: Exchange, body: string, delay: number, cut: number | undefined): void {
-    if (delay > 0 && cut === undefined) {
-      this.later(() => this.send(ex, 200, JSON_HEADERS, body), delay);
-      return;
-    }
-    if (cut === undefined) return this.send(ex, 200, JSON_HEADERS, body);
-    ex.entry.status = 200;
-    const buf = Buffer.from(body);
-    ex.res.writeHead(200, { ...JSON_HEADERS, 'content-length': String(buf.length) });
-    ex.res.write(buf.subarray(0, Math.floor(buf.length / 2)), () => this.cutNow(ex));
-  }
-
-  private cutNow(ex: Exchange): void {
-    ex.selfClosed = true;
-    ex.res.socket?.destroy();
-  }
-
-  /**
-   * Writes SSE events. Without a delay they go out in one write (the benchmark's case); with one,
-   * headers go out at once and each event after `delay` ms. `cut` destroys the socket after that
-   * many events (every SSE event counts, the role chunk and Anthropic's message_start included).
-   */
-  /** @internal for ExchangeReply. */
-  stream(ex: Exchange, events: string[], delay: number, cut: number | undefined): void {
-    if (ex.closed) return;
-    ex.entry.status = 200;
-    const res = ex.res;
-    res.writeHead(200, SSE_HEADERS);
-    const limit = cut === undefined ? events.length : Math.max(0, Math.min(cut, events.length));
-    const complete = limit === events.length;
-    if (delay <= 0) {
-      if (complete) {
-        res.end(events.join(''));
-      } else if (limit === 0) {
-        res.flushHeaders();
-        this.cutNow(ex);
-      } else {
-        res.write(events.slice(0, limit).join(''), () => this.cutNow(ex));
-      }
-      return;
-    }
-    res.flushHeaders();
-    let i = 0;
-    const next = (): void => {
-      if (ex.closed || this.stopped) return;
-      if (i >= limit) {
-        if (complete) res.end();
-        else this.cutNow(ex);
-        return;
-      }
-      const last = i === limit - 1;
-      res.write(events[i++], last && !complete ? () => this.cutNow(ex) : undefined);
-      if (last && !complete) return;
-      if (i >= limit && complete) {
-        res.end();
-        return;
-      }
-      this.later(next, delay);
-    };
-    next();
-  }
 }
 
-function askFault(fn: FaultFn, entry: GatewayRequestLog): Fault | undefined {
-  return fn({ seq: entry.seq, model: entry.model, stream: entry.stream === true, path: entry.path });
-}
-
-/** A route handler's answers, bound to one exchange, its key, its delay and its cut. */
-class ExchangeReply implements GatewayReply {
-  constructor(
-    private readonly server: FakeDaiDaiServer,
-    private readonly ex: Exchange,
-    private readonly ks: KeyState,
-    private readonly format: ApiFormat,
-    private readonly model: string,
-    private readonly delay: number,
-    private readonly cut: number | undefined,
-  ) {}
-
-  error(status: number, message: string): void {
-    this.server.gatewayError(this.ex, this.format, status, message);
-  }
-
-  json(body: string | Buffer): void {
-    this.server.send(this.ex, 200, JSON_HEADERS, body);
-  }
-
-  answer(body: string): void {
-    this.server.sendMaybeCut(this.ex, body, this.delay, this.cut);
-  }
-
-  stream(events: string[]): void {
-    this.server.stream(this.ex, events, this.delay, this.cut);
-  }
-
-  charge(usage: FakeUsage): void {
-    this.server.charge(this.ks, this.model, usage);
-  }
-}
-
-/** A fake DaiDai platform + gateway; call start() to listen. */
-export function createFakeDaiDai(opts?: FakeDaiDaiOptions): FakeDaiDai {
-  return new FakeDaiDaiServer(opts);
+/** The demo DaiDai platform + gateway ("DaiDai: Try Demo", `daidai-proxy demo`); call start() to listen. */
+export function createDemoDaiDai(opts?: DemoDaiDaiOptions): DemoDaiDai {
+  return new DemoDaiDaiServer(opts);
 }
