@@ -257,6 +257,11 @@ describe('present: requestLogLine', () => {
     const failed = requestLogLine({ id: 'r2', method: 'GET', path: '/v1/models', stream: false, status: 503, attempts: 4, durationMs: 10, aborted: false, error: 'every key failed' });
     assert.equal(failed, 'GET /v1/models → 503 key=(none) attempts=4 10 ms — every key failed');
   });
+
+  it('names an in-process caller (VS Code chat) first', () => {
+    const line = requestLogLine({ id: 'r4', method: 'POST', path: '/chat/completions', model: 'gpt-4o', stream: true, status: 200, keyId: 'sk-aaaa…4444', attempts: 1, durationMs: 5, aborted: false, source: 'vscode-chat' });
+    assert.equal(line, '[vscode-chat] POST /chat/completions model=gpt-4o stream → 200 key=sk-aaaa…4444 attempts=1 5 ms');
+  });
 });
 
 describe('present: clientSnippets', () => {

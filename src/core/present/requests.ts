@@ -54,7 +54,8 @@ function wordsNow(): Words {
 
 export function requestLogLine(r: RequestRecord): string {
   const w = wordsNow();
-  let line = `${r.method} ${r.path}`;
+  // An in-process caller (VS Code's chat) is named first: its requests never came by the port.
+  let line = r.source ? `[${r.source}] ${r.method} ${r.path}` : `${r.method} ${r.path}`;
   if (r.model) line += ' ' + fill(w.model, r.model);
   if (r.stream) line += ' ' + w.stream;
   line += ' → ' + (r.aborted ? fill(w.clientGone, r.status) : r.status);

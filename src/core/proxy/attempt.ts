@@ -1,16 +1,17 @@
 // One upstream attempt through undici's dispatch handler API: chunks go from the upstream socket
-// straight into the client's response, with no stream object in between, and the upstream pauses
-// when the client cannot keep up. A success answer is written through as it arrives; an error
-// answer is held back (capped) so the loop in forward.ts can fail over.
+// straight into the answer's sink (the client's response on the HTTP path), with no stream object
+// in between, and the upstream pauses when the sink cannot keep up. A success answer is written
+// through as it arrives; an error answer is held back (capped) so the loop in loop.ts can fail over.
 //
 // The handler is a class so that an attempt costs one object and its promise, not a dozen
 // closures: this runs on every request.
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { TokenUsage, UsageMeter, UsageTap } from './contracts';
 import type { ApiFlavor } from './errors';
 import { clientHeaders } from './headers';
+import type { ResponseSink } from './sink';
 
 /** Most error bodies are a few hundred bytes; we keep enough to classify and explain them. */
 export const ERROR_BODY_LIMIT = 64 * 1024;
@@ -68,9 +69,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   private readonly t0 = performance.now();
 
   constructor(
-    private readonly res: ServerResponse,
+    private readonly sink: ResponseSink,
     private readonly label: AttemptLabel,
-    private readonly usage: UsageMeter | undefined,
+    private readonly usage: UsageMeter,
   ) {
     this.outcome = new Promise<AttemptOutcome>((resolve) => (this.resolve = resolve));
   }
@@ -103,7 +104,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     if (this.clientAborted) c.abort(new ClientGoneError());
   }
 
-  onResponseStart(c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200) return; // 1xx: informational, the real answer follows
     this.status = statusCode;
     this.headersAfterMs = performance.now() - this.t0;
@@ -116,14 +117,13 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     const ct = headers['content-type'];
     const contentType = typeof ct === 'string' ? ct : undefined;
     this.sse = contentType !== undefined && contentType.startsWith('text/event-stream');
-    const res = this.res;
-    res.writeHead(statusCode, clientHeaders(headers, this.label.keyId, this.label.attempt));
+    this.sink.head(statusCode, clientHeaders(headers, this.label.keyId, this.label.attempt));
     // A stream's headers go out now, not with its first event: clients show "connected" and
     // start their timers. When the first event came in the same read as the headers (the
     // usual case on a busy gateway), it is written below before this runs and carries the
     // headers with it: one write to the client instead of two.
     if (this.sse) process.nextTick(flushHeadersUnlessWritten, this);
-    if (this.usage && statusCode < 300) {
+    if (statusCode < 300) {
       try {
         this.tap = this.usage.tap({ path: this.label.path, flavor: this.label.flavor }, contentType);
       } catch {
@@ -134,20 +134,19 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
 
   /** @internal Run on the next tick after a stream's headers (see onResponseStart). */
   flushHeadersUnlessWritten(): void {
-    const res = this.res;
-    if (!this.wrote && !res.writableEnded && !res.destroyed) res.flushHeaders();
+    if (!this.wrote) this.sink.flushHead();
   }
 
   onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.mode === PIPE) {
       this.wrote = true;
-      if (!this.res.write(chunk)) {
+      if (!this.sink.write(chunk)) {
         // The client reads slower than the upstream sends: hold the upstream until it drains.
         // (Listened for only then: most answers never need it.)
         c.pause();
         if (!this.onDrain) {
           this.onDrain = () => c.resume();
-          this.res.on('drain', this.onDrain);
+          this.sink.onDrain(this.onDrain);
         }
       }
       // After the write: the tap only watches, the client never waits for it.
@@ -170,7 +169,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     if (this.mode === PIPE) {
       this.detachDrain();
-      this.res.end();
+      this.sink.end();
       this.settle({ kind: 'done', status: this.status, headersAfterMs: this.headersAfterMs, usage: this.endTap() });
     } else {
       const parts = this.collected;
@@ -196,7 +195,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
 
   private detachDrain(): void {
     if (this.onDrain) {
-      this.res.off('drain', this.onDrain);
+      this.sink.offDrain(this.onDrain);
       this.onDrain = undefined;
     }
   }

@@ -2,6 +2,7 @@
 // SDK, SillyTavern or Claude Code shows the message instead of a parse failure.
 import type { ServerResponse } from 'node:http';
 import { printableAscii } from './headers';
+import type { ResponseSink } from './sink';
 
 export type ApiFlavor = 'openai' | 'anthropic';
 
@@ -69,20 +70,24 @@ export function prepareError(
   return body;
 }
 
-/** Writes a proxy-made error in the client's own format (or cuts the connection once an answer has started). */
-export function sendError(
-  res: ServerResponse,
+/** Answers with a proxy-made error in the client's own format (or cuts the answer once its head went out). */
+export function answerError(
+  sink: ResponseSink,
   flavor: ApiFlavor,
   status: number,
   message: string,
   code: string,
   extraHeaders?: Record<string, string>,
 ): void {
-  if (res.headersSent) {
-    res.destroy();
+  if (sink.headSent) {
+    sink.fail(message, undefined);
     return;
   }
-  res.end(prepareError(res, flavor, status, message, code, extraHeaders));
+  const body = errorBody(flavor, status, message, code);
+  const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) };
+  if (extraHeaders) for (const k in extraHeaders) headers[k] = extraHeaders[k];
+  sink.head(status, headers, reasonPhrase(`DaiDai proxy: ${message}`));
+  sink.end(body);
 }
 
 /** The event that ends a stream the upstream broke mid-way: an error the client can show, never a fake [DONE]. */

@@ -1,8 +1,8 @@
 // Where a client's path goes upstream. Clients mistype the base URL:
 // `…/v1/` makes them call `/v1//chat/completions`, and a base without `/v1` makes them call
 // `/chat/completions`. All three forms reach the same upstream path.
-import { t } from '../l10n';
-import { flavorOf, type ApiFlavor } from './errors';
+import { bilingual, t } from '../l10n';
+import { flavorOf, ProxyHttpError, type ApiFlavor } from './errors';
 
 /** First path segments of the OpenAI and Anthropic surfaces, accepted without the `/v1` prefix. */
 const knownResources = new Set([
@@ -80,6 +80,16 @@ function climbsOut(path: string): boolean {
   }
   if (p.includes('\\')) return true;
   return p.split('/').some((seg) => seg === '.' || seg === '..');
+}
+
+/** The 404 for a path that is no API call (`path` as the client sent it, without the query). */
+export function unknownPath(path: string, acceptLanguage: string | undefined): ProxyHttpError {
+  return new ProxyHttpError(404, bilingual('Unknown path {0}. The API is under /v1 (for example /v1/chat/completions).', acceptLanguage, path.slice(0, 200)), 'not_found');
+}
+
+/** The 400 for an API path that climbs out of the API (UpstreamRoute.unsafe). */
+export function unsafePath(url: string, acceptLanguage: string | undefined): ProxyHttpError {
+  return new ProxyHttpError(400, bilingual('The path {0} leaves the API (a "..", "." or backslash in it): the proxy forwards only API paths under /v1.', acceptLanguage, JSON.stringify(url.slice(0, 200))), 'invalid_path');
 }
 
 /** Splits `http://host:port/v1` into the undici origin and the base path. */

@@ -3,38 +3,18 @@
 // streaming ones included, which also aborts their upstream requests.
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent } from 'undici';
 import { t } from '../l10n';
-import type { GatewayModel, GatewayWatch } from '../gateway/types';
 import { classifyFailure } from '../pool/policy';
-import type { UsageMeter } from '../usage/types';
-import type { PoolSnapshot } from '../pool/types';
 import { Emitter } from '../util/event';
-import { nullLogger, type Logger } from '../util/log';
 import { createApp } from './app';
-import type { PoolPort } from './forward';
+import { createProxyEnv, withDefaults, type ProxyEnv, type ProxyEnvInit } from './env';
+import { answerError } from './errors';
+import { proxyRequest, type ProxyRequest } from './inProcess';
 import { parseUpstreamBase } from './routes';
 import { isLoopbackAddress } from './safety';
-import { defaultProxyOptions, type ProxyOptions, type ProxyStatus, type RequestRecord } from './types';
-
-export interface ProxyServerDeps {
-  pool: PoolPort & { snapshot(): PoolSnapshot };
-  options: Partial<ProxyOptions>;
-  logger?: Logger;
-  /** Injected by tests (MockAgent) or shared by the composition root; otherwise one Agent of our own. */
-  dispatcher?: Dispatcher;
-  version?: string;
-  /** emailHash of the account served, for /health. */
-  healthAccount?: () => string | undefined;
-  /** The union of the keys' model lists, for /v1/models (undefined: forward as before). */
-  models?: () => GatewayModel[] | undefined;
-  /** The outage detector the forwarder reports attempts to. */
-  gateway?: GatewayWatch;
-  /** Reads token usage off each 2xx answer. */
-  usage?: UsageMeter;
-  /** Set while the gateway is considered down, for /health. */
-  gatewayHealth?: () => { reason: string; since: number } | undefined;
-}
+import type { ResponseSink } from './sink';
+import type { ProxyOptions, ProxyStatus, RequestRecord } from './types';
 
 /** Options that only take effect on a new listener or a new upstream connection pool. */
 const restartKeys: ReadonlyArray<keyof ProxyOptions> = ['host', 'port', 'upstreamBaseUrl', 'headersTimeoutMs', 'bodyTimeoutMs'];
@@ -50,65 +30,70 @@ export class ProxyStartError extends Error {
 }
 
 export class ProxyServer {
-  private opts: ProxyOptions;
+  /** The one environment of the request path, handed by reference to the app and the entries. */
+  private readonly env: ProxyEnv;
   private server?: Server;
   private sockets = new Set<Socket>();
   private ownAgent?: Agent;
-  private _status: ProxyStatus = { state: 'stopped' };
-  private readonly logger: Logger;
   private readonly statusEmitter = new Emitter<ProxyStatus>();
   private readonly requestEmitter = new Emitter<RequestRecord>();
   private stopping?: Promise<void>;
 
   readonly onDidChangeStatus = this.statusEmitter.event;
+  /** Every finished request: from the port and from the in-process entry (`source` says which caller). */
   readonly onDidRequest = this.requestEmitter.event;
 
-  constructor(private readonly deps: ProxyServerDeps) {
-    this.opts = { ...defaultProxyOptions, ...stripUndefined(deps.options) };
-    this.logger = deps.logger ?? nullLogger;
+  constructor(private readonly init: ProxyEnvInit) {
+    const fire = (r: RequestRecord) => this.requestEmitter.fire(r);
+    const own = init.dispatcher ? undefined : (this.ownAgent = newAgent(withDefaults(init.options ?? {})));
+    this.env = createProxyEnv({ ...init, record: fire }, classifyFailure, init.dispatcher ?? own!);
   }
 
   get status(): ProxyStatus {
-    return this._status;
+    return this.env.status;
   }
 
   get options(): Readonly<ProxyOptions> {
-    return this.opts;
+    return this.env.options;
   }
 
   /** Applies what it can at once; says whether the rest waits for a restart. */
   updateOptions(partial: Partial<ProxyOptions>): { needsRestart: boolean } {
-    const next = { ...this.opts, ...stripUndefined(partial) };
-    const changed = restartKeys.some((k) => JSON.stringify(next[k]) !== JSON.stringify(this.opts[k]));
-    this.opts = next;
-    return { needsRestart: changed && this._status.state === 'running' };
+    const next = withDefaults(partial, this.env.options);
+    const changed = restartKeys.some((k) => JSON.stringify(next[k]) !== JSON.stringify(this.env.options[k]));
+    this.env.options = next;
+    return { needsRestart: changed && this.env.status.state === 'running' };
+  }
+
+  /**
+   * The in-process entry (VS Code's chat provider): runs `request` through the same pool and
+   * failover loop as the port, its answer streaming into `sink`; works while the proxy is stopped
+   * (then against the upstream the settings name now). Resolves when the answer has ended or
+   * failed; errors arrive in the sink in the request's API format, as from the port.
+   */
+  request(request: ProxyRequest, sink: ResponseSink): Promise<void> {
+    if (this.env.status.state !== 'running') {
+      try {
+        this.env.upstream = parseUpstreamBase(this.env.options.upstreamBaseUrl);
+      } catch (err) {
+        answerError(sink, 'openai', 502, (err as Error).message, 'upstream_invalid');
+        return Promise.resolve();
+      }
+      if (!this.init.dispatcher) this.env.dispatcher = this.agent();
+    }
+    return proxyRequest(this.env, request, sink);
   }
 
   async start(): Promise<ProxyStatus> {
-    if (this._status.state === 'running') return this._status;
+    if (this.env.status.state === 'running') return this.env.status;
     if (this.stopping) await this.stopping;
-    const opts = this.opts;
-    const upstream = parseUpstreamBase(opts.upstreamBaseUrl);
+    const env = this.env;
+    const opts = env.options;
+    env.upstream = parseUpstreamBase(opts.upstreamBaseUrl);
     this.setStatus({ state: 'starting' });
 
-    const dispatcher = this.deps.dispatcher ?? (this.ownAgent = this.ownAgent ?? newAgent(opts));
-    const app = createApp({
-      pool: this.deps.pool,
-      dispatcher,
-      upstream,
-      options: () => this.opts,
-      status: () => this._status,
-      classify: classifyFailure,
-      logger: this.logger,
-      onRecord: (r) => this.requestEmitter.fire(r),
-      version: this.deps.version,
-      healthAccount: this.deps.healthAccount,
-      models: this.deps.models,
-      gateway: this.deps.gateway,
-      usage: this.deps.usage,
-      gatewayHealth: this.deps.gatewayHealth,
-    });
-    const server = createServer(app.callback());
+    if (!this.init.dispatcher) env.dispatcher = this.agent();
+    const server = createServer(createApp(env).callback());
     // SSE answers can be quiet for minutes while a model thinks; Node's default 5 min request
     // timeout only covers receiving the request, which is what we want, so leave it.
     server.keepAliveTimeout = 30_000;
@@ -131,31 +116,31 @@ export class ProxyServer {
       this.setStatus({ state: 'stopped', error: (err as Error).message });
       throw err;
     }
-    server.on('error', (err) => this.logger.error(t('proxy server error: {0}', err.message)));
+    server.on('error', (err) => env.logger.error(t('proxy server error: {0}', err.message)));
     this.server = server;
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : opts.port;
     const shownHost = displayHost(opts.host);
     if (!isLoopbackAddress(opts.host)) {
-      this.logger.warn(
+      env.logger.warn(
         opts.accessToken
           ? t('The proxy listens on {0}, reachable from other machines.', opts.host)
           : t('The proxy listens on {0}, reachable from other machines. Set daidai.proxy.accessToken so that only your clients can use your keys.', opts.host),
       );
     }
     this.setStatus({ state: 'running', host: opts.host, port, url: `http://${shownHost}:${port}/v1`, startedAt: Date.now() });
-    this.logger.info(t('proxy listening on {0} → {1}', `http://${shownHost}:${port}/v1`, `${upstream.origin}${upstream.basePath}`));
-    return this._status;
+    env.logger.info(t('proxy listening on {0} → {1}', `http://${shownHost}:${port}/v1`, `${env.upstream.origin}${env.upstream.basePath}`));
+    return env.status;
   }
 
   stop(): Promise<void> {
     if (this.stopping) return this.stopping;
     const server = this.server;
     if (!server) {
-      if (this._status.state !== 'stopped') this.setStatus({ state: 'stopped' });
+      if (this.env.status.state !== 'stopped') this.setStatus({ state: 'stopped' });
       return Promise.resolve();
     }
-    this.setStatus({ ...this._status, state: 'stopping' });
+    this.setStatus({ ...this.env.status, state: 'stopping' });
     this.stopping = new Promise<void>((resolve) => {
       server.close(() => resolve());
       // Keep-alive and streaming sockets would keep close() waiting for minutes.
@@ -169,7 +154,7 @@ export class ProxyServer {
       this.ownAgent = undefined;
       if (agent) await agent.close().catch(() => agent.destroy());
       this.setStatus({ state: 'stopped' });
-      this.logger.info(t('proxy stopped'));
+      this.env.logger.info(t('proxy stopped'));
     });
     return this.stopping;
   }
@@ -181,12 +166,20 @@ export class ProxyServer {
 
   async dispose(): Promise<void> {
     await this.stop();
+    const agent = this.ownAgent;
+    this.ownAgent = undefined;
+    if (agent) await agent.close().catch(() => agent.destroy());
     this.statusEmitter.dispose();
     this.requestEmitter.dispose();
   }
 
+  /** Our own upstream pool when none was injected: made when first needed, closed on stop. */
+  private agent(): Agent {
+    return (this.ownAgent ??= newAgent(this.env.options));
+  }
+
   private setStatus(s: ProxyStatus): void {
-    this._status = s;
+    this.env.status = s;
     this.statusEmitter.fire(s);
   }
 }
@@ -220,10 +213,4 @@ function startError(err: NodeJS.ErrnoException, opts: ProxyOptions): ProxyStartE
 function displayHost(host: string): string {
   if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
   return host.includes(':') ? `[${host}]` : host;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const k of Object.keys(o) as Array<keyof T>) if (o[k] !== undefined) out[k] = o[k];
-  return out;
 }

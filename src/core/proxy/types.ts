@@ -70,6 +70,8 @@ export interface RequestRecord {
   usage?: TokenUsage;
   /** Which tier of the pool the last attempt's key came from. */
   tier?: AcquireTier;
+  /** Who asked, when not a client of the HTTP port: 'vscode-chat' for VS Code's chat (the in-process entry). */
+  source?: string;
   /** (key, model) pairs stepped over: `{ keyId, reason: 'gpt-4o-mini not served by sk-ab…yz, moved on' }`. */
   movedOn?: { keyId: string; reason: string }[];
 }

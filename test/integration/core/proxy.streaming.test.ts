@@ -6,7 +6,7 @@ import * as http from 'node:http';
 import { DEMO_USABLE_KEYS, streamedReplyText } from '../../fake/fakeDaiDai';
 import type { RequestRecord } from '../../../src/core/proxy/types';
 import { delay, harnessPerTest, within, type Harness } from './helpers/harness';
-import { startTinyUpstream } from './helpers/upstream';
+import { startFloodUpstream, startTinyUpstream } from './helpers/upstream';
 import { anthropicStreamText, httpRequest, openaiStreamText, parseSse, RawStream, readStream, type HttpOptions } from './helpers/http';
 
 const [K0, K1] = DEMO_USABLE_KEYS;
@@ -119,25 +119,7 @@ describe('proxy streaming (loopback, against the fake DaiDai)', function () {
 
     it('a client that stops reading holds the upstream back (nothing piles up in the proxy), and then gets every byte', async () => {
       const total = 48 * 1024 * 1024;
-      const piece = Buffer.alloc(64 * 1024, 0x61);
-      let sent = 0;
-      let blocked = 0; // times the upstream's write had to wait for a drain
-      const up = await startTinyUpstream((req, res) => {
-        req.resume();
-        res.writeHead(200, { 'content-type': 'application/octet-stream' });
-        const pump = () => {
-          while (sent < total) {
-            sent += piece.length;
-            if (!res.write(piece)) {
-              blocked++;
-              res.once('drain', pump);
-              return;
-            }
-          }
-          res.end();
-        };
-        pump();
-      });
+      const up = await startFloodUpstream(total);
       defer(() => up.close());
       const h = await start({ keys: [K0], proxy: { upstreamBaseUrl: `${up.url}/v1` } });
       const received = await new Promise<{ bytes: number; sentWhilePaused: number }>((resolve, reject) => {
@@ -145,7 +127,7 @@ describe('proxy streaming (loopback, against the fake DaiDai)', function () {
           res.pause(); // a client that does not read for a while
           let sentWhilePaused = 0;
           setTimeout(() => {
-            sentWhilePaused = sent;
+            sentWhilePaused = up.sent();
             let bytes = 0;
             res.on('data', (c: Buffer) => (bytes += c.length));
             res.on('end', () => resolve({ bytes, sentWhilePaused }));
@@ -157,7 +139,7 @@ describe('proxy streaming (loopback, against the fake DaiDai)', function () {
       });
       // Only socket buffers' worth left the upstream while the client did not read.
       assert.ok(received.sentWhilePaused < total / 4, `${(received.sentWhilePaused / 1048576).toFixed(1)} MB left the upstream while the client was not reading`);
-      assert.ok(blocked > 0, 'the upstream was never held back');
+      assert.ok(up.blocked() > 0, 'the upstream was never held back');
       assert.equal(received.bytes, total);
     });
 

@@ -1,45 +1,50 @@
-// createApp(deps) on 127.0.0.1 port 0 with the dependencies ProxyServer does not pass yet
-// (models, gateway watch, usage meter) and any pool, for the forwarder's own tests.
+// createApp(env) on 127.0.0.1 port 0 with any pool, classifier, model list, gateway watch and
+// usage meter, for the forwarder's own tests.
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import { Agent } from 'undici';
 import { classifyFailure } from '../../../../src/core/pool/policy';
 import type { FailureInput } from '../../../../src/core/pool/types';
-import { createApp, type AppDeps } from '../../../../src/core/proxy/app';
+import { createApp } from '../../../../src/core/proxy/app';
+import { createProxyEnv, type ProxyEnv, type ProxyEnvInit } from '../../../../src/core/proxy/env';
 import type { FailureDecision, FailureTicket, GatewayWatch } from '../../../../src/core/proxy/contracts';
 import { parseUpstreamBase } from '../../../../src/core/proxy/routes';
 import { defaultProxyOptions, type ProxyOptions, type RequestRecord } from '../../../../src/core/proxy/types';
 import { Emitter } from '../../../../src/core/util/event';
-import { nullLogger } from '../../../../src/core/util/log';
 
 export interface AppHarness {
   port: number;
   records: RequestRecord[];
   options: ProxyOptions;
+  /** The app's environment: the in-process entry's tests run requests through the same one. */
+  env: ProxyEnv;
   close(): Promise<void>;
 }
 
 export async function startApp(
-  deps: Partial<Omit<AppDeps, 'upstream' | 'dispatcher' | 'options' | 'status'>> & Pick<AppDeps, 'pool'>,
+  deps: Partial<Omit<ProxyEnvInit, 'options' | 'dispatcher'>> & Pick<ProxyEnvInit, 'pool'>,
   upstreamBaseUrl: string,
   options: Partial<ProxyOptions> = {},
 ): Promise<AppHarness> {
   const opts: ProxyOptions = { ...defaultProxyOptions, host: '127.0.0.1', port: 0, upstreamBaseUrl, ...options };
   const dispatcher = new Agent({ headersTimeout: opts.headersTimeoutMs, bodyTimeout: opts.bodyTimeoutMs, keepAliveTimeout: 10_000 });
   const records: RequestRecord[] = [];
-  const app = createApp({
-    classify: contractClassify,
-    logger: nullLogger,
-    ...deps,
-    dispatcher,
-    upstream: parseUpstreamBase(upstreamBaseUrl),
-    options: () => opts,
-    status: () => ({ state: 'running' }),
-    onRecord: (r) => {
-      records.push({ ...r, movedOn: r.movedOn ? [...r.movedOn] : undefined });
-      deps.onRecord?.(r);
+  const env = createProxyEnv(
+    {
+      ...deps,
+      options: opts,
+      record: (r) => {
+        records.push({ ...r, movedOn: r.movedOn ? [...r.movedOn] : undefined });
+        deps.record?.(r);
+      },
     },
-  });
+    contractClassify,
+    dispatcher,
+  );
+  env.options = opts; // the same object: a test that changes an option changes it live
+  env.status = { state: 'running' };
+  env.upstream = parseUpstreamBase(upstreamBaseUrl);
+  const app = createApp(env);
   const server = http.createServer(app.callback());
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
@@ -52,6 +57,7 @@ export async function startApp(
     port: typeof addr === 'object' && addr ? addr.port : 0,
     records,
     options: opts,
+    env,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.destroy();

@@ -40,3 +40,30 @@ export async function startTinyUpstream(handler: (req: http.IncomingMessage, res
     },
   };
 }
+
+/**
+ * An upstream that answers every request with `total` bytes as fast as its client reads them:
+ * `sent()` says how many left it, `blocked()` how often it had to wait for a drain.
+ */
+export async function startFloodUpstream(total: number): Promise<TinyUpstream & { sent(): number; blocked(): number }> {
+  const piece = Buffer.alloc(64 * 1024, 0x61);
+  let sent = 0;
+  let blocked = 0;
+  const up = await startTinyUpstream((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    const pump = () => {
+      while (sent < total) {
+        sent += piece.length;
+        if (!res.write(piece)) {
+          blocked++;
+          res.once('drain', pump);
+          return;
+        }
+      }
+      res.end();
+    };
+    pump();
+  });
+  return { ...up, sent: () => sent, blocked: () => blocked };
+}
