@@ -240,6 +240,7 @@ export class CommandHandlers {
     const snippet = clientSnippets(this.session.proxyUrl(), id, {
       running,
       accessTokenSet: this.session.settings.proxyAccessToken !== '',
+      models: this.session.models?.map((m) => m.id),
     });
     await this.ui.writeClipboard(snippet.baseUrl);
     await this.ui.showMarkdown(`connect-${id}.md`, snippet.markdown);
@@ -406,7 +407,12 @@ export class CommandHandlers {
     }
     if (!id) return undefined;
     const running = this.session.proxyStatus.state === 'running';
-    const snippet = clientSnippets(this.session.proxyUrl(), id, { model: chosen, running, accessTokenSet: this.session.settings.proxyAccessToken !== '' });
+    const snippet = clientSnippets(this.session.proxyUrl(), id, {
+      model: chosen,
+      running,
+      accessTokenSet: this.session.settings.proxyAccessToken !== '',
+      models: this.session.models?.map((m) => m.id),
+    });
     await this.ui.writeClipboard(snippet.baseUrl);
     await this.ui.showMarkdown(`connect-${id}.md`, snippet.markdown);
     this.notify(this.ui.showInformationMessage(t('Copied the base URL for {0}: {1}', snippet.title, snippet.baseUrl), ...(running ? [] : [t('Start Proxy')])), {
