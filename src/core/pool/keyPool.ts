@@ -219,7 +219,9 @@ export class KeyPool implements PoolPort {
       e.stats.avgLatencyMs =
         e.stats.avgLatencyMs === undefined ? latencyMs : e.stats.avgLatencyMs + this.alpha * (latencyMs - e.stats.avgLatencyMs);
     }
-    this.move(e, SUCCESS);
+    // On the hot path a success changes nothing but the counters: the table (health.ts) moves only
+    // a key that is out, and the streak ends only when there is one; skip the clock read otherwise.
+    if (e.health.kind === 'out' || e.consecutiveFailures !== 0) this.move(e, SUCCESS);
     this.touch(e);
     this.changed();
   }
