@@ -149,13 +149,11 @@ export class Services implements vscode.Disposable {
             return session.signedIn;
           },
           chatModels: () => {
-            const market = session.marketInfo;
-            return session.signedIn ? chatModelInfos({ models: session.models, pool: session.pool.snapshot(), prices: market.prices, availability: market.availability, now: Date.now() }) : [];
+            const s = session.snapshot;
+            return s.signedIn ? chatModelInfos({ models: s.models, pool: s.pool, prices: s.market.prices, availability: s.market.availability, now: Date.now() }) : [];
           },
-          onDidChange: (listener) => {
-            const subs = [session.onDidChange(listener), session.onDidChangeInsight(listener), session.pool.onDidChange(listener)];
-            return { dispose: () => subs.forEach((d) => d.dispose()) };
-          },
+          // The provider compares the list before it tells VS Code: per-request activity costs a throttled diff.
+          onDidChange: (listener) => session.onDidChangeSnapshot(() => listener()),
           entry: (request, sink) => session.proxy.request(request, sink),
         },
         logger,

@@ -5,6 +5,7 @@ import { requestLogLine } from '../../src/core/present/requests';
 import type { RequestRecord } from '../../src/core/proxy/types';
 import { recentRequestsCsv } from '../../src/core/usage/report';
 import { UsageHistory } from '../../src/core/usage/history';
+import { decodeUsageHistory } from '../../src/core/state/usageState';
 
 const record = (over: Partial<RequestRecord>): RequestRecord => ({
   id: '1',
@@ -32,7 +33,7 @@ describe('chat: requests from VS Code chat are marked', () => {
     const now = Date.UTC(2026, 11, 7, 10);
     h.add(record({ source: 'vscode-chat' }), now, 0.5);
     h.add(record({}), now, 0.25);
-    const again = UsageHistory.fromJSON(JSON.parse(JSON.stringify(h.toJSON())), now);
+    const again = UsageHistory.fromData(decodeUsageHistory(JSON.parse(JSON.stringify(h.toJSON())))!, now);
     assert.deepEqual(again.recent().map((r) => r.source), ['vscode-chat', undefined]);
     const lines = recentRequestsCsv(again).trim().split(/\r?\n/);
     assert.match(lines[0], /,source$/);
