@@ -5,7 +5,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PeerProxyRunning, Session, type CredentialsPort } from './core/app/session';
-import { defaultSettings, type DaiDaiSettings } from './core/app/settings';
+import { defaultSettings, TIMEOUT_BOUNDS, type DaiDaiSettings } from './core/app/settings';
+import { networkFromEnv } from './core/net/dispatchers';
 import type { DemoDaiDai } from './core/demo/types';
 import { parseKeys } from './core/keysFile';
 import { cliLanguage, parseLanguage, setLanguage, t } from './core/l10n';
@@ -50,6 +51,8 @@ ${t('Options:')}
   --max-retries N       ${t('retries on other keys (default {0})', d.maxRetries)}
   --failure-threshold N ${t('consecutive failures that take a key out (default {0})', d.failureThreshold)}
   --refresh-minutes N   ${t('how often balances are refreshed when logged in (default {0}; 0 = never)', d.refreshMinutes)}
+  --headers-timeout S   ${t('seconds to wait for the gateway to start answering, then the next key (default {0})', d.headersTimeoutSeconds)}
+  --body-timeout S      ${t('seconds of gateway silence mid-answer before it ends with an error (default {0})', d.bodyTimeoutSeconds)}
   --log-level LEVEL     ${t('trace | debug | info | warn | error (default info)')}
   --state-dir DIR       ${t('where what the pool learned and the usage history are kept')}
                         ${t('(default $XDG_STATE_HOME/daidai-aggregator or ~/.local/state/daidai-aggregator)')}
@@ -60,6 +63,7 @@ ${t('Environment:')}
   DAIDAI_EMAIL, DAIDAI_PASSWORD   ${t('account login')}
   DAIDAI_KEYS                     ${t('comma-separated keys (instead of logging in)')}
   DAIDAI_ACCESS_TOKEN             ${t('when set, clients must send it as their API key')}
+  HTTPS_PROXY, NO_PROXY           ${t('reach the platform and the gateway through this HTTP proxy (127.0.0.1 always direct)')}
 `;
 }
 
@@ -125,6 +129,8 @@ const known = new Set([
   'max-retries',
   'failure-threshold',
   'refresh-minutes',
+  'headers-timeout',
+  'body-timeout',
   'log-level',
   'state-dir',
   'reset-state',
@@ -185,6 +191,8 @@ function settingsOf(flags: Map<string, string>): DaiDaiSettings {
     maxRetries: intFlag(flags, 'max-retries', d.maxRetries, 0, 20),
     failureThreshold: intFlag(flags, 'failure-threshold', d.failureThreshold, 1, 100),
     refreshMinutes: intFlag(flags, 'refresh-minutes', d.refreshMinutes, 0, 24 * 60),
+    headersTimeoutSeconds: intFlag(flags, 'headers-timeout', d.headersTimeoutSeconds, ...TIMEOUT_BOUNDS.headers),
+    bodyTimeoutSeconds: intFlag(flags, 'body-timeout', d.bodyTimeoutSeconds, ...TIMEOUT_BOUNDS.body),
   };
 }
 
@@ -232,6 +240,7 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
     createDemo: demoOf,
     peers: 'refuse',
     stateDir,
+    network: networkFromEnv(),
   });
   try {
     if (demoOf) {

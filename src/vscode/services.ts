@@ -7,6 +7,7 @@ import { CredentialStore } from '../core/app/credentialStore';
 import { errorMessage, Session, type SessionSnapshot } from '../core/app/session';
 import { keyTreeRows, modelTreeRows, statusOf } from '../core/app/views';
 import { readSettings, type DaiDaiSettings } from '../core/app/settings';
+import { networkFromVscode, type NetworkSettings } from '../core/net/dispatchers';
 import { clients, type ClientId, type ModelRow, type TreeRow } from '../core/present';
 import type { Logger } from '../core/util/log';
 import { initFromVscodeBundle, t } from '../core/l10n';
@@ -25,6 +26,12 @@ export const MODELS_VIEW_ID = 'daidai.models';
 function readVscodeSettings(): DaiDaiSettings {
   const config = vscode.workspace.getConfiguration('daidai');
   return readSettings((id) => config.get(id));
+}
+
+/** VS Code's http.proxy, http.noProxy, http.proxyStrictSSL: VS Code applies them to its own fetch only, never to our undici. */
+function readVscodeNetwork(): NetworkSettings {
+  const http = vscode.workspace.getConfiguration('http');
+  return networkFromVscode((id) => http.get(id));
 }
 
 function isClientId(v: unknown): v is ClientId {
@@ -69,6 +76,7 @@ export class Services implements vscode.Disposable {
       logger,
       credentials,
       settings: readVscodeSettings(),
+      network: readVscodeNetwork(),
       version,
       // Per machine, not globalState: every window would rewrite that on each change.
       stateDir: context.globalStorageUri.fsPath,
@@ -120,6 +128,7 @@ export class Services implements vscode.Disposable {
       this.session.onDidFindLowBalance((keys) => this.handlers.warnLowBalance(keys)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('daidai')) void this.onSettingsChanged();
+        if (e.affectsConfiguration('http')) this.session.applyNetwork(readVscodeNetwork());
       }),
     );
 

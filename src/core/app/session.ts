@@ -3,10 +3,10 @@
 // by the extension, the CLI and so the benchmark with their own ports. Never calls VS Code. Views
 // read `snapshot` and listen to `onDidChangeSnapshot`; the peer watcher, refresh timer and market
 // info are their own classes in this folder.
-import { Agent } from 'undici';
 import { t } from '../l10n';
 import { createDemoDaiDai, DEMO_ACCOUNT } from '../demo/demoDaiDai';
 import type { DemoDaiDai } from '../demo/types';
+import { directNetwork, NetDispatcher, networkProblem, sameNetwork, shownProxy, systemCaCertificates, type NetworkSettings } from '../net/dispatchers';
 import { createGatewayProbe, GatewayMonitor, type GatewayHealth, type GatewayModel } from '../gateway';
 import type { Credentials } from '../platform/types';
 import { KeyPool } from '../pool/keyPool';
@@ -37,6 +37,11 @@ export { createPlatformAccount, type AccountLike, type CredentialsPort, type Ses
 
 const SIGNED_OUT: AccountSource = Object.freeze({ kind: 'signed-out' });
 
+/** Connections kept for the background checks (model lists, re-checks, outage probes): 4 run at a time. */
+const CHECK_CONNECTIONS = 8;
+/** The platform client's connect timeout, as its own default. */
+const PLATFORM_CONNECT_TIMEOUT_MS = 15_000;
+
 export class Session {
   readonly pool: KeyPool;
   readonly proxy: ProxyServer;
@@ -62,7 +67,12 @@ export class Session {
   private readonly logger: Logger;
   private disposed = false;
   /** One connection pool to the gateway, shared by the proxy and the background checks. */
-  private readonly agent: Agent;
+  /**
+   * The ways out, each with its own connections: the proxy's requests (no cap on connections, so
+   * requests hanging at the gateway never queue a normal one behind them), the background checks
+   * and the account calls. All follow the network settings (an HTTP proxy), loopback direct.
+   */
+  private readonly net: { proxy: NetDispatcher; checks: NetDispatcher; platform: NetDispatcher };
   private monitor?: { upstream: string; monitor: GatewayMonitor };
   private readonly state: StateKeeper;
   private readonly meter = createUsageMeter();
@@ -87,7 +97,14 @@ export class Session {
     this._settings = deps.settings;
     this.pool = new KeyPool({ failureThreshold: deps.settings.failureThreshold, logger: deps.logger });
     this.pool.setExclusionMinutes(deps.settings.modelExclusionMinutes);
-    this.agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
+    const network = deps.network ?? directNetwork;
+    const ca = systemCaCertificates();
+    this.net = {
+      proxy: new NetDispatcher({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 }, network, ca),
+      checks: new NetDispatcher({ keepAliveTimeout: 30_000, connections: CHECK_CONNECTIONS }, network, ca),
+      platform: new NetDispatcher({ keepAliveTimeout: 30_000, connect: { timeout: PLATFORM_CONNECT_TIMEOUT_MS } }, network, ca),
+    };
+    this.describeNetwork(network);
     this.state = new StateKeeper(deps.stateDir, this.pool, deps.logger, () => this.proxy.status.state === 'running');
     this.market = new MarketInfo(deps.logger);
     const watch = () => this.monitor?.monitor.watch;
@@ -96,7 +113,7 @@ export class Session {
       options: proxyOptionsOf(deps.settings),
       logger: deps.logger,
       version: deps.version,
-      dispatcher: this.agent,
+      dispatcher: this.net.proxy,
       models: () => this.monitor?.monitor.models(),
       gateway: {
         get outage() {
@@ -433,6 +450,16 @@ export class Session {
     return outcome;
   }
 
+  /**
+   * New network settings (VS Code's http.proxy, http.noProxy, http.proxyStrictSSL changed): new
+   * connections from now on; requests under way finish on the old ones.
+   */
+  applyNetwork(network: NetworkSettings): void {
+    if (this.disposed || sameNetwork(network, this.net.proxy.settings)) return;
+    for (const d of Object.values(this.net)) d.update(network);
+    this.describeNetwork(network);
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
@@ -448,7 +475,7 @@ export class Session {
       this.disposeMonitor();
       this.market.dispose();
       this.insightEmitter.dispose();
-      await this.agent.close().catch(() => undefined);
+      await Promise.all(Object.values(this.net).map((d) => d.close().catch(() => undefined)));
       this.account.dispose?.();
       this.pool.dispose();
       const left = this.source;
@@ -464,6 +491,12 @@ export class Session {
 
   // ---- internals ----
 
+  private describeNetwork(network: NetworkSettings): void {
+    const problem = networkProblem(network);
+    if (problem) this.logger.warn(t('The HTTP proxy setting cannot be used ({0}); connecting directly.', problem));
+    else if (network.proxy) this.logger.info(t('Connecting to the DaiDai platform and gateway through the HTTP proxy {0}.', shownProxy(network.proxy)));
+  }
+
   private useAccount(platformBaseUrl: string): void {
     this.accountSub.dispose();
     this.account.dispose?.();
@@ -473,7 +506,7 @@ export class Session {
   }
 
   private newAccount(platformBaseUrl: string): AccountLike {
-    return (this.deps.createAccount ?? createPlatformAccount)(platformBaseUrl, this.logger);
+    return (this.deps.createAccount ?? createPlatformAccount)(platformBaseUrl, this.logger, this.net.platform);
   }
 
   private async setUpstream(upstreamBaseUrl: string): Promise<void> {
@@ -513,7 +546,7 @@ export class Session {
     if (!this.signedIn) return this.disposeMonitor();
     if (this.monitor?.upstream === upstream) return;
     this.disposeMonitor();
-    const monitor = new GatewayMonitor({ pool: this.pool, probe: createGatewayProbe(this.agent, upstream), logger: this.logger });
+    const monitor = new GatewayMonitor({ pool: this.pool, probe: createGatewayProbe(this.net.checks, upstream), logger: this.logger });
     monitor.onDidChange(() => this.insightEmitter.fire());
     this.monitor = { upstream, monitor };
     void monitor.start().catch((err) => this.logger.debug(t('Fetching the model lists failed: {0}', errorMessage(err))));

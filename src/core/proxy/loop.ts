@@ -38,13 +38,18 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
   const maxAttempts = 1 + Math.max(0, opts.maxRetries);
   let counted = 0; // attempts that use up the budget (moves past an excluded model do not)
   let nextUsableAt: number | undefined;
+  // While the gateway is down, the request itself is the probe: one attempt, no failover across
+  // keys, no key blamed; its success ends the outage at once (finishAnswer → recordSuccess).
+  let probed = false;
 
   while (counted < maxAttempts && !ex.gone) {
     const outage = gateway.outage;
-    if (outage) {
+    if (outage && probed) {
       ex.answer(outageAnswer(outage, Date.now(), ex.acceptLanguage), t('gateway unreachable: {0}', outage.reason));
       return;
     }
+    const probe = outage !== undefined;
+    if (probe) probed = true;
     const got = pool.acquire({ model, tried, maxWaitMs: Math.max(0, opts.cooldownWaitMs ?? 0) });
     if (got.kind === 'none') {
       if (got.noModel) {
@@ -87,6 +92,10 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
       break;
     }
     if (outcome.kind === 'network') {
+      if (probe && gateway.outage) {
+        pool.reportNeutral(lease); // the gateway is still down: not this key's fault
+        continue;
+      }
       const decision = env.classify({ errorCode: outcome.errorCode });
       const ticket = pool.reportFailure(lease, decision, model);
       const signature = gatewaySignature({ errorCode: outcome.signature }) ?? gatewaySignature({ errorCode: outcome.errorCode });
@@ -118,6 +127,10 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
         ex.sink.end(errorBody);
         ex.finish(status, decision.reason);
         return;
+      }
+      if (probe && gateway.outage) {
+        pool.reportNeutral(lease); // the gateway's front still fails: not this key's fault
+        continue;
       }
       const ticket = pool.reportFailure(lease, decision, model);
       const signature = gatewaySignature({ status, body: errorBody });

@@ -17,8 +17,8 @@ import { isLoopbackAddress } from './safety';
 import type { ResponseSink } from './sink';
 import type { ProxyOptions, ProxyStatus, RequestRecord } from './types';
 
-/** Options that only take effect on a new listener or a new upstream connection pool. */
-const restartKeys: ReadonlyArray<keyof ProxyOptions> = ['host', 'port', 'upstreamBaseUrl', 'headersTimeoutMs', 'bodyTimeoutMs'];
+/** Options that only take effect on a new listener or a new upstream connection pool (the timeouts go with each attempt). */
+const restartKeys: ReadonlyArray<keyof ProxyOptions> = ['host', 'port', 'upstreamBaseUrl'];
 
 export class ProxyStartError extends Error {
   constructor(
@@ -191,7 +191,7 @@ function newAgent(opts: ProxyOptions): Agent {
     keepAliveMaxTimeout: 600_000,
     headersTimeout: opts.headersTimeoutMs,
     bodyTimeout: opts.bodyTimeoutMs,
-    connections: 256,
+    // No cap: requests hanging at the gateway must not queue a normal one behind them.
   });
 }
 
