@@ -59,6 +59,7 @@ export function layerViolations(files: ReadonlyMap<string, string>): LayerViolat
 export const CORE_LAYERS: readonly (readonly string[])[] = [
   ['util'],
   ['l10n'],
+  ['net'],
   ['platform', 'pool', 'demo'],
   ['state', 'gateway', 'usage', 'keysFile'],
   ['proxy'],
