@@ -10,7 +10,7 @@ import { networkFromEnv } from './core/net/dispatchers';
 import type { DemoDaiDai } from './core/demo/types';
 import { parseKeys } from './core/keysFile';
 import { cliLanguage, parseLanguage, setLanguage, t } from './core/l10n';
-import { defaultStateDir, stateFileNames, type StateIdentity } from './core/state';
+import { defaultStateDir, readUsageFileSync, stateFileNames, type StateIdentity } from './core/state';
 import { formatUsageTable } from './core/present/usageTable';
 import { parseSince, usageCsv, usageReport, UsageHistory, type UsageReport } from './core/usage';
 import { formatYuan } from './core/util/yuan';
@@ -323,8 +323,7 @@ function usage(flags: Map<string, string>, out: (s: string) => void): number {
   }
   let history: UsageHistory;
   try {
-    const envelope = JSON.parse(readFileSync(file, 'utf8')) as { data?: unknown };
-    history = UsageHistory.fromJSON(envelope?.data ?? null, now);
+    history = UsageHistory.fromData(readUsageFileSync(file), now);
   } catch (err) {
     throw new UsageError(t('The usage history {0} could not be read: {1}.', file, redactSecrets((err as Error).message)));
   }

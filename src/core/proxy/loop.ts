@@ -10,6 +10,7 @@ import type { Dispatcher } from 'undici';
 import { gatewaySignature } from '../gateway/signature';
 import { bilingual, t } from '../l10n';
 import type { PoolLease } from '../pool/types';
+import { closestModels } from '../present/modelSuggestions';
 import { redactSecrets } from '../util/mask';
 import { UpstreamAttempt, type AttemptOutcome } from './attempt';
 import type { FailureDecision } from './contracts';
@@ -53,7 +54,7 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
     const got = pool.acquire({ model, tried, maxWaitMs: Math.max(0, opts.cooldownWaitMs ?? 0) });
     if (got.kind === 'none') {
       if (got.noModel) {
-        ex.answer(noModelAnswer(got.noModel.model, got.noModel.closest, env.models()?.map((m) => m.id), ex.acceptLanguage), t('no key serves {0}', got.noModel.model));
+        ex.answer(noModelAnswer(got.noModel.model, closestModels(got.noModel.model, got.noModel.served), env.models()?.map((m) => m.id), ex.acceptLanguage), t('no key serves {0}', got.noModel.model));
         return;
       }
       nextUsableAt = got.nextUsableAt;
