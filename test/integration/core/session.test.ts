@@ -402,6 +402,39 @@ describe('app: command handlers and session', function () {
     assert.ok(h.lines.some((l) => /Logged out \(.*\); credentials, keys and balances forgotten/.test(l)));
   });
 
+  it('views get one snapshot and one event; a chat provider gets the model list and its own event', async () => {
+    await setup();
+    const changes: string[] = [];
+    h.session.onDidChangeSnapshot((c) => changes.push(c));
+    const modelsChanged = () => new Promise<void>((resolve) => {
+      const sub = h.session.onDidChangeModels(() => {
+        sub.dispose();
+        resolve();
+      });
+    });
+    assert.equal(h.session.snapshot.models, undefined);
+
+    let listed = modelsChanged();
+    await h.session.login({ email: DEMO_ACCOUNT.email, password: DEMO_ACCOUNT.password });
+    await listed;
+    const ids = h.session.snapshot.models!.map((m) => m.id);
+    for (const id of DEMO_MODELS) assert.ok(ids.includes(id), `${id} is listed`);
+    assert.ok(changes.includes('state'), 'the login is a state change');
+
+    changes.length = 0;
+    await h.session.startProxy();
+    assert.ok(changes.includes('state'), 'the proxy starting is a state change');
+    changes.length = 0;
+    assert.equal((await chat(h.session.snapshot.proxyUrl)).status, 200);
+    assert.ok(changes.includes('activity'), 'a request is activity');
+    assert.deepEqual(h.session.snapshot.requests, { served: 1, failed: 0 });
+
+    listed = modelsChanged();
+    await h.handlers.logout();
+    await listed;
+    assert.equal(h.session.snapshot.models, undefined, 'signed out: no models to offer');
+  });
+
   it('keeps the login for the session when the keychain fails', async () => {
     const secrets = new MemorySecretStorage();
     await setup({}, secrets);
