@@ -7,6 +7,7 @@ import { CommandHandlers, type SessionPort } from '../../src/core/app/commands';
 import { defaultSettings, type DaiDaiSettings } from '../../src/core/app/settings';
 import type { SessionChange, SessionSnapshot } from '../../src/core/app/snapshot';
 import type { Ui } from '../../src/core/app/ui';
+import { stubUi, type StubbedUi } from '../helpers/stubUi';
 import { setLanguage, t } from '../../src/core/l10n';
 import type { AccountKey, Credentials } from '../../src/core/platform/types';
 import { KeyPool } from '../../src/core/pool/keyPool';
@@ -18,7 +19,6 @@ import { Emitter } from '../../src/core/util/event';
 import type { Logger } from '../../src/core/util/log';
 import { maskKey } from '../../src/core/util/mask';
 
-type Stubbed<T> = { [K in keyof T]-?: sinon.SinonStub };
 
 const EMAIL = 'someone@example.com';
 const PASSWORD = 'correct horse battery staple';
@@ -108,7 +108,7 @@ function recordingLogger(lines: string[]): Logger {
 describe('app: command handlers over a SessionPort (no HTTP)', () => {
   let sandbox: sinon.SinonSandbox;
   let session: FakeSession;
-  let ui: Stubbed<Ui>;
+  let ui: StubbedUi;
   let handlers: CommandHandlers;
   let lines: string[];
   /** Lets notifications' `.then` handlers run. */
@@ -116,22 +116,7 @@ describe('app: command handlers over a SessionPort (no HTTP)', () => {
 
   function setup(over: Partial<DaiDaiSettings> = {}): void {
     session = new FakeSession(sandbox, over);
-    ui = {
-      showInputBox: sandbox.stub().resolves(undefined),
-      showQuickPick: sandbox.stub().resolves(undefined),
-      showInformationMessage: sandbox.stub().resolves(undefined),
-      showWarningMessage: sandbox.stub().resolves(undefined),
-      showErrorMessage: sandbox.stub().resolves(undefined),
-      confirm: sandbox.stub().resolves(false),
-      withProgress: sandbox.stub().callsFake((_title: string, task: () => Promise<unknown>) => task()),
-      writeClipboard: sandbox.stub().resolves(),
-      showMarkdown: sandbox.stub().resolves(),
-      showLogs: sandbox.stub(),
-      openSettings: sandbox.stub(),
-      showDashboard: sandbox.stub(),
-      saveTextFile: sandbox.stub().resolves(undefined),
-      flashMessage: sandbox.stub(),
-    };
+    ui = stubUi(sandbox);
     lines = [];
     handlers = new CommandHandlers(session, ui as Ui, recordingLogger(lines));
   }

@@ -15,18 +15,18 @@ import { maskKey } from '../../../src/core/util/mask';
 import { CommandHandlers } from '../../../src/core/app/commands';
 import { CREDENTIALS_SECRET, CredentialStore } from '../../../src/core/app/credentialStore';
 import { MemorySecretStorage } from '../../helpers/memorySecretStorage';
+import { stubUi, type StubbedUi } from '../../helpers/stubUi';
 import { Session } from '../../../src/core/app/session';
 import { defaultSettings, type DaiDaiSettings } from '../../../src/core/app/settings';
 import type { Ui } from '../../../src/core/app/ui';
 
-type Stubbed<T> = { [K in keyof T]: sinon.SinonStub };
 
 interface Harness {
   fake: FakeDaiDai;
   secrets: MemorySecretStorage;
   credentials: CredentialStore;
   session: Session;
-  ui: Stubbed<Ui>;
+  ui: StubbedUi;
   handlers: CommandHandlers;
   lines: string[];
   accounts: Account[];
@@ -37,22 +37,6 @@ function recordingLogger(lines: string[]): Logger {
     lines.push(`[${level}] ${m instanceof Error ? m.message : m}${args.length ? ' ' + args.map(String).join(' ') : ''}`);
   };
   return { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
-
-function stubUi(sandbox: sinon.SinonSandbox): Stubbed<Ui> {
-  return {
-    showInputBox: sandbox.stub().resolves(undefined),
-    showQuickPick: sandbox.stub().resolves(undefined),
-    showInformationMessage: sandbox.stub().resolves(undefined),
-    showWarningMessage: sandbox.stub().resolves(undefined),
-    showErrorMessage: sandbox.stub().resolves(undefined),
-    confirm: sandbox.stub().resolves(false),
-    withProgress: sandbox.stub().callsFake((_title: string, task: () => Promise<unknown>) => task()),
-    writeClipboard: sandbox.stub().resolves(),
-    showMarkdown: sandbox.stub().resolves(),
-    showLogs: sandbox.stub(),
-    openSettings: sandbox.stub(),
-  };
 }
 
 describe('app: command handlers and session', function () {
