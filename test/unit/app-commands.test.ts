@@ -10,6 +10,7 @@ import type { Ui } from '../../src/core/app/ui';
 import { stubUi, type StubbedUi } from '../helpers/stubUi';
 import { setLanguage, t } from '../../src/core/l10n';
 import type { AccountKey, Credentials } from '../../src/core/platform/types';
+import { settingsKnobs } from '../../src/core/knobs';
 import { KeyPool } from '../../src/core/pool/keyPool';
 import { treeRows, type AccountView } from '../../src/core/present';
 import { ProxyStartError } from '../../src/core/proxy/server';
@@ -127,7 +128,7 @@ describe('app: command handlers over a SessionPort (no HTTP)', () => {
 
   function portTaken(): void {
     session.startProxy.callsFake(async () => {
-      throw new ProxyStartError(t('Port {0} is in use by another program. Change daidai.proxy.port (or --port) or stop that program.', PORT), 'EADDRINUSE');
+      throw new ProxyStartError(t('Port {0} is in use by another program. Change {1} or stop that program.', PORT, settingsKnobs.port), 'EADDRINUSE');
     });
   }
 
@@ -321,7 +322,7 @@ describe('app: command handlers over a SessionPort (no HTTP)', () => {
       ui.showErrorMessage.onFirstCall().resolves('打开设置');
       assert.equal(await handlers.startProxy(), false);
       const [message, ...buttons] = ui.showErrorMessage.firstCall.args;
-      assert.equal(message, `DaiDai 代理未能启动：端口 ${PORT} 已被另一个程序占用。请修改 daidai.proxy.port（或 --port），或停止那个程序。`);
+      assert.equal(message, `DaiDai 代理未能启动：端口 ${PORT} 已被另一个程序占用。请修改 daidai.proxy.port，或停止那个程序。`);
       assert.deepEqual(buttons, ['打开设置', '显示日志']);
       await settle();
       assert.deepEqual(ui.openSettings.firstCall?.args, ['daidai.proxy.port']);

@@ -7,6 +7,8 @@ import { t } from '../l10n';
 import { createDemoDaiDai, DEMO_ACCOUNT } from '../demo/demoDaiDai';
 import type { DemoDaiDai } from '../demo/types';
 import { directNetwork, type NetworkSettings } from '../net/dispatchers';
+import { gatewayDiagnosis } from '../gateway/diagnose';
+import { settingsKnobs } from '../knobs';
 import { createGatewayProbe, GatewayMonitor, type GatewayHealth, type GatewayModel } from '../gateway';
 import type { Credentials } from '../platform/types';
 import { KeyPool } from '../pool/keyPool';
@@ -23,6 +25,7 @@ import type { Logger } from '../util/log';
 import { errorMessage } from '../util/mask';
 import { LowBalanceWatch } from './lowBalance';
 import { MarketInfo, type MarketView } from './marketInfo';
+import { ModelListWatch } from './modelList';
 import { SessionNetwork } from './network';
 import { PeerWatcher, type PeerProxy } from './peerWatcher';
 import { RefreshTimer } from './refreshTimer';
@@ -57,14 +60,12 @@ export class Session {
   private readonly changeEmitter = new Emitter<void>();
   private readonly requestEmitter = new Emitter<void>();
   private readonly snapshotEmitter = new Emitter<SessionChange>();
-  private readonly modelsEmitter = new Emitter<void>();
-  /** The model ids last announced by onDidChangeModels. */
-  private modelIds = '';
+  private readonly modelList = new ModelListWatch(() => this.models);
   private readonly logger: Logger;
   private disposed = false;
   /** The ways out: the proxy's, the background checks', the account's (each its own connections). */
   private readonly net: SessionNetwork;
-  private monitor?: { upstream: string; monitor: GatewayMonitor };
+  private monitor?: { upstream: string; monitor: GatewayMonitor; started: Promise<void> };
   private readonly state: StateKeeper;
   private readonly meter = createUsageMeter();
   private readonly insightEmitter = new Emitter<void>();
@@ -80,7 +81,7 @@ export class Session {
   /** Anything `snapshot` shows changed; the views' one event. */
   readonly onDidChangeSnapshot: Event<SessionChange> = this.snapshotEmitter.event;
   /** The ids in `snapshot.models` changed (a chat model provider lists them again). */
-  readonly onDidChangeModels: Event<void> = this.modelsEmitter.event;
+  readonly onDidChangeModels: Event<void> = this.modelList.onDidChange;
 
   constructor(private readonly deps: SessionDeps) {
     this.logger = deps.logger;
@@ -111,11 +112,16 @@ export class Session {
       },
       usage: this.meter,
       gatewayHealth: () => this.monitor?.monitor.health(),
+      knobs: deps.knobs,
       healthAccount: () => (this.account.snapshot.signedIn && this.account.snapshot.email ? emailHash(this.account.snapshot.email) : undefined),
     });
     this.peers = new PeerWatcher({ proxy: this.proxy, logger: deps.logger, peers: deps.peers ?? 'share', pollMs: deps.peerPollMs, changed: () => this.changeEmitter.fire() });
     const state = () => this.snapshotEmitter.fire('state');
     const activity = () => this.snapshotEmitter.fire('activity');
+    const withModels = (fire: () => void) => () => {
+      fire();
+      this.modelList.check();
+    };
     this.subscriptions.push(
       this.proxy.onDidRequest((r) => {
         this.requestLog.record(r);
@@ -125,14 +131,8 @@ export class Session {
       deps.credentials.onDidChange(() => void this.onCredentialsChangedElsewhere()),
       this.market.onDidChange(() => this.insightEmitter.fire()),
       // The views' one event, and the models' own.
-      this.changeEmitter.event(() => {
-        state();
-        this.checkModels();
-      }),
-      this.insightEmitter.event(() => {
-        activity();
-        this.checkModels();
-      }),
+      this.changeEmitter.event(withModels(state)),
+      this.insightEmitter.event(withModels(activity)),
       this.proxy.onDidChangeStatus(state),
       this.pool.onDidChange(activity),
       this.requestEmitter.event(activity),
@@ -177,10 +177,7 @@ export class Session {
     };
   }
 
-  /**
-   * Serves plain keys (DAIDAI_KEYS, a keys file) instead of an account's: no login, no refresh.
-   * `origin` names where they came from, for messages.
-   */
+  /** Serves plain keys (DAIDAI_KEYS, a keys file; `origin` says which) instead of an account's: no login, no refresh. */
   async useKeys(keys: readonly PoolKeyInput[], origin: string, identity?: StateIdentity): Promise<void> {
     const copy = keys.map((k) => ({ ...k }));
     this.source = { kind: 'keys', origin, keys: copy };
@@ -258,7 +255,7 @@ export class Session {
     }
     this.source = { kind: 'account', email: this.account.snapshot.email ?? creds.email };
     if (opts.remember !== false) await this.deps.credentials.set(creds);
-    this.logger.info(t('Logged in as {0}.', creds.email));
+    if (!opts.quiet) this.logger.info(t('Logged in as {0}.', creds.email));
     await this.afterSignIn({ kind: 'account', email: creds.email });
     this.scheduleRefresh();
   }
@@ -318,10 +315,7 @@ export class Session {
     void this.fetchMarket();
   }
 
-  /**
-   * Starts the embedded demo platform on a free port and logs into its demo account. For this
-   * session only: nothing is stored, and settings keep pointing at the real platform.
-   */
+  /** Starts the embedded demo platform on a free port and logs into its demo account; nothing is stored. */
   async tryDemo(): Promise<void> {
     let platform = this.source.kind === 'demo' ? this.source.platform : undefined;
     if (!platform) {
@@ -350,6 +344,19 @@ export class Session {
   /** Another window's proxy this window uses, while the port is taken by it. */
   get peer(): PeerProxy | undefined {
     return this.peers.peer;
+  }
+
+  /**
+   * Start-up diagnosis (the CLI): one GET /models with the first key. A sentence naming the knob
+   * when the gateway's address looks wrong or the gateway is down; undefined when it answered as
+   * a gateway. Also waits for the first model-list fetch, so that what that logs comes first.
+   */
+  async checkGateway(timeoutMs = 5_000): Promise<string | undefined> {
+    const lease = this.pool.leases()[0];
+    if (!lease) return undefined;
+    const upstream = this.proxy.options.upstreamBaseUrl;
+    const [result] = await Promise.all([createGatewayProbe(this.net.checks, upstream).models(lease.key, timeoutMs), this.monitor?.started]);
+    return gatewayDiagnosis(result, upstream, (this.deps.knobs ?? settingsKnobs).upstreamUrl);
   }
 
   /**
@@ -469,7 +476,7 @@ export class Session {
       this.lowBalance.dispose();
       this.requestEmitter.dispose();
       this.snapshotEmitter.dispose();
-      this.modelsEmitter.dispose();
+      this.modelList.dispose();
     }
   }
 
@@ -484,7 +491,7 @@ export class Session {
   }
 
   private newAccount(platformBaseUrl: string): AccountLike {
-    return (this.deps.createAccount ?? createPlatformAccount)(platformBaseUrl, this.logger, this.net.platform);
+    return this.deps.createAccount ? this.deps.createAccount(platformBaseUrl, this.logger, this.net.platform) : createPlatformAccount(platformBaseUrl, this.logger, this.net.platform, this.deps.knobs);
   }
 
   private async setUpstream(upstreamBaseUrl: string): Promise<void> {
@@ -526,24 +533,15 @@ export class Session {
     this.disposeMonitor();
     const monitor = new GatewayMonitor({ pool: this.pool, probe: createGatewayProbe(this.net.checks, upstream), logger: this.logger });
     monitor.onDidChange(() => this.insightEmitter.fire());
-    this.monitor = { upstream, monitor };
-    void monitor.start().catch((err) => this.logger.debug(t('Fetching the model lists failed: {0}', errorMessage(err))));
+    const started = monitor.start().catch((err) => this.logger.debug(t('Fetching the model lists failed: {0}', errorMessage(err))));
+    this.monitor = { upstream, monitor, started };
   }
 
   private disposeMonitor(): void {
     const m = this.monitor;
     this.monitor = undefined;
     m?.monitor.dispose();
-    if (m) this.checkModels();
-  }
-
-  /** Fires onDidChangeModels when the ids some key serves are not the ones last announced. */
-  private checkModels(): void {
-    if (this.disposed) return;
-    const ids = (this.models ?? []).map((m) => m.id).join('\n');
-    if (ids === this.modelIds) return;
-    this.modelIds = ids;
-    this.modelsEmitter.fire();
+    if (m) this.modelList.check();
   }
 
   /** Prices and the model monitor, with the keys; a failure keeps what was known (and says so once). */
