@@ -58,7 +58,7 @@ export function layerViolations(files: ReadonlyMap<string, string>): LayerViolat
  */
 export const CORE_LAYERS: readonly (readonly string[])[] = [
   ['util'],
-  ['l10n'],
+  ['l10n', 'knobs'],
   ['net'],
   ['platform', 'pool', 'demo'],
   ['gateway', 'usage', 'keysFile'],
