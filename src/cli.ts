@@ -102,7 +102,7 @@ function parseArgs(argv: string[]): Args {
     } else if (a.startsWith('--')) {
       const eq = a.indexOf('=');
       const name = eq === -1 ? a.slice(2) : a.slice(2, eq);
-      let value = eq === -1 ? argv[i + 1] : a.slice(eq + 1);
+      const value = eq === -1 ? argv[i + 1] : a.slice(eq + 1);
       if (eq === -1) {
         if (value === undefined || value.startsWith('--')) throw new UsageError(t('--{0} needs a value.', name));
         i++;
@@ -461,5 +461,5 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  void main(process.argv.slice(2)).then((code) => process.exit(code));
 }
