@@ -3,6 +3,7 @@
 // HTTP adapter, the in-process entry and the failover loop. A missing collaborator is a null
 // object, so the path calls it without asking first.
 import type { Dispatcher } from 'undici';
+import { settingsKnobs, type Knobs } from '../knobs';
 import { BodyBudget } from './bodyBudget';
 import type { PoolSnapshot } from '../pool/types';
 import { nullLogger, type Logger } from '../util/log';
@@ -28,6 +29,8 @@ export interface ProxyEnv {
   readonly healthAccount: () => string | undefined;
   /** Set while the gateway is considered down, for /health. */
   readonly gatewayHealth: () => { reason: string; since: number } | undefined;
+  /** What messages call the host's knobs: the extension's settings, or the CLI's flags. */
+  readonly knobs: Knobs;
   /** Live: replaced whole when the settings change; read once per request. */
   options: ProxyOptions;
   status: ProxyStatus;
@@ -53,6 +56,8 @@ export interface ProxyEnvInit {
   usage?: UsageMeter;
   gatewayHealth?: () => { reason: string; since: number } | undefined;
   record?: (record: RequestRecord) => void;
+  /** Default: the extension's settings. */
+  knobs?: Knobs;
 }
 
 const nothing = (): undefined => undefined;
@@ -85,6 +90,7 @@ export function createProxyEnv(init: ProxyEnvInit, classify: Classify, dispatche
     version: init.version,
     healthAccount: init.healthAccount ?? nothing,
     gatewayHealth: init.gatewayHealth ?? nothing,
+    knobs: init.knobs ?? settingsKnobs,
     options: withDefaults(init.options ?? {}),
     status: { state: 'stopped' },
     dispatcher: init.dispatcher ?? dispatcher,

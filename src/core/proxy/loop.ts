@@ -156,7 +156,7 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
     return;
   }
   const lastReason = failures.length ? failures[failures.length - 1].decision.reason : t('no usable key');
-  ex.answer(giveUpAnswer(failures, record.attempts, { model, nextUsableAt, now: Date.now(), acceptLanguage: ex.acceptLanguage }), lastReason);
+  ex.answer(giveUpAnswer(failures, record.attempts, { model, nextUsableAt, now: Date.now(), acceptLanguage: ex.acceptLanguage, login: env.knobs.login }), lastReason);
 }
 
 function finishAnswer(ex: Exchange, outcome: Extract<AttemptOutcome, { kind: 'done' | 'cut' }>, lease: PoolLease): void {
