@@ -82,7 +82,6 @@ async function once(bundle: string): Promise<{ loadMs: number; activateMs: numbe
   gc();
   const heap0 = process.memoryUsage().heapUsed;
   const t0 = performance.now();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ext = require(resolve(bundle)) as { activate(ctx: unknown): unknown };
   const t1 = performance.now();
   const api = (await ext.activate(context)) as { ready?: Promise<unknown> } | undefined;
