@@ -10,7 +10,9 @@ import type { DemoDaiDai } from './core/demo/types';
 import { parseKeys } from './core/keysFile';
 import { cliLanguage, parseLanguage, setLanguage, t } from './core/l10n';
 import { defaultStateDir, stateFileNames, type StateIdentity } from './core/state';
-import { formatUsageTable, parseSince, usageCsv, usageReport, UsageHistory, type UsageReport } from './core/usage';
+import { formatUsageTable } from './core/present/usageTable';
+import { parseSince, usageCsv, usageReport, UsageHistory, type UsageReport } from './core/usage';
+import { formatYuan } from './core/util/yuan';
 import { PlatformError } from './core/platform/client';
 import type { PoolKeyInput } from './core/pool/types';
 import { ProxyStartError } from './core/proxy/server';
@@ -247,7 +249,7 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
     }
     if (session.mode !== 'keys') {
       const a = session.accountView;
-      out(t('Logged in as {0}: {1} usable key(s), total {2}.', a.email ?? email ?? '', a.keys.length, `¥${(a.totalBalance ?? 0).toFixed(2)}`));
+      out(t('Logged in as {0}: {1} usable key(s), total {2}.', a.email ?? email ?? '', a.keys.length, formatYuan(a.totalBalance ?? 0)));
     }
     const status = await session.startProxy();
     const c = session.pool.snapshot().counts;
@@ -267,7 +269,7 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
         }
         await session.refresh();
         const a = session.accountView;
-        out(t('Refreshed: {0} usable key(s), total {1}.', a.keys.length, `¥${(a.totalBalance ?? 0).toFixed(2)}`));
+        out(t('Refreshed: {0} usable key(s), total {1}.', a.keys.length, formatYuan(a.totalBalance ?? 0)));
       },
     };
   } catch (err) {
@@ -333,7 +335,7 @@ function usage(flags: Map<string, string>, out: (s: string) => void): number {
     );
     return 0;
   }
-  out(formatUsageTable(report, t));
+  out(formatUsageTable(report));
   return 0;
 }
 

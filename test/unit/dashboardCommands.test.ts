@@ -97,7 +97,7 @@ describe('app: dashboard and Models view commands', () => {
     assert.equal(id, 'continue');
     const [name, markdown] = ui.showMarkdown.firstCall.args as [string, string];
     assert.equal(name, 'connect-continue.md');
-    assert.match(markdown, /model: \[官Max\]claude-sonnet-4-5-20250929/);
+    assert.match(markdown, /model: "\[官Max\]claude-sonnet-4-5-20250929"/);
     assert.match(String(ui.writeClipboard.firstCall.args[0]), /^http:\/\/127\.0\.0\.1:\d+\/v1$/);
   });
 
@@ -105,7 +105,7 @@ describe('app: dashboard and Models view commands', () => {
     ui.showQuickPick.callsFake(async (items: { id: string }[]) => items.find((i) => i.id === 'curl'));
     assert.equal(await h.connectClientWithModel('gpt-4o-mini'), 'curl');
     assert.match(String(ui.showQuickPick.firstCall.args[1].title), /gpt-4o-mini/);
-    assert.match(ui.showMarkdown.firstCall.args[1] as string, /"model": "gpt-4o-mini"/);
+    assert.match(ui.showMarkdown.firstCall.args[1] as string, /"model":"gpt-4o-mini"/);
   });
 
   describe('Export Usage…', () => {

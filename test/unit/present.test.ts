@@ -286,14 +286,14 @@ describe('present: clientSnippets', () => {
   it('gives OpenAI-style clients /v1, even from a URL without it or with a trailing slash', () => {
     assert.equal(clientSnippets('http://127.0.0.1:5100/', 'sillytavern').baseUrl, url);
     assert.equal(clientSnippets('http://127.0.0.1:5100/v1/', 'continue').baseUrl, url);
-    assert.match(clientSnippets(url, 'continue').markdown, /apiBase: http:\/\/127\.0\.0\.1:5100\/v1/);
+    assert.match(clientSnippets(url, 'continue').markdown, /apiBase: "http:\/\/127\.0\.0\.1:5100\/v1"/);
     assert.match(clientSnippets(url, 'openai-sdk').markdown, /baseURL: 'http:\/\/127\.0\.0\.1:5100\/v1'/);
     assert.match(clientSnippets(url, 'curl').markdown, /curl http:\/\/127\.0\.0\.1:5100\/v1\/chat\/completions/);
   });
 
   it('names the access-token setting instead of the token, and says when the proxy is stopped', () => {
     const s = clientSnippets(url, 'claude-code', { accessTokenSet: true, running: false });
-    assert.match(s.markdown, /ANTHROPIC_AUTH_TOKEN=<your daidai\.proxy\.accessToken>/);
+    assert.match(s.markdown, /ANTHROPIC_AUTH_TOKEN='<your daidai\.proxy\.accessToken>'/);
     assert.match(s.markdown, /Start Proxy/);
   });
 });

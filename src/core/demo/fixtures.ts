@@ -91,14 +91,20 @@ export const DEMO_MODELS: readonly string[] = Object.freeze([
 
 /** The models of each demo package, as its group's GET /v1/models lists them. */
 export const DEMO_PACKAGE_MODELS_BY_GROUP: Readonly<Record<'claude-max' | 'gpt' | 'gemini', readonly string[]>> = Object.freeze({
+  // Ids as the real gateway lists them: channel prefixes, dates, a -thinking variant. No coding
+  // assistant sends these by default (Claude Code asks for claude-opus-4-8, Codex for gpt-5…).
   'claude-max': Object.freeze([
     '[官Max]claude-sonnet-4-5-20250929',
     '[官Max]claude-opus-4-1-20250805',
     'claude-sonnet-4-5-20250929',
     'claude-opus-4-1-20250805',
     'claude-3-5-haiku-20241022',
+    '[官Max]claude-opus-4-6-20260205',
+    '[官Max]claude-opus-4-6-20260205-thinking',
+    '[官Max]claude-sonnet-4-6-20260217',
+    '[官Max]claude-haiku-4-5-20251001',
   ]),
-  gpt: Object.freeze(['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4o-image', 'text-embedding-3-small', 'text-embedding-3-large']),
+  gpt: Object.freeze(['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4o-image', 'text-embedding-3-small', 'text-embedding-3-large', 'gpt-5', 'gpt-5-mini', 'gpt-5-codex']),
   gemini: Object.freeze(['gemini-2.5-pro', 'gemini-2.5-flash']),
 });
 
@@ -162,6 +168,13 @@ export const DEMO_PACKAGE_PRICING = Object.freeze([
   { all_name: '[官Max]claude-opus-4-1-20250805', title: 'Claude Opus 4.1 官方Max', input_price: '60', out_price: '300', is_price: '0', num: '1', price: '0', module: 'claude', type: 'chat' },
   { all_name: 'claude-opus-4-1-20250805', title: 'Claude Opus 4.1', input_price: '30', out_price: '150', is_price: '0', num: '1', price: '0', module: 'claude', type: 'chat' },
   { all_name: 'claude-3-5-haiku-20241022', title: 'Claude Haiku 3.5', input_price: '0.8', out_price: 4, is_price: '0', num: '1', price: '0', module: 'claude', type: 'chat' },
+  { all_name: '[官Max]claude-opus-4-6-20260205', title: 'Claude Opus 4.6 官方Max', input_price: '40', out_price: '200', is_price: '0', num: '1', price: '0', module: 'claude', type: 'chat' },
+  { all_name: '[官Max]claude-opus-4-6-20260205-thinking', title: 'Claude Opus 4.6 Thinking 官方Max', input_price: '40', out_price: '200', is_price: '0', num: '1', price: '0', module: 'claude', type: 'chat' },
+  { all_name: '[官Max]claude-sonnet-4-6-20260217', title: 'Claude Sonnet 4.6 官方Max', input_price: '12', out_price: '60', is_price: '0', num: '1', price: '0', module: 'claude', type: 'chat' },
+  { all_name: '[官Max]claude-haiku-4-5-20251001', title: 'Claude Haiku 4.5 官方Max', input_price: '4', out_price: '20', is_price: '0', num: '1', price: '0', module: 'claude', type: 'chat' },
+  { all_name: 'gpt-5', title: 'GPT-5', input_price: '5', out_price: '40', is_price: '0', num: '1', price: '0', module: 'openai', type: 'chat' },
+  { all_name: 'gpt-5-mini', title: 'GPT-5 mini', input_price: '1', out_price: '8', is_price: '0', num: '1', price: '0', module: 'openai', type: 'chat' },
+  { all_name: 'gpt-5-codex', title: 'GPT-5 Codex', input_price: '5', out_price: '40', is_price: '0', num: '1', price: '0', module: 'openai', type: 'chat' },
   { all_name: 'gpt-4o', title: 'GPT-4o', input_price: '5', out_price: '20', is_price: '0', num: '1', price: '0', module: 'openai', type: 'chat' },
   { all_name: 'gpt-4o-mini', title: 'GPT-4o mini', input_price: '0.15', out_price: '0.6', is_price: 0, num: 1, price: 0, module: 'openai', type: 'chat' },
   { all_name: 'gpt-4.1', title: 'GPT-4.1', input_price: '4', out_price: '16', is_price: '0', num: '1', price: '0', module: 'openai', type: 'chat' },
@@ -183,6 +196,13 @@ export const DEMO_PACKAGE_MONITOR = Object.freeze([
   { modelName: 'claude-sonnet-4-5-20250929', history: [{ weightedErrorRate: 0.5, time: '2025-12-08 12:00' }] },
   { modelName: 'claude-opus-4-1-20250805', history: [{ weightedErrorRate: 2, time: '2025-12-08 12:00' }] },
   { modelName: 'claude-3-5-haiku-20241022', history: [{ weightedErrorRate: 0, time: '2025-12-08 12:00' }] },
+  { modelName: '[官Max]claude-opus-4-6-20260205', history: [{ weightedErrorRate: 0.75, time: '2025-12-08 12:00' }] },
+  { modelName: '[官Max]claude-opus-4-6-20260205-thinking', history: [{ weightedErrorRate: 1, time: '2025-12-08 12:00' }] },
+  { modelName: '[官Max]claude-sonnet-4-6-20260217', history: [{ weightedErrorRate: 0.5, time: '2025-12-08 12:00' }] },
+  { modelName: '[官Max]claude-haiku-4-5-20251001', history: [{ weightedErrorRate: 0, time: '2025-12-08 12:00' }] },
+  { modelName: 'gpt-5', history: [{ weightedErrorRate: 0.25, time: '2025-12-08 12:00' }] },
+  { modelName: 'gpt-5-mini', history: [{ weightedErrorRate: 0, time: '2025-12-08 12:00' }] },
+  { modelName: 'gpt-5-codex', history: [{ weightedErrorRate: 0.5, time: '2025-12-08 12:00' }] },
   { modelName: 'gpt-4o', history: [{ weightedErrorRate: 0.8, time: '2025-12-08 12:00' }] },
   { modelName: 'gpt-4o-mini', history: [{ weightedErrorRate: 0, time: '2025-12-08 12:00' }] },
   { modelName: 'gpt-4.1', history: [{ weightedErrorRate: '1.2', time: '2025-12-08 12:00' }] },

@@ -19,6 +19,8 @@ import {
   vectorToBase64,
 } from './replies';
 import type { FakeUsage } from './pricing';
+import { promptCacheOf, promptParts, type FakeCache } from './promptCache';
+import { responsesBody, responsesStreamEvents, responsesUserText } from './responsesReplies';
 
 /** How a handler answers; bound to one exchange by the server. */
 export interface GatewayReply {
@@ -85,18 +87,41 @@ const model: GatewayHandler = (c) => {
   c.reply.json(JSON.stringify(modelObject(id)));
 };
 
+/** What this key's prompt cache gives the request (and remembers of it). */
+function cacheOf(c: GatewayCall, flavor: 'anthropic' | 'openai', total: number): FakeCache | undefined {
+  return promptCacheOf(c.key).use(flavor, promptParts(c.body), total, flavor === 'anthropic' && c.raw.includes(CACHE_CONTROL));
+}
+
+const CACHE_CONTROL = Buffer.from('"cache_control"');
+
 const chat: GatewayHandler = (c) => {
   const { body, model } = c;
   if (!model || !Array.isArray(body.messages)) return c.reply.error(400, 'model and messages are required.');
   const user = c.userText;
   const prompt = fakePromptTokens(c.raw);
+  const cache = cacheOf(c, 'openai', prompt);
   if (body.stream === true) {
     const includeUsage = c.usageChunk || (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
     c.reply.charge({ inputTokens: prompt, outputTokens: fakeCompletionTokens(user, c.chunks) });
-    return c.reply.stream(chatStreamEvents(model, user, c.chunks, prompt, includeUsage));
+    return c.reply.stream(chatStreamEvents(model, user, c.chunks, prompt, includeUsage, cache));
   }
   c.reply.charge({ inputTokens: prompt, outputTokens: fakeCompletionTokens(user) });
-  c.reply.answer(chatCompletionBody(model, user, prompt));
+  c.reply.answer(chatCompletionBody(model, user, prompt, cache));
+};
+
+// The Responses API (Codex CLI): input tokens from the body's bytes, as for chat.
+const responses: GatewayHandler = (c) => {
+  const { body, model } = c;
+  if (!model || (body.input === undefined && body.previous_response_id === undefined)) return c.reply.error(400, 'model and input are required.');
+  const user = responsesUserText(body.input);
+  const input = fakePromptTokens(c.raw);
+  const cache = cacheOf(c, 'openai', input);
+  if (body.stream === true) {
+    c.reply.charge({ inputTokens: input, outputTokens: fakeCompletionTokens(user, c.chunks) });
+    return c.reply.stream(responsesStreamEvents(model, user, c.chunks, input, cache));
+  }
+  c.reply.charge({ inputTokens: input, outputTokens: fakeCompletionTokens(user) });
+  c.reply.answer(responsesBody(model, user, input, cache));
 };
 
 const completions: GatewayHandler = (c) => {
@@ -138,12 +163,13 @@ const messages: GatewayHandler = (c) => {
   if (!model || !Array.isArray(body.messages)) return c.reply.error(400, 'model and messages are required.');
   const user = c.userText;
   const input = fakeInputTokens(body);
+  const cache = cacheOf(c, 'anthropic', input);
   if (body.stream === true) {
     c.reply.charge({ inputTokens: input, outputTokens: fakeCompletionTokens(user, c.chunks) });
-    return c.reply.stream(anthropicStreamEvents(model, user, c.chunks, input));
+    return c.reply.stream(anthropicStreamEvents(model, user, c.chunks, input, cache));
   }
   c.reply.charge({ inputTokens: input, outputTokens: fakeCompletionTokens(user) });
-  c.reply.answer(anthropicMessageBody(model, user, input));
+  c.reply.answer(anthropicMessageBody(model, user, input, cache));
 };
 
 // Free on the gateway, as on Anthropic's API.
@@ -161,6 +187,7 @@ export const GATEWAY_ROUTES: readonly GatewayRouteDef[] = Object.freeze([
   { method: 'POST', path: '/v1/embeddings', modelScoped: true, handle: embeddings },
   { method: 'POST', path: '/v1/messages', modelScoped: true, moderated: true, handle: messages },
   { method: 'POST', path: '/v1/messages/count_tokens', modelScoped: true, handle: countTokens },
+  { method: 'POST', path: '/v1/responses', modelScoped: true, handle: responses },
 ]);
 
 /** What a path asks for: a route, a known path with another method, or nothing. */

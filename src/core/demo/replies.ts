@@ -2,6 +2,7 @@
 // the exact content a request must produce, through the proxy or not.
 
 import { fnv1a, mulberry32 } from './fixtures';
+import type { FakeCache } from './promptCache';
 
 /** Fixed `created` so identical requests give identical bytes. */
 export const DEMO_CREATED = 1735689600;
@@ -126,7 +127,25 @@ export function vectorToBase64(v: number[]): string {
 
 // ---- OpenAI chat ----------------------------------------------------------------------
 
-export function chatCompletionBody(model: string, userText: string, promptTokens: number): string {
+/** OpenAI's usage object; `prompt_tokens_details.cached_tokens` only when the prompt cache was read. */
+function openAiUsage(promptTokens: number, completion: number, cache: FakeCache | undefined): Record<string, unknown> {
+  const u: Record<string, unknown> = { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion };
+  if (cache && cache.read > 0) u.prompt_tokens_details = { cached_tokens: cache.read };
+  return u;
+}
+
+/** Anthropic's usage object: `input_tokens` without the cache tokens, which come apart (only when there are some). */
+function anthropicUsage(inputTokens: number, outputTokens: number, cache: FakeCache | undefined): Record<string, unknown> {
+  if (!cache) return { input_tokens: inputTokens, output_tokens: outputTokens };
+  return {
+    input_tokens: Math.max(0, inputTokens - cache.read - cache.write),
+    cache_creation_input_tokens: cache.write,
+    cache_read_input_tokens: cache.read,
+    output_tokens: outputTokens,
+  };
+}
+
+export function chatCompletionBody(model: string, userText: string, promptTokens: number, cache?: FakeCache): string {
   const text = replyText(userText);
   const completion = approxTokens(text);
   return JSON.stringify({
@@ -135,12 +154,12 @@ export function chatCompletionBody(model: string, userText: string, promptTokens
     created: DEMO_CREATED,
     model,
     choices: [{ index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: 'stop' }],
-    usage: { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion },
+    usage: openAiUsage(promptTokens, completion, cache),
   });
 }
 
 /** SSE events of a streamed chat answer: role chunk, `chunks` content chunks, finish chunk, optional usage chunk, [DONE]. */
-export function chatStreamEvents(model: string, userText: string, chunks: number, promptTokens: number, includeUsage: boolean): string[] {
+export function chatStreamEvents(model: string, userText: string, chunks: number, promptTokens: number, includeUsage: boolean, cache?: FakeCache): string[] {
   const id = `chatcmpl-demo-${demoId(model, userText, String(chunks))}`;
   const head = `data: {"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${DEMO_CREATED},"model":${JSON.stringify(model)},"choices":[`;
   const events: string[] = [];
@@ -151,8 +170,7 @@ export function chatStreamEvents(model: string, userText: string, chunks: number
   }
   events.push(`${head}{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}\n\n`);
   if (includeUsage) {
-    const completion = pieces.length;
-    events.push(`${head}],"usage":{"prompt_tokens":${promptTokens},"completion_tokens":${completion},"total_tokens":${promptTokens + completion}}}\n\n`);
+    events.push(`${head}],"usage":${JSON.stringify(openAiUsage(promptTokens, pieces.length, cache))}}\n\n`);
   }
   events.push('data: [DONE]\n\n');
   return events;
@@ -190,7 +208,7 @@ export function completionStreamEvents(model: string, prompt: string, chunks: nu
 
 // ---- Anthropic messages ---------------------------------------------------------------------
 
-export function anthropicMessageBody(model: string, userText: string, inputTokens: number): string {
+export function anthropicMessageBody(model: string, userText: string, inputTokens: number, cache?: FakeCache): string {
   const text = replyText(userText);
   return JSON.stringify({
     id: `msg_demo_${demoId(model, userText)}`,
@@ -200,7 +218,7 @@ export function anthropicMessageBody(model: string, userText: string, inputToken
     content: [{ type: 'text', text }],
     stop_reason: 'end_turn',
     stop_sequence: null,
-    usage: { input_tokens: inputTokens, output_tokens: approxTokens(text) },
+    usage: anthropicUsage(inputTokens, approxTokens(text), cache),
   });
 }
 
@@ -209,7 +227,7 @@ function sse(event: string, data: string): string {
 }
 
 /** message_start, content_block_start, ping, `chunks` content_block_delta, content_block_stop, message_delta, message_stop. */
-export function anthropicStreamEvents(model: string, userText: string, chunks: number, inputTokens: number): string[] {
+export function anthropicStreamEvents(model: string, userText: string, chunks: number, inputTokens: number, cache?: FakeCache): string[] {
   const id = `msg_demo_${demoId(model, userText, String(chunks))}`;
   const pieces = splitPieces(replyText(userText), chunks);
   const events: string[] = [];
@@ -218,7 +236,7 @@ export function anthropicStreamEvents(model: string, userText: string, chunks: n
       'message_start',
       JSON.stringify({
         type: 'message_start',
-        message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: inputTokens, output_tokens: 1 } },
+        message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: anthropicUsage(inputTokens, 1, cache) },
       }),
     ),
   );

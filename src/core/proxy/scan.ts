@@ -22,11 +22,11 @@ const COLON = 0x3a;
 const MODEL = [0x6d, 0x6f, 0x64, 0x65, 0x6c];
 const STREAM = [0x73, 0x74, 0x72, 0x65, 0x61, 0x6d];
 
-function isSpace(c: number): boolean {
+export function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
-function skipSpace(b: Uint8Array, i: number): number {
+export function skipSpace(b: Uint8Array, i: number): number {
   while (i < b.length && isSpace(b[i])) i++;
   return i;
 }
@@ -55,7 +55,7 @@ export function stringEnd(b: Buffer, open: number): number {
 }
 
 /** Index just past the object or array opening at `open`, or -1 when unterminated. */
-function containerEnd(b: Buffer, open: number): number {
+export function containerEnd(b: Buffer, open: number): number {
   let depth = 0;
   for (let i = open; i < b.length; i++) {
     const c = b[i];
