@@ -7,6 +7,7 @@ import { CredentialStore } from '../core/app/credentialStore';
 import { errorMessage, Session, type SessionSnapshot } from '../core/app/session';
 import { keyTreeRows, modelTreeRows, statusOf } from '../core/app/views';
 import { readSettings, type DaiDaiSettings } from '../core/app/settings';
+import { networkFromVscode, type NetworkSettings } from '../core/net/dispatchers';
 import { clients, type ClientId, type ModelRow, type TreeRow } from '../core/present';
 import type { Logger } from '../core/util/log';
 import { initFromVscodeBundle, t } from '../core/l10n';
@@ -25,6 +26,12 @@ export const MODELS_VIEW_ID = 'daidai.models';
 function readVscodeSettings(): DaiDaiSettings {
   const config = vscode.workspace.getConfiguration('daidai');
   return readSettings((id) => config.get(id));
+}
+
+/** VS Code's http.proxy, http.noProxy, http.proxyStrictSSL: VS Code applies them to its own fetch only, never to our undici. */
+function readVscodeNetwork(): NetworkSettings {
+  const http = vscode.workspace.getConfiguration('http');
+  return networkFromVscode((id) => http.get(id));
 }
 
 function isClientId(v: unknown): v is ClientId {
@@ -57,7 +64,7 @@ export class Services implements vscode.Disposable {
   private readonly renderNow: () => void;
 
   constructor(context: vscode.ExtensionContext) {
-    // One bundle for the core's t() and vscode.l10n: the view models below speak the user's language.
+    // VS Code's bundle for the core's t(), the one translator of the core and this skin.
     initFromVscodeBundle(vscode.l10n.bundle, vscode.env.language);
     const version = String(context.extension.packageJSON.version ?? '0.0.0');
     const log = this.own(vscode.window.createOutputChannel('DaiDai', { log: true }));
@@ -69,6 +76,7 @@ export class Services implements vscode.Disposable {
       logger,
       credentials,
       settings: readVscodeSettings(),
+      network: readVscodeNetwork(),
       version,
       // Per machine, not globalState: every window would rewrite that on each change.
       stateDir: context.globalStorageUri.fsPath,
@@ -120,6 +128,7 @@ export class Services implements vscode.Disposable {
       this.session.onDidFindLowBalance((keys) => this.handlers.warnLowBalance(keys)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('daidai')) void this.onSettingsChanged();
+        if (e.affectsConfiguration('http')) this.session.applyNetwork(readVscodeNetwork());
       }),
     );
 

@@ -23,6 +23,8 @@ describe('app: settings', () => {
       'failover.modelExclusionMinutes': 30,
       'balances.refreshMinutes': 0,
       'balances.lowThreshold': 2.5,
+      'upstream.headersTimeoutSeconds': 30,
+      'upstream.bodyTimeoutSeconds': 1e9,
     };
     const s = readSettings((id) => values[id]);
     assert.deepEqual(s, {
@@ -39,6 +41,8 @@ describe('app: settings', () => {
       modelExclusionMinutes: 30,
       refreshMinutes: 0,
       lowBalance: 2.5,
+      headersTimeoutSeconds: 30,
+      bodyTimeoutSeconds: 3600,
     });
   });
 
@@ -68,6 +72,8 @@ describe('app: settings', () => {
       cooldownWaitMs: 2000,
       accessToken: '',
       allowedOrigins: [],
+      headersTimeoutMs: 120_000,
+      bodyTimeoutMs: 300_000,
     });
     assert.deepEqual(changedSettings(defaultSettings, s), ['proxyPort']);
     assert.deepEqual(changedSettings(s, { ...s, proxyAllowedOrigins: ['a'] }), ['proxyAllowedOrigins']);

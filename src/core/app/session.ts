@@ -3,15 +3,17 @@
 // by the extension, the CLI and so the benchmark with their own ports. Never calls VS Code. Views
 // read `snapshot` and listen to `onDidChangeSnapshot`; the peer watcher, refresh timer and market
 // info are their own classes in this folder.
-import { Agent } from 'undici';
 import { t } from '../l10n';
 import { createDemoDaiDai, DEMO_ACCOUNT } from '../demo/demoDaiDai';
 import type { DemoDaiDai } from '../demo/types';
+import { directNetwork, type NetworkSettings } from '../net/dispatchers';
+import { gatewayDiagnosis } from '../gateway/diagnose';
+import { settingsKnobs } from '../knobs';
 import { createGatewayProbe, GatewayMonitor, type GatewayHealth, type GatewayModel } from '../gateway';
 import type { Credentials } from '../platform/types';
 import { KeyPool } from '../pool/keyPool';
 import type { KeySnapshot, PoolKeyInput } from '../pool/types';
-import { formatYuan, lowBalanceKeys, type AccountView, type RequestCounts } from '../present';
+import type { AccountView, RequestCounts } from '../present';
 import { ProxyServer, ProxyStartError } from '../proxy/server';
 import type { ProxyStatus, RequestRecord } from '../proxy/types';
 import type { StateIdentity } from '../state';
@@ -21,7 +23,10 @@ import { emailHash } from '../util/hash';
 import { connectHost } from '../util/hosts';
 import type { Logger } from '../util/log';
 import { errorMessage } from '../util/mask';
+import { LowBalanceWatch } from './lowBalance';
 import { MarketInfo, type MarketView } from './marketInfo';
+import { ModelListWatch } from './modelList';
+import { SessionNetwork } from './network';
 import { PeerWatcher, type PeerProxy } from './peerWatcher';
 import { RefreshTimer } from './refreshTimer';
 import { RequestLog } from './requestLog';
@@ -46,24 +51,21 @@ export class Session {
   private accountSub: Disposable;
   private _settings: DaiDaiSettings;
   private readonly requestLog: RequestLog;
-  private readonly warnedLow = new Set<string>();
+  private readonly lowBalance: LowBalanceWatch;
   private readonly refreshTimer = new RefreshTimer(() => this.refresh());
   private readonly peers: PeerWatcher;
   private readonly market: MarketInfo;
   private readonly subscriptions: Disposable[] = [];
   private historySub?: Disposable;
   private readonly changeEmitter = new Emitter<void>();
-  private readonly lowBalanceEmitter = new Emitter<KeySnapshot[]>();
   private readonly requestEmitter = new Emitter<void>();
   private readonly snapshotEmitter = new Emitter<SessionChange>();
-  private readonly modelsEmitter = new Emitter<void>();
-  /** The model ids last announced by onDidChangeModels. */
-  private modelIds = '';
+  private readonly modelList = new ModelListWatch(() => this.models);
   private readonly logger: Logger;
   private disposed = false;
-  /** One connection pool to the gateway, shared by the proxy and the background checks. */
-  private readonly agent: Agent;
-  private monitor?: { upstream: string; monitor: GatewayMonitor };
+  /** The ways out: the proxy's, the background checks', the account's (each its own connections). */
+  private readonly net: SessionNetwork;
+  private monitor?: { upstream: string; monitor: GatewayMonitor; started: Promise<void> };
   private readonly state: StateKeeper;
   private readonly meter = createUsageMeter();
   private readonly insightEmitter = new Emitter<void>();
@@ -71,7 +73,7 @@ export class Session {
   /** Account, mode or key list changed. */
   readonly onDidChange: Event<void> = this.changeEmitter.event;
   /** Keys that fell below daidai.balances.lowThreshold, each reported once per session. */
-  readonly onDidFindLowBalance: Event<KeySnapshot[]> = this.lowBalanceEmitter.event;
+  readonly onDidFindLowBalance: Event<KeySnapshot[]>;
   /** The client-level request counters moved (fires per proxied request; read `requests`). */
   readonly onDidCountRequest: Event<void> = this.requestEmitter.event;
   /** Model lists, prices, availability or the gateway's health changed. */
@@ -79,15 +81,17 @@ export class Session {
   /** Anything `snapshot` shows changed; the views' one event. */
   readonly onDidChangeSnapshot: Event<SessionChange> = this.snapshotEmitter.event;
   /** The ids in `snapshot.models` changed (a chat model provider lists them again). */
-  readonly onDidChangeModels: Event<void> = this.modelsEmitter.event;
+  readonly onDidChangeModels: Event<void> = this.modelList.onDidChange;
 
   constructor(private readonly deps: SessionDeps) {
     this.logger = deps.logger;
     this.requestLog = new RequestLog(deps.logger);
+    this.lowBalance = new LowBalanceWatch(deps.logger);
+    this.onDidFindLowBalance = this.lowBalance.onDidFind;
     this._settings = deps.settings;
     this.pool = new KeyPool({ failureThreshold: deps.settings.failureThreshold, logger: deps.logger });
     this.pool.setExclusionMinutes(deps.settings.modelExclusionMinutes);
-    this.agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
+    this.net = new SessionNetwork(deps.network ?? directNetwork, deps.logger);
     this.state = new StateKeeper(deps.stateDir, this.pool, deps.logger, () => this.proxy.status.state === 'running');
     this.market = new MarketInfo(deps.logger);
     const watch = () => this.monitor?.monitor.watch;
@@ -96,7 +100,7 @@ export class Session {
       options: proxyOptionsOf(deps.settings),
       logger: deps.logger,
       version: deps.version,
-      dispatcher: this.agent,
+      dispatcher: this.net.proxy,
       models: () => this.monitor?.monitor.models(),
       gateway: {
         get outage() {
@@ -108,11 +112,16 @@ export class Session {
       },
       usage: this.meter,
       gatewayHealth: () => this.monitor?.monitor.health(),
+      knobs: deps.knobs,
       healthAccount: () => (this.account.snapshot.signedIn && this.account.snapshot.email ? emailHash(this.account.snapshot.email) : undefined),
     });
     this.peers = new PeerWatcher({ proxy: this.proxy, logger: deps.logger, peers: deps.peers ?? 'share', pollMs: deps.peerPollMs, changed: () => this.changeEmitter.fire() });
     const state = () => this.snapshotEmitter.fire('state');
     const activity = () => this.snapshotEmitter.fire('activity');
+    const withModels = (fire: () => void) => () => {
+      fire();
+      this.modelList.check();
+    };
     this.subscriptions.push(
       this.proxy.onDidRequest((r) => {
         this.requestLog.record(r);
@@ -122,14 +131,8 @@ export class Session {
       deps.credentials.onDidChange(() => void this.onCredentialsChangedElsewhere()),
       this.market.onDidChange(() => this.insightEmitter.fire()),
       // The views' one event, and the models' own.
-      this.changeEmitter.event(() => {
-        state();
-        this.checkModels();
-      }),
-      this.insightEmitter.event(() => {
-        activity();
-        this.checkModels();
-      }),
+      this.changeEmitter.event(withModels(state)),
+      this.insightEmitter.event(withModels(activity)),
       this.proxy.onDidChangeStatus(state),
       this.pool.onDidChange(activity),
       this.requestEmitter.event(activity),
@@ -174,10 +177,7 @@ export class Session {
     };
   }
 
-  /**
-   * Serves plain keys (DAIDAI_KEYS, a keys file) instead of an account's: no login, no refresh.
-   * `origin` names where they came from, for messages.
-   */
+  /** Serves plain keys (DAIDAI_KEYS, a keys file; `origin` says which) instead of an account's: no login, no refresh. */
   async useKeys(keys: readonly PoolKeyInput[], origin: string, identity?: StateIdentity): Promise<void> {
     const copy = keys.map((k) => ({ ...k }));
     this.source = { kind: 'keys', origin, keys: copy };
@@ -255,7 +255,7 @@ export class Session {
     }
     this.source = { kind: 'account', email: this.account.snapshot.email ?? creds.email };
     if (opts.remember !== false) await this.deps.credentials.set(creds);
-    this.logger.info(t('Logged in as {0}.', creds.email));
+    if (!opts.quiet) this.logger.info(t('Logged in as {0}.', creds.email));
     await this.afterSignIn({ kind: 'account', email: creds.email });
     this.scheduleRefresh();
   }
@@ -290,7 +290,7 @@ export class Session {
     await this.openState(undefined); // what the pool learned is written before the keys go
     this.disposeMonitor();
     this.pool.setKeys([]);
-    this.warnedLow.clear();
+    this.lowBalance.reset();
     this.requestLog.reset();
     const left = this.source;
     this.source = SIGNED_OUT;
@@ -315,10 +315,7 @@ export class Session {
     void this.fetchMarket();
   }
 
-  /**
-   * Starts the embedded demo platform on a free port and logs into its demo account. For this
-   * session only: nothing is stored, and settings keep pointing at the real platform.
-   */
+  /** Starts the embedded demo platform on a free port and logs into its demo account; nothing is stored. */
   async tryDemo(): Promise<void> {
     let platform = this.source.kind === 'demo' ? this.source.platform : undefined;
     if (!platform) {
@@ -347,6 +344,19 @@ export class Session {
   /** Another window's proxy this window uses, while the port is taken by it. */
   get peer(): PeerProxy | undefined {
     return this.peers.peer;
+  }
+
+  /**
+   * Start-up diagnosis (the CLI): one GET /models with the first key. A sentence naming the knob
+   * when the gateway's address looks wrong or the gateway is down; undefined when it answered as
+   * a gateway. Also waits for the first model-list fetch, so that what that logs comes first.
+   */
+  async checkGateway(timeoutMs = 5_000): Promise<string | undefined> {
+    const lease = this.pool.leases()[0];
+    if (!lease) return undefined;
+    const upstream = this.proxy.options.upstreamBaseUrl;
+    const [result] = await Promise.all([createGatewayProbe(this.net.checks, upstream).models(lease.key, timeoutMs), this.monitor?.started]);
+    return gatewayDiagnosis(result, upstream, (this.deps.knobs ?? settingsKnobs).upstreamUrl);
   }
 
   /**
@@ -401,7 +411,7 @@ export class Session {
     if (changed.includes('failureThreshold')) this.pool.setFailureThreshold(next.failureThreshold);
     if (changed.includes('modelExclusionMinutes')) this.pool.setExclusionMinutes(next.modelExclusionMinutes);
     if (changed.includes('refreshMinutes')) this.scheduleRefresh();
-    if (changed.includes('lowBalance')) this.checkLowBalance();
+    if (changed.includes('lowBalance')) this.lowBalance.check(this.pool.snapshot(), this._settings.lowBalance);
 
     const demo = this.source.kind === 'demo' ? this.source.platform : undefined;
     if (changed.includes('platformBaseUrl') && !demo) {
@@ -433,6 +443,14 @@ export class Session {
     return outcome;
   }
 
+  /**
+   * New network settings (VS Code's http.proxy, http.noProxy, http.proxyStrictSSL changed): new
+   * connections from now on; requests under way finish on the old ones.
+   */
+  applyNetwork(network: NetworkSettings): void {
+    if (!this.disposed) this.net.apply(network);
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
@@ -448,17 +466,17 @@ export class Session {
       this.disposeMonitor();
       this.market.dispose();
       this.insightEmitter.dispose();
-      await this.agent.close().catch(() => undefined);
+      await this.net.close();
       this.account.dispose?.();
       this.pool.dispose();
       const left = this.source;
       this.source = SIGNED_OUT;
       if (left.kind === 'demo') await left.platform.stop();
       this.changeEmitter.dispose();
-      this.lowBalanceEmitter.dispose();
+      this.lowBalance.dispose();
       this.requestEmitter.dispose();
       this.snapshotEmitter.dispose();
-      this.modelsEmitter.dispose();
+      this.modelList.dispose();
     }
   }
 
@@ -473,7 +491,7 @@ export class Session {
   }
 
   private newAccount(platformBaseUrl: string): AccountLike {
-    return (this.deps.createAccount ?? createPlatformAccount)(platformBaseUrl, this.logger);
+    return this.deps.createAccount ? this.deps.createAccount(platformBaseUrl, this.logger, this.net.platform) : createPlatformAccount(platformBaseUrl, this.logger, this.net.platform, this.deps.knobs);
   }
 
   private async setUpstream(upstreamBaseUrl: string): Promise<void> {
@@ -513,26 +531,17 @@ export class Session {
     if (!this.signedIn) return this.disposeMonitor();
     if (this.monitor?.upstream === upstream) return;
     this.disposeMonitor();
-    const monitor = new GatewayMonitor({ pool: this.pool, probe: createGatewayProbe(this.agent, upstream), logger: this.logger });
+    const monitor = new GatewayMonitor({ pool: this.pool, probe: createGatewayProbe(this.net.checks, upstream), logger: this.logger });
     monitor.onDidChange(() => this.insightEmitter.fire());
-    this.monitor = { upstream, monitor };
-    void monitor.start().catch((err) => this.logger.debug(t('Fetching the model lists failed: {0}', errorMessage(err))));
+    const started = monitor.start().catch((err) => this.logger.debug(t('Fetching the model lists failed: {0}', errorMessage(err))));
+    this.monitor = { upstream, monitor, started };
   }
 
   private disposeMonitor(): void {
     const m = this.monitor;
     this.monitor = undefined;
     m?.monitor.dispose();
-    if (m) this.checkModels();
-  }
-
-  /** Fires onDidChangeModels when the ids some key serves are not the ones last announced. */
-  private checkModels(): void {
-    if (this.disposed) return;
-    const ids = (this.models ?? []).map((m) => m.id).join('\n');
-    if (ids === this.modelIds) return;
-    this.modelIds = ids;
-    this.modelsEmitter.fire();
+    if (m) this.modelList.check();
   }
 
   /** Prices and the model monitor, with the keys; a failure keeps what was known (and says so once). */
@@ -566,16 +575,8 @@ export class Session {
     // The account's own "used" per key: the truth the usage estimate is checked against.
     if (s.signedIn) this.state.history.recordUtilisedFrom(this.pool.snapshot().keys, Date.now());
     if (!s.signedIn) this.refreshTimer.stop();
-    this.checkLowBalance();
+    this.lowBalance.check(this.pool.snapshot(), this._settings.lowBalance);
     this.changeEmitter.fire();
-  }
-
-  private checkLowBalance(): void {
-    const fresh = lowBalanceKeys(this.pool.snapshot(), this._settings.lowBalance).filter((k) => !this.warnedLow.has(k.id));
-    if (fresh.length === 0) return;
-    for (const k of fresh) this.warnedLow.add(k.id);
-    this.logger.warn(t('Low balance: {0}', fresh.map((k) => `${k.masked} ${formatYuan(k.balance)}`).join(', ')));
-    this.lowBalanceEmitter.fire(fresh);
   }
 
   private scheduleRefresh(): void {

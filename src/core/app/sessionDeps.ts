@@ -1,11 +1,14 @@
 // What a Session is built with: its ports (logger, credentials, settings, the account and demo
 // factories) and where it keeps state. The extension, the CLI and the tests each pass their own.
+import type { Dispatcher } from 'undici';
 import type { DemoDaiDai } from '../demo/types';
+import type { NetworkSettings } from '../net/dispatchers';
 import { Account } from '../platform/account';
 import { PlatformClient } from '../platform/client';
 import type { Credentials, ModelAvailability, ModelPrice } from '../platform/types';
 import type { AccountView } from '../present';
 import type { Event } from '../util/event';
+import { settingsKnobs, type Knobs } from '../knobs';
 import type { Logger } from '../util/log';
 import type { DaiDaiSettings } from './settings';
 
@@ -36,7 +39,7 @@ export interface SessionDeps {
   credentials: CredentialsPort;
   settings: DaiDaiSettings;
   /** Builds an account (and its platform client) for a platform base URL; default: the real platform client. */
-  createAccount?(platformBaseUrl: string, logger: Logger): AccountLike;
+  createAccount?(platformBaseUrl: string, logger: Logger, dispatcher: Dispatcher): AccountLike;
   /** The embedded demo platform for "Try the Demo Account"; default: src/core/demo's. */
   createDemo?(): DemoDaiDai;
   version?: string;
@@ -52,11 +55,18 @@ export interface SessionDeps {
    * the CLI's --state-dir). Undefined: nothing is kept (tests, and the demo never is).
    */
   stateDir?: string;
+  /**
+   * The HTTP proxy to reach the platform and the gateway through (VS Code's http.proxy settings,
+   * the CLI's HTTPS_PROXY / NO_PROXY); default: direct. Changed later by Session.applyNetwork().
+   */
+  network?: NetworkSettings;
+  /** What messages call the host's knobs: the extension's settings (default) or the CLI's flags. */
+  knobs?: Knobs;
 }
 
 /** The real platform: an Account over a PlatformClient for that base URL. */
-export function createPlatformAccount(platformBaseUrl: string, logger: Logger): AccountLike {
-  return new Account(new PlatformClient({ baseUrl: platformBaseUrl, logger }), { logger });
+export function createPlatformAccount(platformBaseUrl: string, logger: Logger, dispatcher?: Dispatcher, knobs: Knobs = settingsKnobs): AccountLike {
+  return new Account(new PlatformClient({ baseUrl: platformBaseUrl, logger, dispatcher, baseUrlKnob: knobs.platformUrl }), { logger });
 }
 
 /** What applying new settings did, for the message the user sees. */

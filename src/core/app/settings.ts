@@ -21,6 +21,10 @@ export interface DaiDaiSettings {
   refreshMinutes: number;
   /** ¥; 0 turns the warning off. */
   lowBalance: number;
+  /** Longest wait for the gateway's answer headers on one attempt, then the next key. */
+  headersTimeoutSeconds: number;
+  /** Longest silence of the gateway between two chunks of an answer, then the answer ends with an error. */
+  bodyTimeoutSeconds: number;
 }
 
 /**
@@ -42,7 +46,12 @@ export const defaultSettings: DaiDaiSettings = {
   modelExclusionMinutes: 10,
   refreshMinutes: 5,
   lowBalance: 1,
+  headersTimeoutSeconds: defaultProxyOptions.headersTimeoutMs / 1000,
+  bodyTimeoutSeconds: defaultProxyOptions.bodyTimeoutMs / 1000,
 };
+
+/** Bounds of the timeouts (seconds): under 5 s a busy gateway fails every key; past these a client waits for nothing. */
+export const TIMEOUT_BOUNDS = { headers: [5, 1800], body: [5, 3600] } as const;
 
 /** Setting ids (under `daidai.`) for each field: messages name the setting the user changed. */
 export const settingIds: Record<keyof DaiDaiSettings, string> = {
@@ -59,6 +68,8 @@ export const settingIds: Record<keyof DaiDaiSettings, string> = {
   modelExclusionMinutes: 'failover.modelExclusionMinutes',
   refreshMinutes: 'balances.refreshMinutes',
   lowBalance: 'balances.lowThreshold',
+  headersTimeoutSeconds: 'upstream.headersTimeoutSeconds',
+  bodyTimeoutSeconds: 'upstream.bodyTimeoutSeconds',
 };
 
 export type SettingGetter = (id: string) => unknown;
@@ -81,6 +92,8 @@ export function readSettings(get: SettingGetter): DaiDaiSettings {
     modelExclusionMinutes: num(get(id.modelExclusionMinutes), d.modelExclusionMinutes, 1, 24 * 60),
     refreshMinutes: num(get(id.refreshMinutes), d.refreshMinutes, 0, 24 * 60),
     lowBalance: num(get(id.lowBalance), d.lowBalance, 0, 1e9),
+    headersTimeoutSeconds: num(get(id.headersTimeoutSeconds), d.headersTimeoutSeconds, ...TIMEOUT_BOUNDS.headers),
+    bodyTimeoutSeconds: num(get(id.bodyTimeoutSeconds), d.bodyTimeoutSeconds, ...TIMEOUT_BOUNDS.body),
   };
 }
 
@@ -93,6 +106,8 @@ export function proxyOptionsOf(s: DaiDaiSettings, upstreamBaseUrl = s.upstreamBa
     cooldownWaitMs: Math.round(s.cooldownWaitSeconds * 1000),
     accessToken: s.proxyAccessToken,
     allowedOrigins: s.proxyAllowedOrigins,
+    headersTimeoutMs: Math.round(s.headersTimeoutSeconds * 1000),
+    bodyTimeoutMs: Math.round(s.bodyTimeoutSeconds * 1000),
   };
 }
 

@@ -3,6 +3,8 @@
 // HTTP adapter, the in-process entry and the failover loop. A missing collaborator is a null
 // object, so the path calls it without asking first.
 import type { Dispatcher } from 'undici';
+import { settingsKnobs, type Knobs } from '../knobs';
+import { BodyBudget } from './bodyBudget';
 import type { PoolSnapshot } from '../pool/types';
 import { nullLogger, type Logger } from '../util/log';
 import type { Classify, ForwardPool, GatewayModel, GatewayWatch, UsageMeter } from './contracts';
@@ -27,12 +29,16 @@ export interface ProxyEnv {
   readonly healthAccount: () => string | undefined;
   /** Set while the gateway is considered down, for /health. */
   readonly gatewayHealth: () => { reason: string; since: number } | undefined;
+  /** What messages call the host's knobs: the extension's settings, or the CLI's flags. */
+  readonly knobs: Knobs;
   /** Live: replaced whole when the settings change; read once per request. */
   options: ProxyOptions;
   status: ProxyStatus;
   /** The upstream connection pool and where it points: set when the proxy starts (or serves in process while stopped). */
   dispatcher: Dispatcher;
   upstream: { origin: string; basePath: string };
+  /** The memory all request bodies in flight may hold together (body.ts sizes it from the options). */
+  readonly bodyBudget: BodyBudget;
 }
 
 /** What the composition root gives (ProxyServer's constructor); everything but the pool may be left out. */
@@ -50,6 +56,8 @@ export interface ProxyEnvInit {
   usage?: UsageMeter;
   gatewayHealth?: () => { reason: string; since: number } | undefined;
   record?: (record: RequestRecord) => void;
+  /** Default: the extension's settings. */
+  knobs?: Knobs;
 }
 
 const nothing = (): undefined => undefined;
@@ -82,10 +90,12 @@ export function createProxyEnv(init: ProxyEnvInit, classify: Classify, dispatche
     version: init.version,
     healthAccount: init.healthAccount ?? nothing,
     gatewayHealth: init.gatewayHealth ?? nothing,
+    knobs: init.knobs ?? settingsKnobs,
     options: withDefaults(init.options ?? {}),
     status: { state: 'stopped' },
     dispatcher: init.dispatcher ?? dispatcher,
     upstream: { origin: '', basePath: '' },
+    bodyBudget: new BodyBudget(0),
   };
 }
 

@@ -10,6 +10,7 @@ import type { Dispatcher } from 'undici';
 import { gatewaySignature } from '../gateway/signature';
 import { bilingual, t } from '../l10n';
 import type { PoolLease } from '../pool/types';
+import { closestModels } from '../gateway/modelSuggestions';
 import { redactSecrets } from '../util/mask';
 import { UpstreamAttempt, type AttemptOutcome } from './attempt';
 import type { FailureDecision } from './contracts';
@@ -38,17 +39,22 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
   const maxAttempts = 1 + Math.max(0, opts.maxRetries);
   let counted = 0; // attempts that use up the budget (moves past an excluded model do not)
   let nextUsableAt: number | undefined;
+  // While the gateway is down, the request itself is the probe: one attempt, no failover across
+  // keys, no key blamed; its success ends the outage at once (finishAnswer → recordSuccess).
+  let probed = false;
 
   while (counted < maxAttempts && !ex.gone) {
     const outage = gateway.outage;
-    if (outage) {
+    if (outage && probed) {
       ex.answer(outageAnswer(outage, Date.now(), ex.acceptLanguage), t('gateway unreachable: {0}', outage.reason));
       return;
     }
+    const probe = outage !== undefined;
+    if (probe) probed = true;
     const got = pool.acquire({ model, tried, maxWaitMs: Math.max(0, opts.cooldownWaitMs ?? 0) });
     if (got.kind === 'none') {
       if (got.noModel) {
-        ex.answer(noModelAnswer(got.noModel.model, got.noModel.closest, env.models()?.map((m) => m.id), ex.acceptLanguage), t('no key serves {0}', got.noModel.model));
+        ex.answer(noModelAnswer(got.noModel.model, closestModels(got.noModel.model, got.noModel.served), env.models()?.map((m) => m.id), ex.acceptLanguage), t('no key serves {0}', got.noModel.model));
         return;
       }
       nextUsableAt = got.nextUsableAt;
@@ -87,6 +93,10 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
       break;
     }
     if (outcome.kind === 'network') {
+      if (probe && gateway.outage) {
+        pool.reportNeutral(lease); // the gateway is still down: not this key's fault
+        continue;
+      }
       const decision = env.classify({ errorCode: outcome.errorCode });
       const ticket = pool.reportFailure(lease, decision, model);
       const signature = gatewaySignature({ errorCode: outcome.signature }) ?? gatewaySignature({ errorCode: outcome.errorCode });
@@ -119,6 +129,10 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
         ex.finish(status, decision.reason);
         return;
       }
+      if (probe && gateway.outage) {
+        pool.reportNeutral(lease); // the gateway's front still fails: not this key's fault
+        continue;
+      }
       const ticket = pool.reportFailure(lease, decision, model);
       const signature = gatewaySignature({ status, body: errorBody });
       if (signature !== undefined) gateway.recordFailure(lease.id, signature, ticket);
@@ -142,7 +156,7 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
     return;
   }
   const lastReason = failures.length ? failures[failures.length - 1].decision.reason : t('no usable key');
-  ex.answer(giveUpAnswer(failures, record.attempts, { model, nextUsableAt, now: Date.now(), acceptLanguage: ex.acceptLanguage }), lastReason);
+  ex.answer(giveUpAnswer(failures, record.attempts, { model, nextUsableAt, now: Date.now(), acceptLanguage: ex.acceptLanguage, login: env.knobs.login }), lastReason);
 }
 
 function finishAnswer(ex: Exchange, outcome: Extract<AttemptOutcome, { kind: 'done' | 'cut' }>, lease: PoolLease): void {
