@@ -336,7 +336,8 @@ export class Session {
     }
     this.source = { kind: 'demo', platform };
     this.logger.info(t('Logged in to the demo account {0}.', DEMO_ACCOUNT.email));
-    await this.afterSignIn(undefined); // the demo keeps nothing
+    // The demo keeps nothing, unless the host asks for its usage (the CLI: `usage` after `demo`).
+    await this.afterSignIn(this.deps.keepDemoUsage ? { kind: 'account', email: DEMO_ACCOUNT.email } : undefined);
     this.scheduleRefresh();
     this.changeEmitter.fire();
   }
@@ -553,6 +554,8 @@ export class Session {
 
   /** One finished request into the usage history (tokens and the estimated ¥ from the prices). */
   private recordUsage(r: RequestRecord): void {
+    // Listing the models costs nothing and is no use of a model: not a request in the usage report.
+    if (isModelList(r)) return;
     this.state.history.add(r, Date.now(), requestCost(r, this.market.book));
   }
 
@@ -594,4 +597,9 @@ export class Session {
       await this.login(creds, { remember: false, silent: true }).catch(() => undefined);
     }
   }
+}
+
+/** `GET /v1/models` or `/v1/models/{id}` (the path is the client's, under /v1). */
+function isModelList(r: RequestRecord): boolean {
+  return (r.method === 'GET' || r.method === 'HEAD') && /^\/models(?:\/|$|\?)/.test(r.path);
 }
