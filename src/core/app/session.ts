@@ -22,7 +22,8 @@ import { Emitter, type Disposable, type Event } from '../util/event';
 import { emailHash } from '../util/hash';
 import { logsAt, type ConsoleLogger, type Logger } from '../util/log';
 import { maskKey, redactSecrets } from '../util/mask';
-import { changedSettings, proxyOptionsOf, settingIds, type DaiDaiSettings } from './settings';
+import { changedSettings, proxyOptionsOf, routingOptionsOf, settingIds, type DaiDaiSettings } from './settings';
+import { RequestRouter } from '../routing/router';
 import { StateKeeper } from './stateKeeper';
 
 /** What the session uses of core/platform/account.ts's Account. */
@@ -136,6 +137,8 @@ export class Session {
   private disposed = false;
   /** One connection pool to the gateway, shared by the proxy and the background checks. */
   private readonly agent: Agent;
+  /** Model resolution and session affinity for the proxy (src/core/routing). */
+  private readonly router: RequestRouter;
   private monitor?: { upstream: string; monitor: GatewayMonitor };
   private readonly state: StateKeeper;
   private readonly meter = createUsageMeter();
@@ -166,8 +169,10 @@ export class Session {
     this.agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
     this.state = new StateKeeper(deps.stateDir, this.pool, deps.logger, () => this.proxy.status.state === 'running');
     const watch = () => this.monitor?.monitor.watch;
+    this.router = new RequestRouter(routingOptionsOf(deps.settings));
     this.proxy = new ProxyServer({
       pool: this.pool,
+      router: this.router,
       options: proxyOptionsOf(deps.settings),
       logger: deps.logger,
       version: deps.version,
@@ -439,6 +444,7 @@ export class Session {
     if (changed.includes('modelExclusionMinutes')) this.pool.setExclusionMinutes(next.modelExclusionMinutes);
     if (changed.includes('refreshMinutes')) this.scheduleRefresh();
     if (changed.includes('lowBalance')) this.checkLowBalance();
+    this.router.setOptions(routingOptionsOf(next));
 
     if (changed.includes('platformBaseUrl') && !this.demo) {
       const creds = this.signedIn ? await this.deps.credentials.get() : undefined;

@@ -130,6 +130,11 @@ export interface AcquireRequest {
   tried: ReadonlySet<string>;
   /** Longest wait for a cooling key (tier 3); 0 = never wait. */
   maxWaitMs: number;
+  /**
+   * Id of a key to use when it is usable now for the model (session affinity: a conversation
+   * stays on the key that holds its prompt cache); otherwise the normal choice. See chooseKey.
+   */
+  prefer?: string;
 }
 
 export type AcquireResult =

@@ -56,7 +56,8 @@ export function requestLogLine(r: RequestRecord): string {
   const w = wordsNow();
   // An in-process caller (VS Code's chat) is named first: its requests never came by the port.
   let line = r.source ? `[${r.source}] ${r.method} ${r.path}` : `${r.method} ${r.path}`;
-  if (r.model) line += ' ' + fill(w.model, r.model);
+  // A resolved model shows both ids: `model=claude-opus-4-8 → [官Max]claude-opus-4-6-20260205`.
+  if (r.model) line += ' ' + fill(w.model, r.requestedModel === undefined ? r.model : `${r.requestedModel} → ${r.model}`);
   if (r.stream) line += ' ' + w.stream;
   line += ' → ' + (r.aborted ? fill(w.clientGone, r.status) : r.status);
   line += ' ' + fill(w.key, r.keyId ?? w.none);

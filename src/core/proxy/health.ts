@@ -13,6 +13,21 @@ export interface HealthInfo {
   account?: string;
   /** Set while the gateway is considered down. */
   gateway?: { reason: string; since: number };
+  /** Model resolution and session affinity (RequestRouter.health()). */
+  routing?: HealthRouting;
+}
+
+/** How requested models were resolved lately, and the conversations kept on their keys. */
+export interface HealthRouting {
+  familyFallback: boolean;
+  aliases: number;
+  /** Requested id → id sent, for the ids resolved to another lately (newest last, at most 50). */
+  resolved: Record<string, string>;
+  sessionAffinity: boolean;
+  /** Conversations remembered (each on its key). */
+  sessions: number;
+  /** Conversations moved to another key by failover so far. */
+  sessionMoves: number;
 }
 
 /** One key as /health shows it: masked id, state, how many models it serves, pairs refused. */
@@ -43,6 +58,7 @@ export interface HealthReport {
   nextUsableAt?: string;
   /** Why and since when the gateway is considered down (with status 'gateway-unreachable'). */
   gateway?: { reason: string; since: string };
+  routing?: HealthRouting;
   perKey: HealthKey[];
 }
 
@@ -69,6 +85,7 @@ export function healthReport(snapshot: PoolSnapshot, status: ProxyStatus, now = 
     excludedPairs: snapshot.excludedPairs,
     nextUsableAt: snapshot.nextUsableAt !== undefined ? new Date(snapshot.nextUsableAt).toISOString() : undefined,
     gateway: info.gateway && { reason: info.gateway.reason, since: new Date(info.gateway.since).toISOString() },
+    routing: info.routing,
     perKey: snapshot.keys.map((k) => ({
       id: k.id,
       state: k.manuallyDisabled ? 'disabled-by-you' : k.state,

@@ -5,7 +5,8 @@
 // bracket counting, nothing allocated beyond the model string. Pure.
 
 export type BodyScan =
-  | { ok: true; model?: string; stream: boolean }
+  /** `modelAt`: where the model's string value (quotes included) sits, so it can be replaced in place. */
+  | { ok: true; model?: string; stream: boolean; modelAt?: number; modelEnd?: number }
   /** The skeleton itself is broken: not an object, unterminated, garbage between or after keys. */
   | { ok: false; reason: string; at: number };
 
@@ -187,6 +188,8 @@ function scanEnds(b: Buffer): BodyScan | undefined {
   const open = i;
   let model: string | undefined;
   let haveModel = false;
+  let modelAt = -1;
+  let modelEnd = -1;
   let stream = false;
   // Forwards, until the first nested value.
   i = skipSpace(b, i + 1);
@@ -209,7 +212,7 @@ function scanEnds(b: Buffer): BodyScan | undefined {
     if (c === QUOTE) {
       end = stringEnd(b, i);
       if (end === -1) return undefined;
-      if (key === 'model') (model = decodeString(b, i, end)), (haveModel = true);
+      if (key === 'model') (model = decodeString(b, i, end)), (haveModel = true), (modelAt = i), (modelEnd = end);
       else if (key === 'stream') stream = false;
     } else {
       end = literalEnd(b, i);
@@ -229,6 +232,7 @@ function scanEnds(b: Buffer): BodyScan | undefined {
   let tailStart = -1;
   let tailModel: string | undefined;
   let tailHasModel = false;
+  let tailModelAt = -1;
   let tailStream = false;
   let tailHasStream = false;
   for (;;) {
@@ -260,6 +264,8 @@ function scanEnds(b: Buffer): BodyScan | undefined {
     if (key === 'model' && !tailHasModel) {
       tailHasModel = true;
       tailModel = b[valueStart] === QUOTE ? decodeString(b, valueStart, j + 1) : undefined;
+      tailModelAt = valueStart;
+      modelEnd = j + 1;
     } else if (key === 'stream' && !tailHasStream) {
       tailHasStream = true;
       tailStream = b[valueStart] !== QUOTE && j + 1 - valueStart === 4 && b[valueStart] === 0x74;
@@ -279,11 +285,11 @@ function scanEnds(b: Buffer): BodyScan | undefined {
   // would override the head's (or be the only one), so any `stream"` there and the whole scan
   // decides. SillyTavern and Claude Code write `stream` last: the search rarely runs.
   const middle = b.subarray(headEnd, tailStart);
-  if (tailHasModel) (model = tailModel), (haveModel = true);
+  if (tailHasModel) (model = tailModel), (haveModel = true), (modelAt = tailModelAt);
   else if (middle.indexOf(MODEL_KEY) !== -1) return undefined;
   if (tailHasStream) stream = tailStream;
   else if (middle.indexOf(STREAM_KEY) !== -1) return undefined;
-  return haveModel && model !== undefined ? { ok: true, model, stream } : { ok: true, stream };
+  return haveModel && model !== undefined ? { ok: true, model, stream, modelAt, modelEnd } : { ok: true, stream };
 }
 
 /** The opening quote of the string whose closing quote is at `close` (the previous unescaped one), or -1. */
@@ -309,9 +315,11 @@ function scanWhole(b: Buffer): BodyScan {
   if (i >= b.length) return broken('the body is empty', i);
   if (b[i] !== LBRACE) return broken('the body is not a JSON object', i);
   let model: string | undefined;
+  let modelAt = -1;
+  let modelEnd = -1;
   let stream = false;
   i = skipSpace(b, i + 1);
-  if (b[i] === RBRACE) return trailing(b, i + 1, model, stream);
+  if (b[i] === RBRACE) return trailing(b, i + 1, model, stream, modelAt, modelEnd);
   for (;;) {
     if (i >= b.length) return broken('the object is not closed', i);
     if (b[i] !== QUOTE) return broken('a key is expected', i);
@@ -327,7 +335,7 @@ function scanWhole(b: Buffer): BodyScan {
     if (c === QUOTE) {
       end = stringEnd(b, i);
       if (end === -1) return broken('a string is not closed', i);
-      if (key === 'model') model = decodeString(b, i, end);
+      if (key === 'model') (model = decodeString(b, i, end)), (modelAt = i), (modelEnd = end);
       else if (key === 'stream') stream = false;
     } else if (c === LBRACE || c === LBRACKET) {
       end = containerEnd(b, i);
@@ -344,14 +352,20 @@ function scanWhole(b: Buffer): BodyScan {
     }
     i = skipSpace(b, end);
     if (i >= b.length) return broken('the object is not closed', i);
-    if (b[i] === RBRACE) return trailing(b, i + 1, model, stream);
+    if (b[i] === RBRACE) return trailing(b, i + 1, model, stream, modelAt, modelEnd);
     if (b[i] !== COMMA) return broken("',' or '}' is expected", i);
     i = skipSpace(b, i + 1);
   }
 }
 
-function trailing(b: Buffer, i: number, model: string | undefined, stream: boolean): BodyScan {
+function trailing(b: Buffer, i: number, model: string | undefined, stream: boolean, modelAt: number, modelEnd: number): BodyScan {
   const j = skipSpace(b, i);
   if (j < b.length) return { ok: false, reason: 'there is more after the JSON object', at: j };
-  return model === undefined ? { ok: true, stream } : { ok: true, model, stream };
+  return model === undefined ? { ok: true, stream } : { ok: true, model, stream, modelAt, modelEnd };
+}
+
+/** The body with the model's string value (at [at, end), quotes included) replaced by `model`. */
+export function withModel(b: Buffer, at: number, end: number, model: string): Buffer {
+  const value = Buffer.from(JSON.stringify(model));
+  return Buffer.concat([b.subarray(0, at), value, b.subarray(end)], b.length - (end - at) + value.length);
 }

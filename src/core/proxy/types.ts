@@ -55,7 +55,12 @@ export interface RequestRecord {
   id: string;
   method: string;
   path: string;
+  /** The model sent upstream (after resolution). */
   model?: string;
+  /** The model the client asked for, when resolution sent another (`claude-opus-4-8` → `model`). */
+  requestedModel?: string;
+  /** Session affinity: the conversation's first turn, a turn on its key, or one that moved it (failover). */
+  session?: 'new' | 'same' | 'moved';
   stream: boolean;
   status: number;
   /** Masked id of the key that served (or last tried). */
