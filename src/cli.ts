@@ -14,6 +14,7 @@ import { formatUsageTable, parseSince, usageCsv, usageReport, UsageHistory, type
 import { PlatformError } from './core/platform/client';
 import type { PoolKeyInput } from './core/pool/types';
 import { ProxyStartError } from './core/proxy/server';
+import { parseAliasPairs } from './core/routing/modelResolve';
 import { batchedWriter, consoleLogger, type Logger } from './core/util/log';
 import { redactSecrets } from './core/util/mask';
 import { makeDir } from './core/util/mkdir';
@@ -48,6 +49,10 @@ ${t('Options:')}
   --max-retries N       ${t('retries on other keys (default {0})', d.maxRetries)}
   --failure-threshold N ${t('consecutive failures that take a key out (default {0})', d.failureThreshold)}
   --refresh-minutes N   ${t('how often balances are refreshed when logged in (default {0}; 0 = never)', d.refreshMinutes)}
+  --model-alias FROM=TO ${t('send model TO when a client asks for FROM (repeatable)')}
+  --no-family-fallback  ${t('send an id no key lists as it is, not the newest of its family')}
+  --no-session-affinity ${t('spread every request, instead of keeping a conversation on one key')}
+  --session-idle-minutes N ${t('a conversation idle this long starts over on the next key (default {0})', d.sessionIdleMinutes)}
   --log-level LEVEL     ${t('trace | debug | info | warn | error (default info)')}
   --state-dir DIR       ${t('where what the pool learned and the usage history are kept')}
                         ${t('(default $XDG_STATE_HOME/daidai-aggregator or ~/.local/state/daidai-aggregator)')}
@@ -73,6 +78,7 @@ function langArg(argv: readonly string[]): string | undefined {
 
 interface Args {
   command: string;
+  /** A repeatable flag's values are joined by NUL (no value can hold one). */
   flags: Map<string, string>;
 }
 
@@ -80,7 +86,9 @@ class UsageError extends Error {}
 
 
 /** Flags that take no value. */
-const BOOLEAN_FLAGS = new Set(['reset-state', 'json', 'csv']);
+const BOOLEAN_FLAGS = new Set(['reset-state', 'json', 'csv', 'no-family-fallback', 'no-session-affinity']);
+/** Flags that may be given more than once. */
+const REPEATABLE_FLAGS = new Set(['model-alias']);
 
 function parseArgs(argv: string[]): Args {
   const flags = new Map<string, string>();
@@ -104,7 +112,8 @@ function parseArgs(argv: string[]): Args {
       if (['password', 'key', 'keys', 'token', 'access-token'].includes(name)) {
         throw new UsageError(t('--{0} is not accepted on the command line (it would show in ps and shell history). Use the environment: see --help.', name));
       }
-      flags.set(name, value);
+      const before = flags.get(name);
+      flags.set(name, REPEATABLE_FLAGS.has(name) && before !== undefined ? `${before}\0${value}` : value);
     } else if (!command) {
       command = a;
     } else {
@@ -123,6 +132,10 @@ const known = new Set([
   'max-retries',
   'failure-threshold',
   'refresh-minutes',
+  'model-alias',
+  'no-family-fallback',
+  'no-session-affinity',
+  'session-idle-minutes',
   'log-level',
   'state-dir',
   'reset-state',
@@ -183,7 +196,19 @@ function settingsOf(flags: Map<string, string>): DaiDaiSettings {
     maxRetries: intFlag(flags, 'max-retries', d.maxRetries, 0, 20),
     failureThreshold: intFlag(flags, 'failure-threshold', d.failureThreshold, 1, 100),
     refreshMinutes: intFlag(flags, 'refresh-minutes', d.refreshMinutes, 0, 24 * 60),
+    modelAliases: aliasFlags(flags.get('model-alias')),
+    familyFallback: !flags.has('no-family-fallback'),
+    sessionAffinity: !flags.has('no-session-affinity'),
+    sessionIdleMinutes: intFlag(flags, 'session-idle-minutes', d.sessionIdleMinutes, 1, 24 * 60),
   };
+}
+
+/** `--model-alias from=to`, repeatable. */
+function aliasFlags(value: string | undefined): Record<string, string> {
+  if (value === undefined) return {};
+  const r = parseAliasPairs(value.split('\0'));
+  if (r.bad !== undefined) throw new UsageError(t('--model-alias wants FROM=TO, such as claude-opus-4-8=[官Max]claude-opus-4-6-20260205 (got "{0}").', r.bad.slice(0, 80)));
+  return r.aliases;
 }
 
 function readKeysFile(path: string): PoolKeyInput[] {
