@@ -5,12 +5,15 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PeerProxyRunning, Session, type CredentialsPort } from './core/app/session';
-import { defaultSettings, type DaiDaiSettings } from './core/app/settings';
+import { defaultSettings, TIMEOUT_BOUNDS, type DaiDaiSettings } from './core/app/settings';
+import { networkFromEnv } from './core/net/dispatchers';
 import type { DemoDaiDai } from './core/demo/types';
 import { parseKeys } from './core/keysFile';
 import { cliLanguage, parseLanguage, setLanguage, t } from './core/l10n';
-import { defaultStateDir, stateFileNames, type StateIdentity } from './core/state';
-import { formatUsageTable, parseSince, usageCsv, usageReport, UsageHistory, type UsageReport } from './core/usage';
+import { defaultStateDir, readUsageFileSync, stateFileNames, type StateIdentity } from './core/state';
+import { formatUsageTable } from './core/present/usageTable';
+import { parseSince, usageCsv, usageReport, UsageHistory, type UsageReport } from './core/usage';
+import { formatYuan } from './core/util/yuan';
 import { PlatformError } from './core/platform/client';
 import type { PoolKeyInput } from './core/pool/types';
 import { ProxyStartError } from './core/proxy/server';
@@ -53,6 +56,8 @@ ${t('Options:')}
   --no-family-fallback  ${t('send an id no key lists as it is, not the newest of its family')}
   --no-session-affinity ${t('spread every request, instead of keeping a conversation on one key')}
   --session-idle-minutes N ${t('a conversation idle this long starts over on the next key (default {0})', d.sessionIdleMinutes)}
+  --headers-timeout S   ${t('seconds to wait for the gateway to start answering, then the next key (default {0})', d.headersTimeoutSeconds)}
+  --body-timeout S      ${t('seconds of gateway silence mid-answer before it ends with an error (default {0})', d.bodyTimeoutSeconds)}
   --log-level LEVEL     ${t('trace | debug | info | warn | error (default info)')}
   --state-dir DIR       ${t('where what the pool learned and the usage history are kept')}
                         ${t('(default $XDG_STATE_HOME/daidai-aggregator or ~/.local/state/daidai-aggregator)')}
@@ -63,6 +68,7 @@ ${t('Environment:')}
   DAIDAI_EMAIL, DAIDAI_PASSWORD   ${t('account login')}
   DAIDAI_KEYS                     ${t('comma-separated keys (instead of logging in)')}
   DAIDAI_ACCESS_TOKEN             ${t('when set, clients must send it as their API key')}
+  HTTPS_PROXY, NO_PROXY           ${t('reach the platform and the gateway through this HTTP proxy (127.0.0.1 always direct)')}
 `;
 }
 
@@ -136,6 +142,8 @@ const known = new Set([
   'no-family-fallback',
   'no-session-affinity',
   'session-idle-minutes',
+  'headers-timeout',
+  'body-timeout',
   'log-level',
   'state-dir',
   'reset-state',
@@ -200,6 +208,8 @@ function settingsOf(flags: Map<string, string>): DaiDaiSettings {
     familyFallback: !flags.has('no-family-fallback'),
     sessionAffinity: !flags.has('no-session-affinity'),
     sessionIdleMinutes: intFlag(flags, 'session-idle-minutes', d.sessionIdleMinutes, 1, 24 * 60),
+    headersTimeoutSeconds: intFlag(flags, 'headers-timeout', d.headersTimeoutSeconds, ...TIMEOUT_BOUNDS.headers),
+    bodyTimeoutSeconds: intFlag(flags, 'body-timeout', d.bodyTimeoutSeconds, ...TIMEOUT_BOUNDS.body),
   };
 }
 
@@ -255,6 +265,7 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
     createDemo: demoOf,
     peers: 'refuse',
     stateDir,
+    network: networkFromEnv(),
   });
   try {
     if (demoOf) {
@@ -272,7 +283,7 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
     }
     if (session.mode !== 'keys') {
       const a = session.accountView;
-      out(t('Logged in as {0}: {1} usable key(s), total {2}.', a.email ?? email ?? '', a.keys.length, `¥${(a.totalBalance ?? 0).toFixed(2)}`));
+      out(t('Logged in as {0}: {1} usable key(s), total {2}.', a.email ?? email ?? '', a.keys.length, formatYuan(a.totalBalance ?? 0)));
     }
     const status = await session.startProxy();
     const c = session.pool.snapshot().counts;
@@ -292,7 +303,7 @@ async function serve(flags: Map<string, string>, log: Logger, out: (s: string) =
         }
         await session.refresh();
         const a = session.accountView;
-        out(t('Refreshed: {0} usable key(s), total {1}.', a.keys.length, `¥${(a.totalBalance ?? 0).toFixed(2)}`));
+        out(t('Refreshed: {0} usable key(s), total {1}.', a.keys.length, formatYuan(a.totalBalance ?? 0)));
       },
     };
   } catch (err) {
@@ -337,8 +348,7 @@ function usage(flags: Map<string, string>, out: (s: string) => void): number {
   }
   let history: UsageHistory;
   try {
-    const envelope = JSON.parse(readFileSync(file, 'utf8')) as { data?: unknown };
-    history = UsageHistory.fromJSON(envelope?.data ?? null, now);
+    history = UsageHistory.fromData(readUsageFileSync(file), now);
   } catch (err) {
     throw new UsageError(t('The usage history {0} could not be read: {1}.', file, redactSecrets((err as Error).message)));
   }
@@ -358,7 +368,7 @@ function usage(flags: Map<string, string>, out: (s: string) => void): number {
     );
     return 0;
   }
-  out(formatUsageTable(report, t));
+  out(formatUsageTable(report));
   return 0;
 }
 

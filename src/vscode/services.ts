@@ -4,11 +4,13 @@ import * as vscode from 'vscode';
 import type { DaiDaiApi, DaiDaiStatus } from '../core/app/api';
 import { CommandHandlers, COMMAND_IDS, type CommandName, type KeyArg } from '../core/app/commands';
 import { CredentialStore } from '../core/app/credentialStore';
-import { errorMessage, Session } from '../core/app/session';
+import { errorMessage, Session, type SessionSnapshot } from '../core/app/session';
+import { keyTreeRows, modelTreeRows, statusOf } from '../core/app/views';
 import { readSettings, type DaiDaiSettings } from '../core/app/settings';
-import { clients, statusModel, treeRows, type ClientId, type ModelRow, type TreeRow } from '../core/present';
+import { networkFromVscode, type NetworkSettings } from '../core/net/dispatchers';
+import { clients, type ClientId, type ModelRow, type TreeRow } from '../core/present';
 import type { Logger } from '../core/util/log';
-import { initFromVscodeBundle } from '../core/l10n';
+import { initFromVscodeBundle, t } from '../core/l10n';
 import { throttle } from '../core/util/throttle';
 import { DASHBOARD_VIEW_TYPE, DashboardPanel } from './dashboardPanel';
 import { RowsTreeProvider } from './rowsTree';
@@ -24,6 +26,12 @@ export const MODELS_VIEW_ID = 'daidai.models';
 function readVscodeSettings(): DaiDaiSettings {
   const config = vscode.workspace.getConfiguration('daidai');
   return readSettings((id) => config.get(id));
+}
+
+/** VS Code's http.proxy, http.noProxy, http.proxyStrictSSL: VS Code applies them to its own fetch only, never to our undici. */
+function readVscodeNetwork(): NetworkSettings {
+  const http = vscode.workspace.getConfiguration('http');
+  return networkFromVscode((id) => http.get(id));
 }
 
 function isClientId(v: unknown): v is ClientId {
@@ -68,6 +76,7 @@ export class Services implements vscode.Disposable {
       logger,
       credentials,
       settings: readVscodeSettings(),
+      network: readVscodeNetwork(),
       version,
       // Per machine, not globalState: every window would rewrite that on each change.
       stateDir: context.globalStorageUri.fsPath,
@@ -77,30 +86,34 @@ export class Services implements vscode.Disposable {
     this.handlers = new CommandHandlers(this.session, createVscodeUi(log, snippets, { showDashboard: () => this.dashboard?.show() }), logger);
 
     // Views.
-    const rows = (): TreeRow[] =>
-      treeRows(this.session.accountView, this.session.pool.snapshot(), {
-        now: Date.now(),
-        demo: this.session.isDemo,
-        lowBalance: this.session.settings.lowBalance,
-      });
-    const tree = this.own(new RowsTreeProvider(rows));
+    const tree = this.own(new RowsTreeProvider((): TreeRow[] => keyTreeRows(this.session.snapshot)));
+    // A click on a model copies its id: people type these into SillyTavern, `[官Max]` and all.
+    const modelsTree = this.own(
+      new RowsTreeProvider(
+        () => {
+          const snap = this.session.snapshot;
+          return snap.signedIn ? modelTreeRows(snap) : [];
+        },
+        (row) => ({ command: COMMAND_IDS.copyModelId, title: t('Copy Model ID'), arguments: [row.model] }),
+      ),
+    );
     const treeView = this.own(vscode.window.createTreeView(KEYS_VIEW_ID, { treeDataProvider: tree }));
     this.statusBar = this.own(new StatusBarController(COMMAND_IDS.statusBarMenu));
 
     const render = throttle(() => {
+      const snap = this.session.snapshot;
       tree.refresh();
-      this.statusBar.render(this.model());
-      const s = this.session.proxyStatus;
-      const peer = this.session.peer;
+      modelsTree.refresh();
+      this.statusBar.render(statusOf(snap));
       treeView.description =
-        s.state === 'running'
-          ? vscode.l10n.t('proxy on :{0}', s.port ?? '')
-          : peer
-            ? vscode.l10n.t('proxy on :{0} (other window)', peer.port)
-            : this.session.signedIn
-              ? vscode.l10n.t('proxy stopped')
+        snap.proxy.state === 'running'
+          ? t('proxy on :{0}', snap.proxy.port ?? '')
+          : snap.peer
+            ? t('proxy on :{0} (other window)', snap.peer.port)
+            : snap.signedIn
+              ? t('proxy stopped')
               : undefined;
-      this.updateContextKeys();
+      this.updateContextKeys(snap);
     }, RENDER_INTERVAL_MS);
     const renderNow = () => {
       render();
@@ -110,38 +123,20 @@ export class Services implements vscode.Disposable {
     this.renderNow = renderNow;
 
     this.disposables.push(
-      this.session.onDidChange(renderNow),
-      this.session.proxy.onDidChangeStatus(renderNow),
-      this.session.pool.onDidChange(() => render()),
-      this.session.onDidCountRequest(() => render()),
-      this.session.onDidChangeInsight(() => render()),
+      // 'state' (a login, the proxy started) at once; 'activity' (requests, counters) throttled.
+      this.session.onDidChangeSnapshot((change) => (change === 'state' ? renderNow() : render())),
       this.session.onDidFindLowBalance((keys) => this.handlers.warnLowBalance(keys)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('daidai')) void this.onSettingsChanged();
+        if (e.affectsConfiguration('http')) this.session.applyNetwork(readVscodeNetwork());
       }),
     );
 
-    // ---- Dashboard and Models view (issue 14): the panel posts on its own, throttled; the Models
-    // tree re-renders when model lists, prices or availability change, and with the pool.
+    // The dashboard posts on its own, throttled, while it is visible.
     this.dashboard = this.own(new DashboardPanel(context.extensionUri, this.session, { exportUsage: () => this.handlers.exportUsage() }));
     // An open dashboard comes back after a window reload (activation event onWebviewPanel:daidai.dashboard).
     this.own(vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, this.dashboard.serializer()));
-    // A click on a model copies its id: people type these into SillyTavern, `[官Max]` and all.
-    const modelsTree = this.own(
-      new RowsTreeProvider(
-        () => (this.session.signedIn ? this.handlers.modelRows() : []),
-        (row) => ({ command: COMMAND_IDS.copyModelId, title: vscode.l10n.t('Copy Model ID'), arguments: [row.model] }),
-      ),
-    );
     this.own(vscode.window.createTreeView(MODELS_VIEW_ID, { treeDataProvider: modelsTree }));
-    const renderModels = throttle(() => modelsTree.refresh(), RENDER_INTERVAL_MS);
-    this.disposables.push(
-      { dispose: () => renderModels.dispose() },
-      this.session.onDidChangeInsight(() => renderModels()),
-      this.session.onDidChange(() => renderModels()),
-      this.session.pool.onDidChange(() => renderModels()),
-    );
-    // ---- end of dashboard and Models view ----
 
     // Commands.
     const h = this.handlers;
@@ -174,7 +169,7 @@ export class Services implements vscode.Disposable {
           try {
             return await run(...args);
           } catch (err) {
-            logger.error(vscode.l10n.t('Command {0} failed: {1}', COMMAND_IDS[name], errorMessage(err)));
+            logger.error(t('Command {0} failed: {1}', COMMAND_IDS[name], errorMessage(err)));
             void vscode.window.showErrorMessage(`DaiDai: ${errorMessage(err)}`);
             return undefined;
           }
@@ -183,7 +178,7 @@ export class Services implements vscode.Disposable {
     }
 
     renderNow();
-    const ready = h.restoreOnStartup().catch((err) => logger.error(vscode.l10n.t('Startup login failed: {0}', errorMessage(err))));
+    const ready = h.restoreOnStartup().catch((err) => logger.error(t('Startup login failed: {0}', errorMessage(err))));
 
     this.api = {
       ready,
@@ -214,36 +209,26 @@ export class Services implements vscode.Disposable {
     return d;
   }
 
-  private model() {
-    return statusModel(this.session.proxyStatus, this.session.pool.snapshot(), {
-      signedIn: this.session.signedIn,
-      email: this.session.accountView.email,
-      demo: this.session.isDemo,
-      requests: this.session.requests,
-      peer: this.session.peer && { url: this.session.peer.url, keys: this.session.peer.health.keys },
-      gateway: this.session.gatewayHealth,
-    });
-  }
-
   private status(): DaiDaiStatus {
     this.renderNow();
-    const shown = this.statusBar.shown ?? this.model();
+    const snap = this.session.snapshot;
+    const shown = this.statusBar.shown ?? statusOf(snap);
     return {
-      loggedIn: this.session.signedIn,
-      demo: this.session.isDemo,
-      email: this.session.accountView.email,
-      proxy: this.session.proxyStatus,
-      proxyUrl: this.session.proxyUrl(),
-      keys: this.session.pool.snapshot().counts,
-      requests: this.session.requests,
+      loggedIn: snap.signedIn,
+      demo: snap.demo,
+      email: snap.account.email,
+      proxy: snap.proxy,
+      proxyUrl: snap.proxyUrl,
+      keys: snap.pool.counts,
+      requests: snap.requests,
       statusBar: { text: shown.text, tooltip: shown.tooltip, kind: shown.kind },
       contextKeys: { ...this.contextKeys },
       dashboardOpen: this.dashboard?.isOpen ?? false,
     };
   }
 
-  private updateContextKeys(): void {
-    const next = { 'daidai.loggedIn': this.session.signedIn, 'daidai.proxyRunning': this.session.proxyStatus.state === 'running' };
+  private updateContextKeys(snap: SessionSnapshot): void {
+    const next = { 'daidai.loggedIn': snap.signedIn, 'daidai.proxyRunning': snap.proxy.state === 'running' };
     for (const key of Object.keys(next) as Array<keyof typeof next>) {
       if (this.contextKeys[key] === next[key]) continue;
       this.contextKeys[key] = next[key];
@@ -254,9 +239,9 @@ export class Services implements vscode.Disposable {
   private async onSettingsChanged(): Promise<void> {
     const outcome = await this.session.applySettings(readVscodeSettings());
     if (outcome.restartError) {
-      void vscode.window.showErrorMessage(vscode.l10n.t('The DaiDai proxy stopped: restarting it with the new settings failed: {0}', outcome.restartError));
+      void vscode.window.showErrorMessage(t('The DaiDai proxy stopped: restarting it with the new settings failed: {0}', outcome.restartError));
     } else if (outcome.restartedFor.length) {
-      void vscode.window.showInformationMessage(vscode.l10n.t('DaiDai proxy restarted to apply {0}: it now runs at {1}.', outcome.restartedFor.join(', '), this.session.proxyUrl()));
+      void vscode.window.showInformationMessage(t('DaiDai proxy restarted to apply {0}: it now runs at {1}.', outcome.restartedFor.join(', '), this.session.snapshot.proxyUrl));
     }
     this.renderNow();
   }

@@ -10,7 +10,8 @@ import type { FrameLocator, Locator } from 'playwright-core';
 import { DEMO_ACCOUNT, DEMO_PACKAGE_KEYS, DEMO_PACKAGE_PRICING, DEMO_USABLE_KEYS } from '../../src/core/demo/fixtures';
 import { parsePrice } from '../../src/core/platform/parse';
 import type { ModelPrice } from '../../src/core/platform/types';
-import { costOf, formatCny, formatCount, priceOf } from '../../src/core/usage';
+import { formatCount, formatYuan } from '../../src/core/present';
+import { costOf, priceOf } from '../../src/core/usage';
 import { maskKey, redactSecrets } from '../../src/core/util/mask';
 import type { ScenarioContext, StepResult } from './scenario';
 import { waitUntil } from './util';
@@ -147,10 +148,10 @@ export async function runDashboardScenario(ctx: DashboardScenarioContext, result
       else yuan += cost;
       perModel.set(chat.model, (perModel.get(chat.model) ?? 0) + 1);
     }
-    console.log(`  sent ${CHATS.length} chats: ${inputTokens} in, ${outputTokens} out, ${formatCny(yuan)} (${unpriced} unpriced)`);
+    console.log(`  sent ${CHATS.length} chats: ${inputTokens} in, ${outputTokens} out, ${formatYuan(yuan, 'spend')} (${unpriced} unpriced)`);
   });
 
-  const expectedSpend = `${formatCny(yuan)}${unpriced > 0 ? '*' : ''}`;
+  const expectedSpend = `${formatYuan(yuan, 'spend')}${unpriced > 0 ? '*' : ''}`;
   let frame: FrameLocator | undefined;
   const inFrame = (testid: string) => frame!.locator(`[data-testid="${testid}"]`);
   const waitText = async (testid: string, expected: string, timeoutMs = 20_000) => {

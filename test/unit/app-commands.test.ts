@@ -365,9 +365,40 @@ describe('app: command handlers and session', function () {
         }
       });
     });
+    await h.handlers.startProxy();
+    assert.equal((await chat(h.session.proxyUrl())).status, 200);
+    const cleared = sandbox.spy(h.credentials, 'clear');
     h.secrets.storeFromElsewhere(CREDENTIALS_SECRET, undefined);
     await changed;
     assert.equal(h.session.mode, 'signed-out');
+    // The same place a logout here leads to: proxy stopped, no keys, counters reset, no history.
+    const s = h.session.snapshot;
+    assert.equal(s.proxy.state, 'stopped');
+    assert.equal(s.pool.counts.total, 0);
+    assert.deepEqual(s.requests, { served: 0, failed: 0 });
+    assert.equal(s.models, undefined, 'no gateway monitor left running');
+    assert.equal(s.history.recent().length, 0, 'the account\'s usage history is no longer the one in use');
+    assert.equal(cleared.callCount, 0, 'the other window cleared the shared login; this one does not write it');
+    assert.ok(h.lines.some((l) => /Logged out in another window/.test(l)));
+  });
+
+  it('a logout here resets the same things and clears the stored login', async () => {
+    await setup();
+    answerLogin(DEMO_ACCOUNT.email, DEMO_ACCOUNT.password);
+    await h.handlers.login();
+    await h.handlers.startProxy();
+    assert.equal((await chat(h.session.proxyUrl())).status, 200);
+    assert.equal(h.session.snapshot.history.recent().length, 1);
+    await h.session.signOut('logout');
+    const s = h.session.snapshot;
+    assert.equal(s.mode, 'signed-out');
+    assert.equal(s.proxy.state, 'stopped');
+    assert.equal(s.pool.counts.total, 0);
+    assert.deepEqual(s.requests, { served: 0, failed: 0 });
+    assert.equal(s.models, undefined);
+    assert.equal(s.history.recent().length, 0);
+    assert.equal(h.secrets.map.size, 0);
+    assert.ok(h.lines.some((l) => /Logged out \(.*\); credentials, keys and balances forgotten/.test(l)));
   });
 
   it('keeps the login for the session when the keychain fails', async () => {

@@ -27,6 +27,8 @@ describe('app: settings', () => {
       'models.familyFallback': false,
       'routing.sessionAffinity': false,
       'routing.sessionIdleMinutes': 15,
+      'upstream.headersTimeoutSeconds': 30,
+      'upstream.bodyTimeoutSeconds': 1e9,
     };
     const s = readSettings((id) => values[id]);
     assert.deepEqual(s, {
@@ -47,6 +49,8 @@ describe('app: settings', () => {
       familyFallback: false,
       sessionAffinity: false,
       sessionIdleMinutes: 15,
+      headersTimeoutSeconds: 30,
+      bodyTimeoutSeconds: 3600,
     });
   });
 
@@ -76,6 +80,8 @@ describe('app: settings', () => {
       cooldownWaitMs: 2000,
       accessToken: '',
       allowedOrigins: [],
+      headersTimeoutMs: 120_000,
+      bodyTimeoutMs: 300_000,
     });
     assert.deepEqual(changedSettings(defaultSettings, s), ['proxyPort']);
     assert.deepEqual(changedSettings(s, { ...s, proxyAllowedOrigins: ['a'] }), ['proxyAllowedOrigins']);

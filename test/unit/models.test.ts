@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import { setLanguage } from '../../src/core/l10n';
 import type { ModelAvailability, ModelPrice } from '../../src/core/platform/types';
 import type { KeySnapshot, PoolSnapshot } from '../../src/core/pool/types';
-import { availabilityOf, formatPrice, modelRows, priceText, type ModelsInput } from '../../src/core/present';
+import { availabilityOf, formatYuan, modelRows, priceText, type ModelsInput } from '../../src/core/present';
 
 const NOW = 1_700_000_000_000;
 const KEY_A = 'sk-aaaa…1111';
@@ -81,8 +81,8 @@ describe('present: Models view rows', () => {
     assert.equal(rows.get('gemini-2.5-pro')!.price, undefined);
     assert.equal(priceText({ model: 'x', inputPerMillion: 2 }), '¥2.00 in / ¥? out per M tokens');
     assert.equal(priceText({ model: 'x' }), 'price unknown');
-    assert.equal(formatPrice(0.075), '¥0.075');
-    assert.equal(formatPrice(15), '¥15.00');
+    assert.equal(formatYuan(0.075, 'price'), '¥0.075');
+    assert.equal(formatYuan(15, 'price'), '¥15.00');
   });
 
   it('matches prices with and without a [channel] prefix', () => {

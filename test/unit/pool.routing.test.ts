@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { KeyPool, type KeyPoolOptions } from '../../src/core/pool/keyPool';
 import { classifyFailure } from '../../src/core/pool/policy';
+import { closestModels } from '../../src/core/present/modelSuggestions';
 import type { AcquireResult, PoolLease, PoolSnapshot } from '../../src/core/pool/types';
 import { maskKey } from '../../src/core/util/mask';
 
@@ -95,11 +96,12 @@ describe('KeyPool routing by model and tiers', () => {
       assert.equal(r.kind, 'none');
       assert.ok(r.kind === 'none' && r.noModel);
       assert.equal(r.noModel.model, 'claude-sonnet-4-5');
-      assert.equal(r.noModel.closest[0], CLAUDE, r.noModel.closest.join(', '));
-      assert.ok(r.noModel.closest.length <= 5);
+      const closest = closestModels(r.noModel.model, r.noModel.served);
+      assert.equal(closest[0], CLAUDE, closest.join(', '));
+      assert.ok(closest.length <= 5);
       const g = get('gpt-4o-mini');
       assert.ok(g.kind === 'none' && g.noModel);
-      assert.equal(g.noModel.closest[0], 'gpt-4o');
+      assert.equal(closestModels(g.noModel.model, g.noModel.served)[0], 'gpt-4o');
       // One key unknown again: no noModel, the unknown key is tried.
       pool.setModels(id(K2), undefined);
       assert.equal(keyOfResult(get('claude-sonnet-4-5')), K2);
@@ -277,6 +279,28 @@ describe('KeyPool routing by model and tiers', () => {
       // K2 (list unknown) is usable, K1 (serves it) only a last resort: a known list beats a guess.
       const r = get(GPT);
       assert.ok(r.kind === 'key' && r.lease.key === K1 && r.tier === 'failing', JSON.stringify(r));
+    });
+  });
+
+  describe('prefer (the hook for session affinity)', () => {
+    it('hands out the preferred key while it is usable, and the rotation of the others goes on where it was', () => {
+      make([K1, K2, K3]);
+      assert.equal(keyOfResult(get()), K1);
+      const preferred = pool.acquire({ tried: NONE_TRIED, maxWaitMs: 0, prefer: id(K3) });
+      assert.ok(preferred.kind === 'key' && preferred.lease.key === K3 && preferred.tier === 'usable');
+      assert.equal(pool.snapshot().lastKeyId, id(K3));
+      assert.equal(keyOfResult(get()), K2, 'the cursor did not move past the preferred key');
+      assert.equal(keyOfResult(get()), K3);
+    });
+
+    it('falls back to the normal choice when the preferred key cools down, and wins again once it is back', () => {
+      make([K1, K2]);
+      const l2 = pool.leases().find((l) => l.key === K2)!;
+      pool.reportFailure(l2, RATE_2S);
+      const r = pool.acquire({ tried: NONE_TRIED, maxWaitMs: 5_000, prefer: id(K2) });
+      assert.ok(r.kind === 'key' && r.lease.key === K1 && r.tier === 'usable', JSON.stringify(r));
+      now += 2_000;
+      assert.equal(keyOfResult(pool.acquire({ tried: NONE_TRIED, maxWaitMs: 0, prefer: id(K2) })), K2);
     });
   });
 });

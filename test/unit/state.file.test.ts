@@ -9,11 +9,14 @@ import {
   corruptFileName,
   nodeStateFs,
   openStateFiles,
+  readUsageFileSync,
+  decodeUsageHistory,
   type PoolStateData,
   type StateFs,
   type StateTimers,
 } from '../../src/core/state';
 import { sanitizePoolState } from '../../src/core/state/poolState';
+import type { RecentRequest, UsageHistoryData } from '../../src/core/usage';
 import { keyHash } from '../../src/core/util/hash';
 import type { Logger } from '../../src/core/util/log';
 
@@ -81,6 +84,15 @@ function countingFs(): StateFs & { renames: number; failRename: boolean } {
 }
 
 const t0 = Date.parse('2026-12-01T06:00:00.000Z');
+
+/** One recent request as the usage file keeps it. */
+function recentRow(key: string): RecentRequest {
+  return { at: t0, method: 'POST', route: '/v1/chat/completions', model: 'gpt-4o', key, status: 200, attempts: 1, stream: false, costCny: null, durationMs: 5, failed: false, aborted: false };
+}
+
+function usageData(...recent: RecentRequest[]): UsageHistoryData {
+  return { version: 1, hours: [], utilised: [], baselines: [], recent };
+}
 const hashA = keyHash('sk-aaaaaaaaaaaaaaaaaaaaaaaa');
 const hashB = keyHash('sk-bbbbbbbbbbbbbbbbbbbbbbbb');
 
@@ -354,16 +366,16 @@ describe('state: JsonStateFile and PoolStateFile', () => {
     const secret = 'sk-Zq8vTn3LkP0wXy7Rb2Mc5Hd9';
     const file = new UsageFile(join(dir, 'usage-test.json'), { timers, logger, now: clock });
     assert.equal(await file.read(), null, 'empty usage is null');
-    file.schedule({ recent: [{ key: secret, model: 'gpt-4o' }], note: 'task-abcdefghijkl is not a key' });
+    file.schedule(usageData({ ...recentRow(secret), error: 'task-abcdefghijkl is not a key' }));
     await file.flush();
-    file.schedule({ recent: [{ key: secret }] });
+    file.schedule(usageData(recentRow(secret)));
     await file.flush();
     const bytes = readFileSync(file.path, 'utf8');
     assert.doesNotMatch(bytes, /sk-[A-Za-z0-9]{8,}/);
     assert.equal(logger.warnings.length, 1);
     assert.doesNotMatch(logger.warnings[0], /sk-[A-Za-z0-9]{8,}/);
     const again = new UsageFile(join(dir, 'usage-test.json'), { timers, logger, now: clock });
-    assert.deepEqual(await again.read(), { recent: [{ key: 'sk-Zq8v…5Hd9' }] });
+    assert.deepEqual(await again.read(), usageData(recentRow('sk-Zq8v…5Hd9')));
   });
 
   it('checks what it reads: entries and fields not of the shape are dropped, key-like text stripped', async () => {
@@ -393,6 +405,37 @@ describe('state: JsonStateFile and PoolStateFile', () => {
     assert.deepEqual(logger.warnings, [], 'a partly damaged entry is not a damaged file');
   });
 
+  it('a usage file of another version or shape is set aside when read, as the pool file is', async () => {
+    const path = join(dir, 'usage-test.json');
+    writeFileSync(path, JSON.stringify({ version: 1, savedAt: 'x', data: { version: 2, hours: [] } }));
+    const file = new UsageFile(path, { timers, logger, now: clock });
+    assert.equal(await file.read(), null);
+    assert.equal(existsSync(path), false);
+    assert.equal(readdirSync(dir).filter((f) => f.startsWith('usage-test.corrupt-')).length, 1);
+    assert.equal(logger.warnings.length, 1);
+  });
+
+  it('readUsageFileSync (the CLI\'s read) decodes the file and never moves it; it says in words why a file cannot be used', () => {
+    const path = join(dir, 'usage-test.json');
+    const write = (data: unknown, version = 1) => writeFileSync(path, JSON.stringify({ version, savedAt: 'x', data }));
+    write({ ...usageData(recentRow('sk-Zq8vTn3LkP0wXy7Rb2Mc5Hd9')), hours: [[t0, 'k', 'm', 1, 0, 0, 0, 0, 0, 0], 'junk'] });
+    const got = readUsageFileSync(path);
+    assert.equal(got?.recent[0].key, 'sk-Zq8v…5Hd9', 'a key in clear is masked on the way in');
+    assert.equal(got?.hours.length, 1, 'the damaged row is dropped');
+    write(null);
+    assert.equal(readUsageFileSync(path), null);
+    write({ version: 2 });
+    assert.throws(() => readUsageFileSync(path), /The usage history has version 2; this version reads version 1\./);
+    write(usageData(), 7);
+    assert.throws(() => readUsageFileSync(path), /version 7/);
+    write([1, 2]);
+    assert.throws(() => readUsageFileSync(path), /not in a form this version understands/);
+    writeFileSync(path, '{"version": 1, "data": ');
+    assert.throws(() => readUsageFileSync(path), /not in a form this version understands/);
+    assert.ok(existsSync(path), 'the file stays where serve keeps it');
+    assert.deepEqual(readdirSync(dir), ['usage-test.json']);
+  });
+
   it('names the set-aside file so that Windows accepts it', () => {
     const name = corruptFileName(join('state', 'pool-account-abc.json'), t0);
     assert.equal(name, join('state', 'pool-account-abc.corrupt-2026-12-01T06-00-00.000Z.json'));
@@ -407,7 +450,7 @@ describe('state: JsonStateFile and PoolStateFile', () => {
     await files.pool.read();
     await files.usage.read();
     files.pool.schedule(sample());
-    files.usage.schedule({ hours: [] });
+    files.usage.schedule(usageData());
     await files.flush();
     files.dispose();
     assert.deepEqual(readdirSync(dir).sort(), [files.names.pool, files.names.usage].sort());
@@ -443,5 +486,25 @@ describe('state: the pool state keeps every field the pool exports', () => {
     assert.equal(kept?.keys[h].exhaustedBy, 'request');
     const bad = sanitizePoolState({ keys: { [h]: { state: 'exhausted', exhaustedBy: 'nonsense' } } });
     assert.equal(bad?.keys[h].exhaustedBy, undefined);
+  });
+});
+
+describe('state: one set of rules for every saved file', () => {
+  it('a time is after 1970 in both the pool state and the usage history (0 was kept by one and dropped by the other)', () => {
+    const h = keyHash('sk-timekey00000000000000000001');
+    const pool = (since: number) => sanitizePoolState({ keys: { [h]: { state: 'disabled', since } } })?.keys[h].since;
+    const usage = (at: number) => decodeUsageHistory(usageData({ ...recentRow('k'), at }))?.recent.length;
+    assert.equal(pool(0), undefined);
+    assert.equal(usage(0), 0);
+    assert.equal(pool(-1), undefined);
+    assert.equal(usage(-1), 0);
+    assert.equal(pool(t0), t0);
+    assert.equal(usage(t0), 1);
+  });
+
+  it('the pool decoder reads an old file\'s exhausted-by-balance from its reason, so importState need not guess', () => {
+    const h = keyHash('sk-oldfile00000000000000000001');
+    assert.equal(sanitizePoolState({ keys: { [h]: { state: 'exhausted', reason: 'no balance left' } } })?.keys[h].exhaustedBy, 'balance');
+    assert.equal(sanitizePoolState({ keys: { [h]: { state: 'exhausted', reason: 'HTTP 402' } } })?.keys[h].exhaustedBy, undefined);
   });
 });

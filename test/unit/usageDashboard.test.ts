@@ -1,6 +1,8 @@
 import * as assert from 'node:assert/strict';
 import type { KeySnapshot, PoolSnapshot } from '../../src/core/pool/types';
-import { dashboardModel, DAY_MS, forecastText, HOUR_MS, parseSince, percentile, UsageHistory, usageReport, type UsageRecordInput } from '../../src/core/usage';
+import { setLanguage } from '../../src/core/l10n';
+import { dashboardModel, forecastText, percentile } from '../../src/core/present';
+import { DAY_MS, HOUR_MS, parseSince, UsageHistory, usageReport, type UsageRecordInput } from '../../src/core/usage';
 
 const NOW = Date.UTC(2026, 10, 30, 12, 30, 0); // 20:30 in China (UTC+8)
 const CST = 480;
@@ -184,7 +186,12 @@ describe('usage dashboard helpers', () => {
     assert.equal(forecastText(0.5, 1)!.text, 'about 12 hours left');
     assert.equal(forecastText(0.01, 1)!.text, 'less than an hour left');
     assert.equal(forecastText(1000, 1)!.text, 'more than a year left');
-    assert.equal(forecastText(10, 1, (m, ...a) => `zh:${m}:${a.join()}`)!.text, 'zh:about {0} days left:10');
+    setLanguage('zh-cn');
+    try {
+      assert.equal(forecastText(10, 1)!.text, '约可用 10 天');
+    } finally {
+      setLanguage('en');
+    }
   });
   it('percentile (nearest rank)', () => {
     assert.equal(percentile([], 50), undefined);

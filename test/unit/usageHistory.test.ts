@@ -1,10 +1,18 @@
 import * as assert from 'node:assert/strict';
+import { decodeUsageHistory, type UsageDecodeReport } from '../../src/core/state';
 import { DAY_MS, HOUR_MS, UsageHistory, type UsageRecordInput } from '../../src/core/usage';
 
 const T0 = Date.UTC(2026, 10, 30, 10, 0, 0); // 2026-11-30 10:00 UTC
 const KEY_A = 'sk-aaaa…4444';
 const KEY_B = 'sk-eeee…8888';
 const SECRET = 'sk-aaaa1111bbbb2222cccc3333dddd4444';
+
+/** A history from its file form as the product reads it: the state file's decoder, then fromData. Throws what the decoder found wrong. */
+function load(data: unknown, now: number, report: UsageDecodeReport = { dropped: 0 }): UsageHistory {
+  const decoded = decodeUsageHistory(data, report);
+  if (decoded === undefined) throw new Error(report.problem);
+  return UsageHistory.fromData(decoded, now);
+}
 
 function rec(over: Partial<UsageRecordInput> = {}): UsageRecordInput {
   return { method: 'POST', path: '/v1/chat/completions', model: 'gpt-4o-mini', stream: true, status: 200, keyId: KEY_A, attempts: 1, durationMs: 800, aborted: false, usage: { inputTokens: 100, outputTokens: 20 }, ...over };
@@ -55,7 +63,7 @@ describe('usage history: hourly roll-up', () => {
     assert.deepEqual(h.recent().map((r) => r.model), ['later', 'much later']);
 
     const saved = JSON.parse(JSON.stringify(h.toJSON()));
-    const loaded = UsageHistory.fromJSON(saved, T0 + 100 * DAY_MS + HOUR_MS);
+    const loaded = load(saved, T0 + 100 * DAY_MS + HOUR_MS);
     assert.deepEqual(loaded.hourBuckets().map((b) => b.model), ['much later']);
     assert.deepEqual(loaded.recent().map((r) => r.model), ['much later']);
   });
@@ -68,7 +76,7 @@ describe('usage history: hourly roll-up', () => {
     assert.equal(recent[0]!.model, 'm234');
     assert.equal(recent[999]!.model, 'm1233');
     assert.equal(h.toJSON().recent.length, 1000);
-    assert.equal(UsageHistory.fromJSON(JSON.parse(JSON.stringify(h.toJSON())), T0 + 2000).recent()[0]!.model, 'm234');
+    assert.equal(load(JSON.parse(JSON.stringify(h.toJSON())), T0 + 2000).recent()[0]!.model, 'm234');
   });
 
   it('is bounded in buckets: the oldest go first', () => {
@@ -140,16 +148,16 @@ describe('usage history: the account’s own spend (utilised)', () => {
     ]);
   });
 
-  it('the baseline survives a restart (toJSON/fromJSON)', () => {
+  it('the baseline survives a restart (toJSON, decoder, fromData)', () => {
     const h = new UsageHistory();
     h.recordUtilised(KEY_A, 10, T0);
-    const loaded = UsageHistory.fromJSON(JSON.parse(JSON.stringify(h.toJSON())), T0 + HOUR_MS);
+    const loaded = load(JSON.parse(JSON.stringify(h.toJSON())), T0 + HOUR_MS);
     loaded.recordUtilised(KEY_A, 11, T0 + HOUR_MS);
     assert.deepEqual(loaded.utilisedBuckets().map((b) => b.yuan), [1]);
   });
 });
 
-describe('usage history: toJSON / fromJSON', () => {
+describe('usage history: toJSON / the state file\'s decoder and fromData', () => {
   function sample(): UsageHistory {
     const h = new UsageHistory();
     h.add(rec(), T0 + 1, 0.0012);
@@ -164,9 +172,10 @@ describe('usage history: toJSON / fromJSON', () => {
     const h = sample();
     const data = JSON.parse(JSON.stringify(h.toJSON()));
     assert.equal(data.version, 1);
-    const back = UsageHistory.fromJSON(data, T0 + 2 * HOUR_MS);
+    const report = { dropped: 0 };
+    const back = load(data, T0 + 2 * HOUR_MS, report);
     assert.deepEqual(back.toJSON(), h.toJSON());
-    assert.equal(back.dropped, 0);
+    assert.equal(report.dropped, 0);
   });
 
   it('drops damaged entries, keeps the rest', () => {
@@ -175,17 +184,18 @@ describe('usage history: toJSON / fromJSON', () => {
     data.utilised.push([T0, KEY_A, -5], null);
     data.baselines.push(['k', 'x', 1]);
     data.recent.push({ at: 'yesterday' }, 7, { ...data.recent[0], costCny: 'free' });
-    const back = UsageHistory.fromJSON(data, T0 + 2 * HOUR_MS);
-    assert.equal(back.dropped, 11);
+    const report = { dropped: 0 };
+    const back = load(data, T0 + 2 * HOUR_MS, report);
+    assert.equal(report.dropped, 11);
     assert.deepEqual(back.toJSON(), sample().toJSON());
   });
 
   it('missing data is an empty history; a different format or version throws (so the file is set aside, not overwritten)', () => {
-    assert.equal(UsageHistory.fromJSON(undefined, T0).hourBuckets().length, 0);
-    assert.equal(UsageHistory.fromJSON(null, T0).recent().length, 0);
-    assert.throws(() => UsageHistory.fromJSON([1, 2], T0), /usage history/);
-    assert.throws(() => UsageHistory.fromJSON({ version: 2, hours: [] }, T0), /version 2/);
-    const noLists = UsageHistory.fromJSON({ version: 1 }, T0);
+    assert.equal(load(undefined, T0).hourBuckets().length, 0);
+    assert.equal(load(null, T0).recent().length, 0);
+    assert.throws(() => load([1, 2], T0), /usage history/);
+    assert.throws(() => load({ version: 2, hours: [] }, T0), /version 2/);
+    const noLists = load({ version: 1 }, T0);
     assert.equal(noLists.hourBuckets().length, 0);
   });
 
@@ -193,7 +203,7 @@ describe('usage history: toJSON / fromJSON', () => {
     const data = JSON.parse(JSON.stringify(sample().toJSON()));
     data.hours[0][1] = SECRET;
     data.recent[0].key = SECRET;
-    const text = JSON.stringify(UsageHistory.fromJSON(data, T0 + 2 * HOUR_MS).toJSON());
+    const text = JSON.stringify(load(data, T0 + 2 * HOUR_MS).toJSON());
     assert.ok(!text.includes(SECRET));
     assert.ok(text.includes('sk-aaaa…4444'));
   });

@@ -1,10 +1,9 @@
 import * as assert from 'node:assert/strict';
+import { displayWidth, formatUsageTable, formatYuan } from '../../src/core/present';
+import { setLanguage } from '../../src/core/l10n';
 import {
   csvField,
   DAY_MS,
-  displayWidth,
-  formatCny,
-  formatUsageTable,
   HOUR_MS,
   parseSince,
   PriceBook,
@@ -109,11 +108,29 @@ describe('usage report (daidai-proxy usage --json)', () => {
     assert.ok(rows[0]!.endsWith('¥12.50'));
   });
 
-  it('formatCny', () => {
-    assert.equal(formatCny(12.5), '¥12.50');
-    assert.equal(formatCny(0), '¥0.00');
-    assert.equal(formatCny(0.001), '<¥0.01');
-    assert.equal(formatCny(null), undefined);
+  it('formatYuan: amounts, spend (under a fen said so), prices (the digits they need), unknown', () => {
+    assert.equal(formatYuan(12.5), '¥12.50');
+    assert.equal(formatYuan(0), '¥0.00');
+    assert.equal(formatYuan(0.001), '¥0.00');
+    assert.equal(formatYuan(0.001, 'spend'), '<¥0.01');
+    assert.equal(formatYuan(0, 'spend'), '¥0.00');
+    assert.equal(formatYuan(0.075, 'price'), '¥0.075');
+    assert.equal(formatYuan(15, 'price'), '¥15.00');
+    assert.equal(formatYuan(null), '¥?');
+    assert.equal(formatYuan(undefined, 'spend'), '¥?');
+  });
+
+  it('writes the table in Chinese with the core t() (no translator passed in)', () => {
+    const now = T0 + HOUR_MS + 30 * 60_000;
+    setLanguage('zh-cn');
+    try {
+      const text = formatUsageTable(usageReport(session(), { since: parseSince('24h', now), now }));
+      assert.ok(text.includes('价格未知'), text);
+      assert.ok(!text.includes('price unknown'), text);
+      assert.ok(!text.includes('By model'), text);
+    } finally {
+      setLanguage('en');
+    }
   });
 });
 

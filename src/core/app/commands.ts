@@ -1,12 +1,16 @@
 // What each DaiDai command does, written against the small `Ui` interface so plain-Node tests
 // can run them with sinon stubs. src/vscode/services.ts maps the command ids onto these methods.
 import { t } from '../l10n';
-import { clients, clientSnippets, formatList, formatYuan, modelRows, type ClientId, type ModelRow, type TreeRow } from '../present';
+import type { Credentials } from '../platform/types';
+import { clients, clientSnippets, formatList, formatYuan, keyStateText, type ClientId, type ModelRow, type TreeRow } from '../present';
 import type { KeySnapshot } from '../pool/types';
+import type { ProxyStatus } from '../proxy/types';
 import { recentRequestsCsv, usageCsv } from '../usage';
 import type { Logger } from '../util/log';
-import { errorMessage, type Session } from './session';
+import { errorMessage } from '../util/mask';
+import type { SessionSnapshot } from './snapshot';
 import type { Ui } from './ui';
+import { modelTreeRows, type SnapshotSource } from './views';
 
 export const COMMAND_IDS = {
   login: 'daidai.login',
@@ -38,23 +42,25 @@ export type KeyArg = TreeRow | string | undefined;
 
 const EMAIL_RE = /^[^\s@]+@[^\s@]+$/;
 
-/** The pool's state word in the key pick list: the English stays the state's own name. */
-function keyStateWord(state: KeySnapshot['state']): string {
-  switch (state) {
-    case 'healthy':
-      return t('healthy');
-    case 'cooling':
-      return t('cooling');
-    case 'disabled':
-      return t('disabled');
-    case 'exhausted':
-      return t('exhausted');
-  }
+/** What the command handlers use of the session (Session implements it; tests pass a fake). */
+export interface SessionPort extends SnapshotSource {
+  /** Logs in with the stored login; false when there was none, throws when it failed. */
+  restore(): Promise<boolean>;
+  login(creds: Credentials): Promise<void>;
+  tryDemo(): Promise<void>;
+  logout(): Promise<void>;
+  refresh(): Promise<void>;
+  startProxy(): Promise<ProxyStatus>;
+  stopProxy(): Promise<void>;
+  restartProxy(): Promise<ProxyStatus>;
+  setKeyDisabled(id: string, disabled: boolean): boolean;
+  revealKey(id: string): string | undefined;
+  resetKeyStates(): Promise<void>;
 }
 
 export class CommandHandlers {
   constructor(
-    private readonly session: Session,
+    private readonly session: SessionPort,
     private readonly ui: Ui,
     private readonly logger: Logger,
   ) {}
@@ -71,7 +77,7 @@ export class CommandHandlers {
         [t('Show Logs')]: () => this.showLogs(),
       });
     }
-    if (!hadCredentials || !this.session.settings.proxyAutoStart) return;
+    if (!hadCredentials || !this.session.snapshot.settings.proxyAutoStart) return;
     try {
       await this.session.startProxy();
     } catch (err) {
@@ -84,7 +90,7 @@ export class CommandHandlers {
       title: t('DaiDai: Login (1/2)'),
       prompt: t('Email address of your DaiDai account'),
       placeHolder: 'you@example.com',
-      value: this.session.mode === 'account' ? this.session.accountView.email : undefined,
+      value: this.snap.mode === 'account' ? this.snap.account.email : undefined,
       ignoreFocusOut: true,
       validateInput: (v) => (EMAIL_RE.test(v.trim()) ? undefined : t('Enter the email address you log in to DaiDai with.')),
     });
@@ -125,7 +131,7 @@ export class CommandHandlers {
   }
 
   async logout(): Promise<void> {
-    if (!this.session.signedIn && this.session.proxyStatus.state === 'stopped') {
+    if (!this.snap.signedIn && this.snap.proxy.state === 'stopped') {
       this.notify(this.ui.showInformationMessage(t('You are not logged in to DaiDai.')));
       return;
     }
@@ -134,7 +140,7 @@ export class CommandHandlers {
   }
 
   async refreshKeys(): Promise<boolean> {
-    if (!this.session.signedIn) {
+    if (!this.snap.signedIn) {
       this.offerLogin(t('Log in to DaiDai (or try the demo account) to see your keys.'));
       return false;
     }
@@ -151,15 +157,16 @@ export class CommandHandlers {
   }
 
   async startProxy(): Promise<boolean> {
-    if (this.session.proxyStatus.state === 'running') {
-      this.notify(this.ui.showInformationMessage(t('The DaiDai proxy is already running at {0}.', this.session.proxyUrl()), t('Copy URL')), {
+    if (this.snap.proxy.state === 'running') {
+      this.notify(this.ui.showInformationMessage(t('The DaiDai proxy is already running at {0}.', this.snap.proxyUrl), t('Copy URL')), {
         [t('Copy URL')]: () => this.copyProxyUrl(),
       });
       return true;
     }
     try {
       const status = await this.session.startProxy();
-      const peer = this.session.peer;
+      const after = this.snap;
+      const peer = after.peer;
       if (peer) {
         this.notify(
           this.ui.showInformationMessage(
@@ -170,7 +177,7 @@ export class CommandHandlers {
         );
         return true;
       }
-      const counts = this.session.pool.snapshot().counts;
+      const counts = after.pool.counts;
       if (counts.total === 0) {
         this.notify(this.ui.showWarningMessage(t('The DaiDai proxy runs at {0}, but has no keys yet: log in or try the demo account.', String(status.url)), t('Login'), t('Try the Demo Account')), {
           [t('Login')]: () => this.login(),
@@ -190,12 +197,12 @@ export class CommandHandlers {
   }
 
   async stopProxy(): Promise<void> {
-    if (this.session.peer) {
+    if (this.snap.peer) {
       await this.session.stopProxy(); // stop watching it; the window that owns it keeps it running
       this.notify(this.ui.showInformationMessage(t('The DaiDai proxy runs in another window: stop it there. This window no longer takes it over.')));
       return;
     }
-    if (this.session.proxyStatus.state === 'stopped') return;
+    if (this.snap.proxy.state === 'stopped') return;
     await this.session.stopProxy();
     this.notify(this.ui.showInformationMessage(t('DaiDai proxy stopped.')));
   }
@@ -212,9 +219,9 @@ export class CommandHandlers {
   }
 
   async copyProxyUrl(): Promise<string> {
-    const url = this.session.proxyUrl();
+    const { proxyUrl: url, proxy } = this.snap;
     await this.ui.writeClipboard(url);
-    const running = this.session.proxyStatus.state === 'running';
+    const running = proxy.state === 'running';
     this.notify(this.ui.showInformationMessage(running ? t('Copied {0}.', url) : t('Copied {0} (the proxy is not running yet).', url), ...(running ? [] : [t('Start Proxy')])), {
       [t('Start Proxy')]: () => this.startProxy(),
     });
@@ -227,28 +234,7 @@ export class CommandHandlers {
 
   /** Shows the chosen client's settings or snippet and copies the base URL it wants. */
   async connectClient(clientId?: ClientId): Promise<ClientId | undefined> {
-    let id = clientId;
-    if (!id) {
-      const pick = await this.ui.showQuickPick(
-        clients.map((c) => ({ label: c.label, detail: c.detail, id: c.id })),
-        { title: t('DaiDai: Connect a Client'), placeHolder: t('Which program should use the DaiDai proxy?') },
-      );
-      id = pick?.id;
-    }
-    if (!id) return undefined;
-    const running = this.session.proxyStatus.state === 'running';
-    const snippet = clientSnippets(this.session.proxyUrl(), id, {
-      running,
-      accessTokenSet: this.session.settings.proxyAccessToken !== '',
-      models: this.session.models?.map((m) => m.id),
-    });
-    await this.ui.writeClipboard(snippet.baseUrl);
-    await this.ui.showMarkdown(`connect-${id}.md`, snippet.markdown);
-    this.notify(
-      this.ui.showInformationMessage(t('Copied the base URL for {0}: {1}', snippet.title, snippet.baseUrl), ...(running ? [] : [t('Start Proxy')])),
-      { [t('Start Proxy')]: () => this.startProxy() },
-    );
-    return id;
+    return this.connect(clientId, undefined);
   }
 
   async disableKey(arg: KeyArg): Promise<boolean> {
@@ -282,7 +268,7 @@ export class CommandHandlers {
 
   /** Forgets what the pool learned about the keys, after a confirmation. */
   async resetKeyStates(): Promise<boolean> {
-    if (!this.session.signedIn) {
+    if (!this.snap.signedIn) {
       this.offerLogin(t('Log in to DaiDai (or try the demo account) first: there are no keys to reset.'));
       return false;
     }
@@ -299,21 +285,22 @@ export class CommandHandlers {
 
   /** The status-bar item's click: the proxy actions that fit the current state. */
   async statusBarMenu(): Promise<void> {
-    const running = this.session.proxyStatus.state === 'running';
+    const s = this.snap;
+    const running = s.proxy.state === 'running';
     type Item = { label: string; description?: string; run: () => unknown };
     const items: Item[] = [];
-    const peer = this.session.peer;
+    const peer = s.peer;
     if (running) {
-      items.push({ label: `$(debug-stop) ${t('Stop Proxy')}`, description: this.session.proxyUrl(), run: () => this.stopProxy() });
+      items.push({ label: `$(debug-stop) ${t('Stop Proxy')}`, description: s.proxyUrl, run: () => this.stopProxy() });
       items.push({ label: `$(debug-restart) ${t('Restart Proxy')}`, run: () => this.restartProxy() });
     } else if (peer) {
       // Stop belongs to the window that owns the proxy.
     } else {
-      items.push({ label: `$(play) ${t('Start Proxy')}`, description: this.session.proxyUrl(), run: () => this.startProxy() });
+      items.push({ label: `$(play) ${t('Start Proxy')}`, description: s.proxyUrl, run: () => this.startProxy() });
     }
     items.push({ label: `$(copy) ${t('Copy Proxy URL')}`, run: () => this.copyProxyUrl() });
     items.push({ label: `$(plug) ${t('Connect a Client…')}`, run: () => this.connectClient() });
-    if (this.session.signedIn) {
+    if (s.signedIn) {
       items.push({ label: `$(refresh) ${t('Refresh Keys and Balances')}`, run: () => this.refreshKeys() });
     } else {
       items.push({ label: `$(account) ${t('Login…')}`, run: () => this.login() });
@@ -321,7 +308,7 @@ export class CommandHandlers {
     }
     items.push({ label: `$(graph) ${t('Open Dashboard')}`, run: () => this.openDashboard() });
     items.push({ label: `$(output) ${t('Show Logs')}`, run: () => this.showLogs() });
-    const placeHolder = running ? t('Proxy running at {0}', this.session.proxyUrl()) : peer ? t('Proxy running in another window at {0}', peer.url) : t('Proxy stopped');
+    const placeHolder = running ? t('Proxy running at {0}', s.proxyUrl) : peer ? t('Proxy running in another window at {0}', peer.url) : t('Proxy stopped');
     const pick = await this.ui.showQuickPick(items, { title: 'DaiDai', placeHolder });
     await pick?.run();
   }
@@ -329,7 +316,7 @@ export class CommandHandlers {
   /** A toast for each key that fell below the low-balance threshold (once per key per session). */
   warnLowBalance(keys: readonly KeySnapshot[]): void {
     if (keys.length === 0) return;
-    const threshold = formatYuan(this.session.settings.lowBalance);
+    const threshold = formatYuan(this.snap.settings.lowBalance);
     const list = formatList(keys.map((k) => `${k.masked}${k.name ? ` (${k.name})` : ''} ${formatYuan(k.balance)}`));
     const msg =
       keys.length === 1
@@ -342,8 +329,7 @@ export class CommandHandlers {
 
   /** The Models view's rows for the session as it is now. */
   modelRows(now = Date.now()): ModelRow[] {
-    const market = this.session.marketInfo;
-    return modelRows({ models: this.session.models, pool: this.session.pool.snapshot(), prices: market.prices, availability: market.availability, now });
+    return modelTreeRows(this.snap, now);
   }
 
   openDashboard(): void {
@@ -364,7 +350,7 @@ export class CommandHandlers {
     ];
     const pick = await this.ui.showQuickPick(kinds, { title: t('DaiDai: Export Usage'), placeHolder: t('What to export?') });
     if (!pick) return undefined;
-    const history = this.session.history;
+    const history = this.snap.history;
     // A byte-order mark so that Excel and WPS read 官 and 渠道 as UTF-8.
     const csv = pick.kind === 'hourly' ? usageCsv(history, 0, { bom: true }) : recentRequestsCsv(history, -Infinity, { bom: true });
     const day = localDay(now);
@@ -397,21 +383,27 @@ export class CommandHandlers {
   async connectClientWithModel(model?: string, clientId?: ClientId): Promise<ClientId | undefined> {
     const chosen = model ?? (await this.pickModel(t('Connect a client with which model?')));
     if (!chosen) return undefined;
+    return this.connect(clientId, chosen);
+  }
+
+  /** Both "Connect a Client" commands: asks which client (unless given), shows its snippet, copies its base URL. */
+  private async connect(clientId: ClientId | undefined, model: string | undefined): Promise<ClientId | undefined> {
     let id = clientId;
     if (!id) {
       const pick = await this.ui.showQuickPick(
         clients.map((c) => ({ label: c.label, detail: c.detail, id: c.id })),
-        { title: t('DaiDai: Connect a Client with {0}', chosen), placeHolder: t('Which program should use the DaiDai proxy?') },
+        { title: model ? t('DaiDai: Connect a Client with {0}', model) : t('DaiDai: Connect a Client'), placeHolder: t('Which program should use the DaiDai proxy?') },
       );
       id = pick?.id;
     }
     if (!id) return undefined;
-    const running = this.session.proxyStatus.state === 'running';
-    const snippet = clientSnippets(this.session.proxyUrl(), id, {
-      model: chosen,
+    const s = this.snap;
+    const running = s.proxy.state === 'running';
+    const snippet = clientSnippets(s.proxyUrl, id, {
+      ...(model ? { model } : {}),
       running,
-      accessTokenSet: this.session.settings.proxyAccessToken !== '',
-      models: this.session.models?.map((m) => m.id),
+      accessTokenSet: s.settings.proxyAccessToken !== '',
+      models: s.models?.map((m) => m.id),
     });
     await this.ui.writeClipboard(snippet.baseUrl);
     await this.ui.showMarkdown(`connect-${id}.md`, snippet.markdown);
@@ -436,10 +428,16 @@ export class CommandHandlers {
 
   // ---- internals ----
 
+  /** The session as it is now. */
+  private get snap(): SessionSnapshot {
+    return this.session.snapshot;
+  }
+
   private afterSignIn(what: string): void {
-    const view = this.session.accountView;
-    const counts = this.session.pool.snapshot().counts;
-    const running = this.session.proxyStatus.state === 'running';
+    const s = this.snap;
+    const view = s.account;
+    const counts = s.pool.counts;
+    const running = s.proxy.state === 'running';
     const msg =
       counts.total === 1
         ? t('{0}: 1 key, {1} in total.', what, formatYuan(view.totalBalance))
@@ -475,16 +473,17 @@ export class CommandHandlers {
   }
 
   private async resolveKey(arg: KeyArg, placeHolder: string, filter: (k: KeySnapshot) => boolean = () => true): Promise<KeySnapshot | undefined> {
-    const keys = this.session.pool.snapshot().keys;
+    const { pool, signedIn } = this.snap;
+    const keys = pool.keys;
     const id = typeof arg === 'string' ? arg : arg?.keyId;
     if (id) return keys.find((k) => k.id === id);
     const candidates = keys.filter(filter);
     if (candidates.length === 0) {
-      this.notify(this.ui.showInformationMessage(this.session.signedIn ? t('No key fits: nothing to do.') : t('Log in to DaiDai first.')));
+      this.notify(this.ui.showInformationMessage(signedIn ? t('No key fits: nothing to do.') : t('Log in to DaiDai first.')));
       return undefined;
     }
     const pick = await this.ui.showQuickPick(
-      candidates.map((k) => ({ label: k.masked, description: [k.name, formatYuan(k.balance), k.manuallyDisabled ? t('out of rotation') : keyStateWord(k.state)].filter(Boolean).join(' · '), key: k })),
+      candidates.map((k) => ({ label: k.masked, description: [k.name, formatYuan(k.balance), keyStateText(k, Date.now())].filter(Boolean).join(' · '), key: k })),
       { title: 'DaiDai', placeHolder },
     );
     return pick?.key;

@@ -30,6 +30,10 @@ export interface DaiDaiSettings {
   sessionAffinity: boolean;
   /** A conversation idle this long starts over on the next key. */
   sessionIdleMinutes: number;
+  /** Longest wait for the gateway's answer headers on one attempt, then the next key. */
+  headersTimeoutSeconds: number;
+  /** Longest silence of the gateway between two chunks of an answer, then the answer ends with an error. */
+  bodyTimeoutSeconds: number;
 }
 
 /**
@@ -55,7 +59,12 @@ export const defaultSettings: DaiDaiSettings = {
   familyFallback: true,
   sessionAffinity: true,
   sessionIdleMinutes: 60,
+  headersTimeoutSeconds: defaultProxyOptions.headersTimeoutMs / 1000,
+  bodyTimeoutSeconds: defaultProxyOptions.bodyTimeoutMs / 1000,
 };
+
+/** Bounds of the timeouts (seconds): under 5 s a busy gateway fails every key; past these a client waits for nothing. */
+export const TIMEOUT_BOUNDS = { headers: [5, 1800], body: [5, 3600] } as const;
 
 /** Setting ids (under `daidai.`) for each field: messages name the setting the user changed. */
 export const settingIds: Record<keyof DaiDaiSettings, string> = {
@@ -76,6 +85,8 @@ export const settingIds: Record<keyof DaiDaiSettings, string> = {
   familyFallback: 'models.familyFallback',
   sessionAffinity: 'routing.sessionAffinity',
   sessionIdleMinutes: 'routing.sessionIdleMinutes',
+  headersTimeoutSeconds: 'upstream.headersTimeoutSeconds',
+  bodyTimeoutSeconds: 'upstream.bodyTimeoutSeconds',
 };
 
 export type SettingGetter = (id: string) => unknown;
@@ -102,6 +113,8 @@ export function readSettings(get: SettingGetter): DaiDaiSettings {
     familyFallback: bool(get(id.familyFallback), d.familyFallback),
     sessionAffinity: bool(get(id.sessionAffinity), d.sessionAffinity),
     sessionIdleMinutes: num(get(id.sessionIdleMinutes), d.sessionIdleMinutes, 1, 24 * 60),
+    headersTimeoutSeconds: num(get(id.headersTimeoutSeconds), d.headersTimeoutSeconds, ...TIMEOUT_BOUNDS.headers),
+    bodyTimeoutSeconds: num(get(id.bodyTimeoutSeconds), d.bodyTimeoutSeconds, ...TIMEOUT_BOUNDS.body),
   };
 }
 
@@ -136,6 +149,8 @@ export function proxyOptionsOf(s: DaiDaiSettings, upstreamBaseUrl = s.upstreamBa
     cooldownWaitMs: Math.round(s.cooldownWaitSeconds * 1000),
     accessToken: s.proxyAccessToken,
     allowedOrigins: s.proxyAllowedOrigins,
+    headersTimeoutMs: Math.round(s.headersTimeoutSeconds * 1000),
+    bodyTimeoutMs: Math.round(s.bodyTimeoutSeconds * 1000),
   };
 }
 

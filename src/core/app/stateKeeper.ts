@@ -7,9 +7,7 @@ import type { KeyPool } from '../pool/keyPool';
 import { openStateFiles, type StateFiles, type StateIdentity } from '../state';
 import { UsageHistory } from '../usage';
 import type { Disposable } from '../util/event';
-import { t } from '../l10n';
 import type { Logger } from '../util/log';
-import { redactSecrets } from '../util/mask';
 
 export class StateKeeper {
   private files?: StateFiles;
@@ -45,12 +43,8 @@ export class StateKeeper {
       const [poolRead, usageRead] = await Promise.all([files.pool.read(), files.usage.read()]);
       if (this.files !== files) return; // switched again meanwhile
       this.pool.importState(poolRead, Date.now());
-      try {
-        this._history = UsageHistory.fromJSON(usageRead, Date.now());
-      } catch (err) {
-        this.logger.warn(t('The usage history in {0} could not be read ({1}); starting a new one.', files.names.usage, redactSecrets((err as Error).message)));
-        this._history = new UsageHistory();
-      }
+      // Both reads went through their decoders (src/core/state): a damaged file was set aside with a warning.
+      this._history = UsageHistory.fromData(usageRead, Date.now());
       const history = this._history;
       // The pool changes on every request: the listeners allocate nothing (one thunk each, made
       // here), and the file's own timer makes it at most one write a second.

@@ -4,6 +4,7 @@
 import { eachLimited } from '../util/limit';
 import { Emitter, type Disposable, type Event } from '../util/event';
 import { t } from '../l10n';
+import { formatYuan } from '../util/yuan';
 import { nullLogger, type Logger } from '../util/log';
 import { maskKey, redactSecrets } from '../util/mask';
 import { PlatformClient, PlatformError } from './client';
@@ -131,7 +132,7 @@ export class Account implements Disposable {
         refreshedAt: this.clock(),
         refreshing: false,
       });
-      this.log.info(t('DaiDai account: {0} usable key(s), ¥{1} in total.', frozen.length, this.current.totalBalance.toFixed(2)));
+      this.log.info(t('DaiDai account: {0} usable key(s), {1} in total.', frozen.length, formatYuan(this.current.totalBalance)));
       return this.current;
     } catch (e) {
       if (gen === this.generation) {

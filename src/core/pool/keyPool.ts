@@ -1,12 +1,22 @@
 // The key pool: which key the next request gets, and what each key's history says about it.
 // It sits on the proxy's hot path, so acquire/report are O(keys) with no allocation on the common
 // path (results for the usual tiers are cached per key), and the snapshot that views and /health
-// read is built lazily, only when someone reads it, and cached until the next change.
+// read is built lazily, only when someone reads it, and kept while the pool's revision holds.
+//
+// The parts: a key's health and its one transition function (health.ts), the choice of a key
+// (choice.ts, pure), one key's record (entry.ts), the snapshot (snapshot.ts), the state file's
+// data (persist.ts), the timer for the ends of cool-downs and exclusions (endTimer.ts). This
+// class owns the list, applies events and tells listeners.
 
 import { Emitter, type Event } from '../util/event';
 import { nullLogger, type Logger } from '../util/log';
 import { maskKey, redactSecrets } from '../util/mask';
-import { keyHash } from '../util/hash';
+import { chooseKey, summarize, tierOf } from './choice';
+import { EndTimer } from './endTimer';
+import { applyModels, finiteOr, newEntry, servedModels, uniqueId, type Acquired, type Entry } from './entry';
+import { restoreState, stateOf } from './persist';
+import { buildSnapshot } from './snapshot';
+import { endsStreak, keyStateOf, nextHealth, RECHECK_PASSED, RESET, SUCCESS, TIME, wantsRecheck, type HealthEvent } from './health';
 import { DEFAULT_COOLDOWN_MS, MAX_COOLDOWN_MS, MIN_COOLDOWN_MS } from './policy';
 import type {
   AcquireRequest,
@@ -14,11 +24,7 @@ import type {
   AcquireTier,
   FailureDecision,
   FailureTicket,
-  KeySnapshot,
   KeyState,
-  KeyStats,
-  ModelExclusion,
-  PoolCounts,
   PoolKeyInput,
   PoolLease,
   PoolPort,
@@ -43,64 +49,17 @@ export interface KeyPoolOptions {
   latencyAlpha?: number;
 }
 
-/** Why a key is exhausted: a refused request, or the platform's balance. Decides how it comes back. */
-type ExhaustedBy = 'request' | 'balance';
-
-interface Exclusion {
-  reason: string;
-  /** Epoch ms; undefined = until the key's next model list. */
-  until?: number;
-}
-
-type Acquired = Extract<AcquireResult, { kind: 'key' }>;
-
-interface Entry {
-  id: string;
-  key: string;
-  lease: PoolLease;
-  /** keyHash(key), computed when first needed (export/import only). */
-  hash?: string;
-  name?: string;
-  balance?: number;
-  used?: number;
-  state: KeyState;
-  reason?: string;
-  /** Epoch ms of the last state change. */
-  since?: number;
-  coolingUntil?: number;
-  exhaustedBy?: ExhaustedBy;
-  disabledBy?: 'failures' | 'revoked';
-  /** Restored from the state file as revoked or failing: out of every tier until a re-check passes. */
-  awaitingRecheck: boolean;
-  manuallyDisabled: boolean;
-  consecutiveFailures: number;
-  /** Bumped whenever the failure streak starts over, so forgive() leaves a newer streak alone. */
-  streakEpoch: number;
-  stats: KeyStats;
-  /** Exact model ids the key serves; undefined = unknown ("serves anything"). */
-  models?: Set<string>;
-  /** The same ids in the gateway's order, for the snapshot. */
-  modelList?: readonly string[];
-  exclusions?: Map<string, Exclusion>;
-  /** Frozen results for the waitless tiers, [tier usable|failing][model list unknown|known], built once. */
-  results?: (Acquired | undefined)[];
-  /** This key's part of the snapshot, kept until the key changes: a rebuild copies only what moved. */
-  snap?: KeySnapshot;
-}
-
 interface TicketData {
   entry: Entry;
   epoch: number;
-  /** Set when this failure crossed the threshold: what the key was before. */
-  disabled?: { state: KeyState; reason?: string; coolingUntil?: number };
+  /** Set when this failure crossed the threshold: the health it took the key out of. */
+  before?: Entry['health'];
   forgiven: boolean;
 }
 
-const NO_BALANCE_REASON = 'no balance left';
 const NOTHING: AcquireResult = Object.freeze({ kind: 'none' });
 /** A reset storm is one line a minute, with a count, not one line per request. */
 const RESET_LOG_INTERVAL_MS = 60_000;
-const CLOSEST_MODELS = 5;
 
 export class KeyPool implements PoolPort {
   private entries: Entry[] = [];
@@ -112,10 +71,11 @@ export class KeyPool implements PoolPort {
   private resetsSinceLog = 0;
   private lastResetLogAt = -Infinity;
   private lastKeyId: string | undefined;
+  /** Bumped on every change; the cached snapshot is current while `cachedRev` equals it. */
+  private rev = 0;
   private cached: PoolSnapshot | undefined;
-  /** Earliest end of a cool-down or a temporary exclusion (Infinity when none): lets reads skip the scan. */
-  private nextTimedEnd = Infinity;
-  private timer: NodeJS.Timeout | undefined;
+  private cachedRev = -1;
+  private readonly ends: EndTimer;
   private disposed = false;
   /** Held weakly: a ticket nobody forgives costs nothing once the caller drops it. */
   private readonly tickets = new WeakMap<FailureTicket, TicketData>();
@@ -147,6 +107,10 @@ export class KeyPool implements PoolPort {
       this.logger.error(`A key pool listener failed: ${redactSecrets(err instanceof Error ? err.message : String(err))}`),
     );
     this.onDidChange = this.changeEmitter.event;
+    this.ends = new EndTimer(this.clock, (now) => {
+      if (this.expireTimed(now)) this.changed();
+      return this.ends.next;
+    });
   }
 
   /**
@@ -205,24 +169,19 @@ export class KeyPool implements PoolPort {
     this.byId = new Map(next.map((e) => [e.id, e]));
     const keep = before ? next.indexOf(before) : -1;
     this.cursor = keep >= 0 ? keep : 0;
-    this.recomputeTimedEnd();
+    this.ends.reset(this.nextEnd(), this.clock());
     this.changed();
   }
 
   /**
-   * The key for one attempt of a request. Never a key disabled by hand, revoked, exhausted,
-   * restored from the state file and not yet re-checked, nor one whose (key, model) pair is
-   * excluded; never one in `req.tried`. Among the rest, in this order:
+   * The key for one attempt of a request: chooseKey (choice.ts) over the keys from the
+   * round-robin cursor, which says the rules (tiers usable → failing → cooling within
+   * `req.maxWaitMs`, keys that list the model before keys whose list is unknown, and
+   * `req.prefer`). When no key serves the model (and none has an unknown list, and every pair is
+   * not excluded), the result says `noModel` with the ids the pool's keys do serve.
    *
-   * 1. tier 'usable': keys usable now, round-robin;
-   * 2. tier 'failing': keys taken out by consecutive failures (a last resort; a success puts the
-   *    key back at once);
-   * 3. tier 'cooling': keys cooling down after a 429 whose cool-down ends within `req.maxWaitMs`,
-   *    the soonest first, returned with `waitMs` (the caller waits, then sends).
-   *
-   * With a `model`, keys whose list names it exactly come first (all three tiers), then keys whose
-   * list is unknown. When no key serves the model (and none has an unknown list, and every pair is
-   * not excluded), the result says `noModel` with the closest few ids.
+   * A key chosen as `req.prefer` leaves the cursor where it was, so the rotation of the other
+   * requests goes on undisturbed.
    *
    * The reset: when no key at all is usable, the keys taken out by consecutive failures are put
    * back first (counted, logged at most once a minute); cool-downs, revoked, exhausted and
@@ -232,15 +191,19 @@ export class KeyPool implements PoolPort {
     const n = this.entries.length;
     if (n === 0) return NOTHING;
     const now = this.clock();
-    const expired = now >= this.nextTimedEnd && this.expireTimed(now);
+    const expired = now >= this.ends.next && this.expireTimed(now);
 
-    this.scan(req, now);
+    let idx = chooseKey(this.entries, this.cursor, req, now);
     let reset = false;
-    if (!this.scanAnyUsable && this.scanAnyFailing) {
-      reset = this.resetFailing(now);
-      this.scan(req, now);
+    if (idx < 0 || this.entries[idx].health.kind !== 'healthy') {
+      // Not a usable key: is any key usable at all? If none is, put back the failing ones first.
+      const s = summarize(this.entries, undefined, now);
+      if (!s.anyUsable && s.anyFailing) {
+        reset = this.resetFailing(now);
+        idx = chooseKey(this.entries, this.cursor, req, now);
+      }
     }
-    if (this.scanIdx >= 0) return this.handOut(this.scanIdx, this.scanTier, now);
+    if (idx >= 0) return this.handOut(idx, req.prefer, now);
     if (expired || reset) this.changed();
     return this.nothing(req, now);
   }
@@ -249,22 +212,17 @@ export class KeyPool implements PoolPort {
   reportSuccess(lease: PoolLease, latencyMs?: number): void {
     const e = this.entryOf(lease);
     if (!e) return;
-    e.snap = undefined;
     e.stats.requests++;
     e.stats.successes++;
-    if (e.consecutiveFailures !== 0) {
-      e.consecutiveFailures = 0;
-      e.streakEpoch++;
-    }
-    if (e.state === 'disabled' && e.disabledBy === 'failures') {
-      e.awaitingRecheck = false;
-      this.setState(e, 'healthy', undefined);
-    }
     if (latencyMs !== undefined && Number.isFinite(latencyMs) && latencyMs >= 0) {
       e.stats.lastLatencyMs = latencyMs;
       e.stats.avgLatencyMs =
         e.stats.avgLatencyMs === undefined ? latencyMs : e.stats.avgLatencyMs + this.alpha * (latencyMs - e.stats.avgLatencyMs);
     }
+    // On the hot path a success changes nothing but the counters: the table (health.ts) moves only
+    // a key that is out, and the streak ends only when there is one; skip the clock read otherwise.
+    if (e.health.kind === 'out' || e.consecutiveFailures !== 0) this.move(e, SUCCESS);
+    this.touch(e);
     this.changed();
   }
 
@@ -272,8 +230,8 @@ export class KeyPool implements PoolPort {
   reportNeutral(lease: PoolLease): void {
     const e = this.entryOf(lease);
     if (!e) return;
-    e.snap = undefined;
     e.stats.requests++;
+    this.touch(e);
     this.changed();
   }
 
@@ -293,8 +251,8 @@ export class KeyPool implements PoolPort {
     }
     const reason = redactSecrets(decision.reason || decision.action);
     const now = this.clock();
-    e.snap = undefined;
     e.stats.requests++;
+    this.touch(e);
     if (decision.action === 'exclude-model') {
       this.exclude(e, model!, reason, decision.exclusion === 'temporary' ? now + this.exclusionMs : undefined, now);
       this.changed();
@@ -306,33 +264,24 @@ export class KeyPool implements PoolPort {
     let ticket: FailureTicket | undefined;
     switch (decision.action) {
       case 'retry-next-key': {
+        const before = e.health;
         e.consecutiveFailures++;
         ticket = Object.freeze({ keyId: e.id, at: now });
         const data: TicketData = { entry: e, epoch: e.streakEpoch, forgiven: false };
-        if (e.consecutiveFailures >= this.threshold && (e.state === 'healthy' || e.state === 'cooling')) {
-          data.disabled = { state: e.state, reason: e.reason, coolingUntil: e.coolingUntil };
-          this.setState(e, 'disabled', `${e.consecutiveFailures} consecutive failures: ${reason}`);
-          e.disabledBy = 'failures';
-        }
+        if (this.move(e, { type: 'failure', streak: e.consecutiveFailures, threshold: this.threshold, reason })) data.before = before;
         this.tickets.set(ticket, data);
         break;
       }
       case 'cool-down': {
-        if (e.state !== 'healthy' && e.state !== 'cooling') break; // a worse state stays
         const ms = Math.min(this.maxCooldownMs, Math.max(MIN_COOLDOWN_MS, decision.cooldownMs ?? this.defaultCooldownMs));
-        const until = Math.max(now + ms, e.state === 'cooling' ? e.coolingUntil ?? 0 : 0);
-        this.setState(e, 'cooling', reason);
-        e.coolingUntil = until;
-        this.timedEndAt(until, now);
+        this.move(e, { type: 'cool-down', until: now + ms, reason });
         break;
       }
       case 'disable-key':
-        this.setState(e, 'disabled', reason);
-        e.disabledBy = 'revoked';
+        this.move(e, { type: 'revoked', reason });
         break;
       case 'exhausted':
-        this.setState(e, 'exhausted', reason);
-        e.exhaustedBy = 'request';
+        this.move(e, { type: 'refused-for-money', reason });
         break;
     }
     this.changed();
@@ -354,21 +303,13 @@ export class KeyPool implements PoolPort {
       const e = data.entry;
       if (this.byKey.get(e.key) !== e) continue; // the key left the pool
       forgiven++;
-      e.snap = undefined;
+      this.touch(e);
       if (e.stats.failures > 0) e.stats.failures--;
       if (data.epoch === e.streakEpoch && e.consecutiveFailures > 0) e.consecutiveFailures--;
-      if (data.disabled) crossed.push(data);
+      if (data.before) crossed.push(data);
     }
-    const now = this.clock();
-    for (const { entry: e, disabled } of crossed) {
-      if (e.state !== 'disabled' || e.disabledBy !== 'failures' || e.consecutiveFailures >= this.threshold) continue;
-      if (disabled!.state === 'cooling' && (disabled!.coolingUntil ?? 0) > now) {
-        this.setState(e, 'cooling', disabled!.reason);
-        e.coolingUntil = disabled!.coolingUntil;
-        this.timedEndAt(e.coolingUntil!, now);
-      } else {
-        this.setState(e, 'healthy', undefined);
-      }
+    for (const { entry: e, before } of crossed) {
+      this.move(e, { type: 'forgiven', streak: e.consecutiveFailures, threshold: this.threshold, before: before! });
     }
     if (forgiven > 0) {
       this.logger.info(`Forgave ${forgiven} failure(s) that were the gateway's, not the keys'.`);
@@ -384,31 +325,8 @@ export class KeyPool implements PoolPort {
   setModels(id: string, models: readonly string[] | undefined): boolean {
     const e = this.byId.get(id);
     if (!e) return false;
-    let changed = false;
-    if (e.exclusions) {
-      for (const [model, x] of e.exclusions) {
-        if (x.until === undefined) {
-          e.exclusions.delete(model);
-          changed = true;
-        }
-      }
-      if (e.exclusions.size === 0) e.exclusions = undefined;
-    }
-    if (models === undefined) {
-      if (e.models !== undefined) changed = true;
-      e.models = undefined;
-      e.modelList = undefined;
-    } else {
-      const set = new Set<string>();
-      for (const m of models) if (typeof m === 'string' && m) set.add(m);
-      if (!sameList(e.modelList, set)) {
-        e.models = set;
-        e.modelList = Object.freeze([...set]);
-        changed = true;
-      }
-    }
-    if (changed) {
-      e.snap = undefined;
+    if (applyModels(e, models)) {
+      this.touch(e);
       this.changed();
     }
     return true;
@@ -427,27 +345,17 @@ export class KeyPool implements PoolPort {
   /** Keys worth a free re-check: out by consecutive failures, or restored out and waiting for one. */
   recheckCandidates(): PoolLease[] {
     const out: PoolLease[] = [];
-    for (const e of this.entries) {
-      if (e.manuallyDisabled || e.state !== 'disabled') continue;
-      if (e.disabledBy === 'failures' || e.awaitingRecheck) out.push(e.lease);
-    }
+    for (const e of this.entries) if (!e.manuallyDisabled && wantsRecheck(e.health)) out.push(e.lease);
     return out;
   }
 
   /**
-   * What a re-check (GET /v1/models with the key) said. ok → a disabled key is healthy again,
+   * What a re-check (GET /v1/models with the key) said. ok → a key that is out is healthy again,
    * its streak over. Not ok → it stays as it is (the re-checker backs off and asks again).
    */
   recheckResult(id: string, ok: boolean): void {
     const e = this.byId.get(id);
-    if (!e || !ok || e.state !== 'disabled') return;
-    e.awaitingRecheck = false;
-    if (e.consecutiveFailures !== 0) {
-      e.consecutiveFailures = 0;
-      e.streakEpoch++;
-    }
-    this.setState(e, 'healthy', undefined);
-    this.changed();
+    if (e && ok && this.move(e, RECHECK_PASSED)) this.changed();
   }
 
   /** Takes a key out of rotation by hand (or puts it back). Returns false for an unknown id. */
@@ -456,7 +364,7 @@ export class KeyPool implements PoolPort {
     if (!e) return false;
     if (e.manuallyDisabled === disabled) return true;
     e.manuallyDisabled = disabled;
-    e.snap = undefined;
+    this.touch(e);
     this.logger.info(`Key ${e.id} ${disabled ? 'disabled' : 'enabled'} by the user.`);
     this.changed();
     return true;
@@ -465,224 +373,113 @@ export class KeyPool implements PoolPort {
   /** The pool as views and /health see it: cached, rebuilt only after a change. No key in clear. */
   snapshot(): PoolSnapshot {
     const now = this.clock();
-    if (now >= this.nextTimedEnd && this.expireTimed(now)) {
-      // A cool-down or an exclusion ended with nobody asking for a key: listeners should hear it.
-      this.cached = undefined;
-      this.fire();
+    // A cool-down or an exclusion ended with nobody asking for a key: listeners should hear it.
+    if (now >= this.ends.next && this.expireTimed(now)) this.fire();
+    if (this.cached === undefined || this.cachedRev !== this.rev) {
+      this.cached = this.build(now);
+      this.cachedRev = this.rev;
     }
-    return (this.cached ??= this.build());
+    return this.cached;
   }
 
   /** What the state store keeps (issue 11): keys by keyHash only, never in clear. */
   exportState(): PoolStateData {
-    const now = this.clock();
-    const keys: PoolStateData['keys'] = {};
-    for (const e of this.entries) {
-      const rec: PoolStateData['keys'][string] = {};
-      if (e.manuallyDisabled) rec.manuallyDisabled = true;
-      if (e.state === 'disabled' || e.state === 'exhausted' || (e.state === 'cooling' && (e.coolingUntil ?? 0) > now)) {
-        rec.state = e.state;
-        if (e.reason !== undefined) rec.reason = e.reason;
-        if (e.since !== undefined) rec.since = e.since;
-        if (e.state === 'disabled') rec.disabledBy = e.disabledBy ?? 'revoked';
-        if (e.state === 'exhausted') rec.exhaustedBy = e.exhaustedBy ?? 'request';
-        if (e.state === 'cooling') rec.coolingUntil = e.coolingUntil;
-      }
-      const exclusions = liveExclusions(e, now);
-      if (exclusions.length) rec.exclusions = exclusions;
-      const s = e.stats;
-      rec.stats = { requests: s.requests, successes: s.successes, failures: s.failures };
-      if (s.lastError !== undefined) rec.stats.lastError = s.lastError;
-      if (s.lastUsedAt !== undefined) rec.stats.lastUsedAt = s.lastUsedAt;
-      keys[hashOf(e)] = rec;
-    }
-    return { keys };
+    return stateOf(this.entries, this.clock());
   }
 
   /**
-   * Applies what a previous run learned to the keys the pool has now (call after setKeys). Keys
-   * not in the pool are ignored; keys not in `data` stay as they are. A revoked or failing key
-   * stays out until recheckResult(id, true) (it is a re-check candidate); cool-downs and
-   * exclusions already over at `now` are not restored; a key exhausted by its balance comes
-   * back when the account's balance for it is now above zero.
+   * Applies what a previous run learned to the keys the pool has now (call after setKeys).
+   * `data` is what the state file's decoder (sanitizePoolState, src/core/state) gave: trusted
+   * as to its shape. Keys not in the pool are ignored; keys not in `data` stay as they are. A
+   * revoked or failing key stays out until recheckResult(id, true) (it is a re-check
+   * candidate); cool-downs and exclusions already over at `now` are not restored; a key
+   * exhausted by its balance comes back when the account's balance for it is now above zero.
    */
   importState(data: PoolStateData, now: number): void {
-    const keys = data && typeof data === 'object' && data.keys && typeof data.keys === 'object' ? data.keys : undefined;
-    if (!keys) return;
-    let any = false;
-    const restored = { out: 0, exhausted: 0, cooling: 0, manual: 0, pairs: 0 };
-    for (const e of this.entries) {
-      const rec = Object.prototype.hasOwnProperty.call(keys, hashOf(e)) ? keys[hashOf(e)] : undefined;
-      if (!rec || typeof rec !== 'object') continue;
-      any = true;
-      e.snap = undefined;
-      if (typeof rec.manuallyDisabled === 'boolean') e.manuallyDisabled = rec.manuallyDisabled;
-      if (e.manuallyDisabled) restored.manual++;
-      const reason = typeof rec.reason === 'string' ? redactSecrets(rec.reason).slice(0, 200) : undefined;
-      const since = finiteOr(rec.since, undefined);
-      if (rec.state === 'disabled') {
-        this.setState(e, 'disabled', reason ?? 'out before the restart; waiting for a re-check', true);
-        restored.out++;
-        e.disabledBy = rec.disabledBy === 'failures' ? 'failures' : 'revoked';
-        e.awaitingRecheck = true;
-        e.since = since ?? e.since;
-      } else if (rec.state === 'exhausted' && e.state !== 'disabled') {
-        // A store that keeps only the contract's fields drops exhaustedBy; the reason still tells.
-        const byBalance = rec.exhaustedBy === 'balance' || (rec.exhaustedBy === undefined && rec.reason === NO_BALANCE_REASON);
-        if (!(byBalance && e.balance !== undefined && e.balance > 0) && e.state !== 'exhausted') {
-          this.setState(e, 'exhausted', reason ?? NO_BALANCE_REASON, true);
-          restored.exhausted++;
-          e.exhaustedBy = byBalance ? 'balance' : 'request';
-          e.since = since ?? e.since;
-        }
-      } else if (rec.state === 'cooling' && e.state === 'healthy') {
-        const until = finiteOr(rec.coolingUntil, 0);
-        if (until > now) {
-          this.setState(e, 'cooling', reason, true);
-          restored.cooling++;
-          e.coolingUntil = until;
-          e.since = since ?? e.since;
-        }
-      }
-      if (Array.isArray(rec.exclusions)) {
-        for (const x of rec.exclusions) {
-          if (!x || typeof x.model !== 'string' || !x.model) continue;
-          const until = x.until === undefined || x.until === null ? undefined : finiteOr(x.until, 0);
-          if (until !== undefined && until <= now) continue;
-          this.exclude(e, x.model, typeof x.reason === 'string' ? redactSecrets(x.reason).slice(0, 200) : 'model refused', until, now, true);
-          restored.pairs++;
-        }
-      }
-      const s = rec.stats;
-      if (s && typeof s === 'object') {
-        e.stats.requests = Math.max(0, finiteOr(s.requests, 0));
-        e.stats.successes = Math.max(0, finiteOr(s.successes, 0));
-        e.stats.failures = Math.max(0, finiteOr(s.failures, 0));
-        if (typeof s.lastError === 'string') e.stats.lastError = redactSecrets(s.lastError).slice(0, 200);
-        const last = finiteOr(s.lastUsedAt, undefined);
-        if (last !== undefined) e.stats.lastUsedAt = last;
-      }
-    }
-    if (!any) return;
+    const restored = restoreState(this.entries, data, now, {
+      move: (e, ev) => this.move(e, ev, now),
+      exclude: (e, model, reason, until) => this.exclude(e, model, reason, until, now, true),
+      touch: (e) => this.touch(e),
+    });
+    if (!restored) return;
     // Counters alone are not worth a line; a key kept out (or a pair skipped) is.
     if (restored.out + restored.exhausted + restored.cooling + restored.manual + restored.pairs > 0) this.logger.info(
       `Restored what the pool had learned: ${restored.out} key(s) out until a re-check, ${restored.exhausted} exhausted, ` +
         `${restored.cooling} cooling, ${restored.manual} disabled by hand, ${restored.pairs} (key, model) exclusion(s).`,
     );
-    this.recomputeTimedEnd();
-    this.scheduleTimer(this.clock());
+    this.ends.reset(this.nextEnd(), this.clock());
     this.changed();
   }
 
   dispose(): void {
     this.disposed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.ends.dispose();
     this.changeEmitter.dispose();
   }
 
   // ---- internals ----
 
-  // Side results of the last scan(); fields rather than a returned object, so a scan allocates nothing.
-  private scanAnyUsable = false;
-  private scanAnyFailing = false;
-  private scanServable = 0;
-  private scanMinCooling = Infinity;
-  private scanIdx = -1;
-  private scanTier: AcquireTier = 'usable';
-
-  /** One pass over the keys from the cursor: the best candidate by (model rank, tier), into scanIdx/scanTier. */
-  private scan(req: AcquireRequest, now: number): void {
-    const n = this.entries.length;
-    const { model, tried } = req;
-    const maxWait = req.maxWaitMs > 0 ? req.maxWaitMs : 0;
-    // Slot per (rank, tier): rank 0 = the key's list names the model (or no model asked), 1 = list unknown.
-    let u0 = -1, f0 = -1, c0 = -1, u1 = -1, f1 = -1, c1 = -1;
-    let cu0 = Infinity, cu1 = Infinity;
-    let anyUsable = false;
-    let anyFailing = false;
-    let servable = 0;
-    let minCooling = Infinity;
-    for (let i = 0; i < n; i++) {
-      const idx = (this.cursor + i) % n;
-      const e = this.entries[idx];
-      const manual = e.manuallyDisabled;
-      const state = e.state;
-      const failing = state === 'disabled' && e.disabledBy === 'failures' && !e.awaitingRecheck;
-      if (!manual) {
-        if (state === 'healthy') anyUsable = true;
-        else if (failing) anyFailing = true;
-        else if (state === 'cooling' && (e.coolingUntil ?? 0) < minCooling) minCooling = e.coolingUntil ?? 0;
-      }
-      let unknown = false;
-      if (model !== undefined) {
-        if (e.models !== undefined) {
-          if (!e.models.has(model)) continue;
-        } else unknown = true;
-        if (e.exclusions !== undefined && isExcluded(e.exclusions, model, now)) continue;
-        servable++;
-      }
-      if (manual || (tried !== undefined && tried.has(e.id))) continue;
-      if (state === 'healthy') {
-        if (unknown) {
-          if (u1 < 0) u1 = idx;
-        } else if (u0 < 0) u0 = idx;
-      } else if (failing) {
-        if (unknown) {
-          if (f1 < 0) f1 = idx;
-        } else if (f0 < 0) f0 = idx;
-      } else if (state === 'cooling') {
-        const until = e.coolingUntil ?? 0;
-        if (until - now > maxWait) continue;
-        if (unknown) {
-          if (until < cu1) {
-            cu1 = until;
-            c1 = idx;
-          }
-        } else if (until < cu0) {
-          cu0 = until;
-          c0 = idx;
-        }
-      }
+  /**
+   * The one place a key's health changes: nextHealth's answer applied, the streak ended when the
+   * event ends it, `since` and the log line with it. True when the health changed.
+   */
+  private move(e: Entry, ev: HealthEvent, now = this.clock()): boolean {
+    const was = e.health;
+    const next = nextHealth(was, ev, now);
+    if (endsStreak(ev, was, next) && e.consecutiveFailures !== 0) {
+      e.consecutiveFailures = 0;
+      e.streakEpoch++;
+      this.touch(e);
     }
-    this.scanAnyUsable = anyUsable;
-    this.scanAnyFailing = anyFailing;
-    this.scanServable = servable;
-    this.scanMinCooling = minCooling;
-    if (u0 >= 0) this.pickSlot(u0, 'usable');
-    else if (f0 >= 0) this.pickSlot(f0, 'failing');
-    else if (c0 >= 0) this.pickSlot(c0, 'cooling');
-    else if (u1 >= 0) this.pickSlot(u1, 'usable');
-    else if (f1 >= 0) this.pickSlot(f1, 'failing');
-    else this.pickSlot(c1, 'cooling');
+    if (next === was) return false;
+    e.health = next;
+    this.touch(e);
+    if (next.kind === 'cooling') this.ends.at(next.until, now);
+    // A reset says so in one line for all the keys it brought back; a restore in one line at the end.
+    if (was.kind !== next.kind && ev.type !== 'reset' && ev.type !== 'restored') this.logMove(e.id, keyStateOf(was), keyStateOf(next), next);
+    return true;
   }
 
-  private pickSlot(idx: number, tier: AcquireTier): void {
-    this.scanIdx = idx;
-    this.scanTier = tier;
+  private logMove(id: string, was: KeyState, state: KeyState, next: Entry['health']): void {
+    const reason = next.kind !== 'healthy' ? next.reason : undefined;
+    const msg = `Key ${id}: ${was} → ${state}${reason ? ` (${reason})` : ''}`;
+    // A cool-down's end was announced with it ("cooling 2 s"): under a burst of 429s a line for
+    // each end would double the pool's lines for nothing new.
+    if (was === 'cooling' && state === 'healthy') this.logger.debug(msg);
+    else if (state === 'healthy' || state === 'cooling') this.logger.info(msg);
+    else this.logger.warn(msg);
+  }
+
+  /** The key changed: its snapshot part and the pool's snapshot are rebuilt when next read. */
+  private touch(e: Entry): void {
+    e.rev++;
+    this.rev++;
   }
 
   /** The answer when nothing is left to try (a rare path: it may allocate). */
   private nothing(req: AcquireRequest, now: number): AcquireResult {
-    const noModel = req.model !== undefined && this.scanServable === 0;
-    const nextUsableAt = !this.scanAnyUsable && this.scanMinCooling !== Infinity && this.scanMinCooling > now ? this.scanMinCooling : undefined;
+    const s = summarize(this.entries, req.model, now);
+    const noModel = req.model !== undefined && s.servable === 0;
+    const nextUsableAt = !s.anyUsable && s.minCooling !== Infinity && s.minCooling > now ? s.minCooling : undefined;
     if (!noModel && nextUsableAt === undefined) return NOTHING;
-    const r: { kind: 'none'; noModel?: { model: string; closest: string[] }; nextUsableAt?: number } = { kind: 'none' };
-    if (noModel) r.noModel = { model: req.model!, closest: this.closestModels(req.model!) };
+    const r: { kind: 'none'; noModel?: { model: string; served: string[] }; nextUsableAt?: number } = { kind: 'none' };
+    if (noModel) r.noModel = { model: req.model!, served: servedModels(this.entries, req.model!) };
     if (nextUsableAt !== undefined) r.nextUsableAt = nextUsableAt;
     return r;
   }
 
-  private handOut(idx: number, tier: AcquireTier, now: number): Acquired {
+  private handOut(idx: number, prefer: string | undefined, now: number): Acquired {
     const e = this.entries[idx];
-    this.cursor = (idx + 1) % this.entries.length;
-    e.snap = undefined;
+    if (prefer === undefined || e.id !== prefer) this.cursor = (idx + 1) % this.entries.length;
     e.stats.lastUsedAt = now;
     this.lastKeyId = e.id;
+    this.touch(e);
     this.changed();
     const known = e.models !== undefined;
-    if (tier === 'cooling') {
-      return { kind: 'key', lease: e.lease, tier, waitMs: Math.max(0, (e.coolingUntil ?? now) - now), modelKnown: known };
+    const h = e.health;
+    const tier: AcquireTier = tierOf(h);
+    if (h.kind === 'cooling') {
+      return { kind: 'key', lease: e.lease, tier, waitMs: Math.max(0, h.until - now), modelKnown: known };
     }
     const slot = (tier === 'failing' ? 2 : 0) + (known ? 1 : 0);
     const results = (e.results ??= [undefined, undefined, undefined, undefined]);
@@ -692,13 +489,7 @@ export class KeyPool implements PoolPort {
   /** No key is usable: bring back the keys taken out by consecutive failures, and only those. */
   private resetFailing(now: number): boolean {
     let count = 0;
-    for (const e of this.entries) {
-      if (e.manuallyDisabled || e.state !== 'disabled' || e.disabledBy !== 'failures' || e.awaitingRecheck) continue;
-      e.consecutiveFailures = 0;
-      e.streakEpoch++;
-      this.setState(e, 'healthy', undefined, true);
-      count++;
-    }
+    for (const e of this.entries) if (!e.manuallyDisabled && this.move(e, RESET, now)) count++;
     if (count === 0) return false;
     this.resets++;
     this.resetsSinceLog++;
@@ -719,57 +510,20 @@ export class KeyPool implements PoolPort {
     // A permission refusal outlasts a missing channel; two temporary ones keep the later end.
     const end = until === undefined || (old !== undefined && old.until === undefined) ? undefined : Math.max(until, old?.until ?? 0);
     map.set(model, { reason, until: end });
-    e.snap = undefined;
-    if (end !== undefined) this.timedEndAt(end, now);
+    this.touch(e);
+    if (end !== undefined) this.ends.at(end, now);
     if (!quiet && !old) this.logger.info(`Key ${e.id}: model ${redactSecrets(model).slice(0, 100)} excluded (${reason}).`);
   }
 
   private applyInput(e: Entry, input: PoolKeyInput): void {
-    e.snap = undefined;
+    this.touch(e);
     e.name = typeof input.name === 'string' && input.name ? input.name : e.name;
     e.used = finiteOr(input.used, e.used);
-    const prevBalance = e.balance;
+    const previous = e.balance;
     const balance = finiteOr(input.balance, undefined);
     if (balance === undefined) return; // unknown balance: say nothing about exhaustion
     e.balance = balance;
-    if (balance <= 0) {
-      if (e.state !== 'exhausted') {
-        this.setState(e, 'exhausted', NO_BALANCE_REASON);
-        e.exhaustedBy = 'balance';
-      }
-    } else if (
-      e.state === 'exhausted' &&
-      (e.exhaustedBy === 'balance' || (prevBalance !== undefined && balance > prevBalance))
-    ) {
-      // Back from an empty balance, or topped up after a refused request.
-      this.setState(e, 'healthy', undefined);
-      if (e.consecutiveFailures !== 0) {
-        e.consecutiveFailures = 0;
-        e.streakEpoch++;
-      }
-    }
-  }
-
-  private setState(e: Entry, state: KeyState, reason: string | undefined, quiet = false): void {
-    const was = e.state;
-    e.snap = undefined;
-    e.state = state;
-    e.reason = reason;
-    if (was !== state) e.since = this.clock();
-    if (state !== 'cooling') e.coolingUntil = undefined;
-    if (state !== 'exhausted') e.exhaustedBy = undefined;
-    if (state !== 'disabled') {
-      e.disabledBy = undefined;
-      e.awaitingRecheck = false;
-    }
-    if (e.id && was !== state && !quiet) {
-      const msg = `Key ${e.id}: ${was} → ${state}${reason ? ` (${reason})` : ''}`;
-      // A cool-down's end was announced with it ("cooling 2 s"): under a burst of 429s a line for
-      // each end would double the pool's lines for nothing new.
-      if (was === 'cooling' && state === 'healthy') this.logger.debug(msg);
-      else if (state === 'healthy' || state === 'cooling') this.logger.info(msg);
-      else this.logger.warn(msg);
-    }
+    this.move(e, { type: 'balance', balance, previous });
   }
 
   private entryOf(lease: PoolLease): Entry | undefined {
@@ -779,67 +533,35 @@ export class KeyPool implements PoolPort {
   /** Cool-downs and temporary exclusions whose time has passed end. True if any did. */
   private expireTimed(now: number): boolean {
     let changed = false;
-    let nextEnd = Infinity;
     for (const e of this.entries) {
-      if (e.state === 'cooling') {
-        const until = e.coolingUntil ?? 0;
-        if (until <= now) {
-          this.setState(e, 'healthy', undefined);
-          changed = true;
-        } else if (until < nextEnd) nextEnd = until;
-      }
+      if (e.health.kind === 'cooling' && this.move(e, TIME, now)) changed = true;
       if (e.exclusions !== undefined) {
         for (const [model, x] of e.exclusions) {
-          if (x.until === undefined) continue;
-          if (x.until <= now) {
+          if (x.until !== undefined && x.until <= now) {
             e.exclusions.delete(model);
-            e.snap = undefined;
+            this.touch(e);
             changed = true;
-          } else if (x.until < nextEnd) nextEnd = x.until;
+          }
         }
         if (e.exclusions.size === 0) e.exclusions = undefined;
       }
     }
-    this.nextTimedEnd = nextEnd;
-    if (changed) this.cached = undefined;
+    this.ends.next = this.nextEnd();
     return changed;
   }
 
-  private recomputeTimedEnd(): void {
-    let nextEnd = Infinity;
+  /** The earliest end of a cool-down or a temporary exclusion over all keys (Infinity when none). */
+  private nextEnd(): number {
+    let next = Infinity;
     for (const e of this.entries) {
-      if (e.state === 'cooling' && (e.coolingUntil ?? 0) < nextEnd) nextEnd = e.coolingUntil ?? 0;
-      if (e.exclusions) for (const x of e.exclusions.values()) if (x.until !== undefined && x.until < nextEnd) nextEnd = x.until;
+      if (e.health.kind === 'cooling' && e.health.until < next) next = e.health.until;
+      if (e.exclusions) for (const x of e.exclusions.values()) if (x.until !== undefined && x.until < next) next = x.until;
     }
-    this.nextTimedEnd = nextEnd;
-  }
-
-  private timedEndAt(until: number, now: number): void {
-    if (until < this.nextTimedEnd) {
-      this.nextTimedEnd = until;
-      this.scheduleTimer(now);
-    } else if (!this.timer) this.scheduleTimer(now);
-  }
-
-  /**
-   * One unref'd timer for the earliest end of a cool-down or an exclusion, so listeners hear of
-   * it even when no request comes. The clock decides, not the timer: an early wake just re-arms.
-   */
-  private scheduleTimer(now: number): void {
-    if (this.disposed || this.nextTimedEnd === Infinity) return;
-    if (this.timer) clearTimeout(this.timer);
-    const delay = Math.max(0, Math.min(this.nextTimedEnd - now, 2 ** 31 - 1));
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      const t = this.clock();
-      if (this.expireTimed(t)) this.changed();
-      this.scheduleTimer(t);
-    }, delay);
-    this.timer.unref?.();
+    return next;
   }
 
   private changed(): void {
-    this.cached = undefined;
+    this.rev++;
     this.fire();
   }
 
@@ -848,170 +570,11 @@ export class KeyPool implements PoolPort {
     this.changeEmitter.fire();
   }
 
-  /** The id acquire() would return now for a request without a model, without moving the cursor (reset included). */
-  private peekNext(): string | undefined {
-    const n = this.entries.length;
-    let fallback: string | undefined;
-    for (let i = 0; i < n; i++) {
-      const e = this.entries[(this.cursor + i) % n];
-      if (e.manuallyDisabled) continue;
-      if (e.state === 'healthy') return e.id;
-      if (e.state === 'disabled' && e.disabledBy === 'failures' && !e.awaitingRecheck) fallback ??= e.id; // what a reset would hand out
-    }
-    return fallback;
+  private build(now: number): PoolSnapshot {
+    return buildSnapshot(this.entries, { cursor: this.cursor, resets: this.resets, lastKeyId: this.lastKeyId }, now);
   }
-
-  /** The served ids most like `model`: containing it (or contained), then by edit distance; `[channel]` prefixes ignored. */
-  private closestModels(model: string): string[] {
-    const all = new Set<string>();
-    for (const e of this.entries) if (e.modelList) for (const m of e.modelList) all.add(m);
-    all.delete(model); // listed but refused on every key: naming it as an alternative would mislead
-    const want = normModel(model);
-    const scored = [...all].map((id) => {
-      const have = normModel(id);
-      const contains = have.includes(want) || want.includes(have) ? 0 : 1;
-      return { id, contains, d: editDistance(want, have) };
-    });
-    scored.sort((a, b) => a.contains - b.contains || a.d - b.d || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return scored.slice(0, CLOSEST_MODELS).map((s) => s.id);
-  }
-
-  private build(): PoolSnapshot {
-    const now = this.clock();
-    const counts: PoolCounts = { total: 0, healthy: 0, cooling: 0, disabled: 0, exhausted: 0, usable: 0 };
-    const totals = { requests: 0, successes: 0, failures: 0 };
-    const keys: KeySnapshot[] = [];
-    let excludedPairs = 0;
-    let minCooling = Infinity;
-    for (const e of this.entries) {
-      // Counts are effective (a key out by hand counts as disabled, so usable === healthy and the
-      // buckets add up to total); the key's own `state` stays its automatic state, so a view can
-      // say "out of rotation by you" and still show that it is, say, exhausted underneath.
-      const bucket: KeyState = e.manuallyDisabled ? 'disabled' : e.state;
-      counts.total++;
-      counts[bucket]++;
-      if (bucket === 'healthy') counts.usable++;
-      if (bucket === 'cooling' && (e.coolingUntil ?? 0) < minCooling) minCooling = e.coolingUntil ?? 0;
-      totals.requests += e.stats.requests;
-      totals.successes += e.stats.successes;
-      totals.failures += e.stats.failures;
-      const k = (e.snap ??= keySnapshot(e, now));
-      excludedPairs += k.exclusions.length;
-      keys.push(k);
-    }
-    const snap: PoolSnapshot = {
-      keys: Object.freeze(keys),
-      counts: Object.freeze(counts),
-      nextKeyId: this.peekNext(),
-      totals: Object.freeze(totals),
-      resets: this.resets,
-      lastKeyId: this.lastKeyId,
-      excludedPairs,
-    };
-    if (counts.usable === 0 && minCooling !== Infinity) snap.nextUsableAt = minCooling;
-    return Object.freeze(snap);
-  }
-}
-
-function newEntry(key: string): Entry {
-  return {
-    id: '',
-    key,
-    lease: { id: '', key },
-    state: 'healthy',
-    awaitingRecheck: false,
-    manuallyDisabled: false,
-    consecutiveFailures: 0,
-    streakEpoch: 0,
-    stats: { requests: 0, successes: 0, failures: 0 },
-  };
-}
-
-function hashOf(e: Entry): string {
-  return (e.hash ??= keyHash(e.key));
-}
-
-function isExcluded(map: Map<string, Exclusion>, model: string, now: number): boolean {
-  const x = map.get(model);
-  return x !== undefined && (x.until === undefined || x.until > now);
-}
-
-function liveExclusions(e: Entry, now: number): ModelExclusion[] {
-  const out: ModelExclusion[] = [];
-  if (!e.exclusions) return out;
-  for (const [model, x] of e.exclusions) {
-    if (x.until !== undefined && x.until <= now) continue;
-    const m: ModelExclusion = { model, reason: x.reason };
-    if (x.until !== undefined) m.until = x.until;
-    out.push(m);
-  }
-  return out;
-}
-
-function keySnapshot(e: Entry, now: number): KeySnapshot {
-  const k: KeySnapshot = {
-    id: e.id,
-    masked: maskKey(e.key),
-    state: e.state,
-    manuallyDisabled: e.manuallyDisabled,
-    consecutiveFailures: e.consecutiveFailures,
-    stats: Object.freeze({ ...e.stats }),
-    exclusions: Object.freeze(liveExclusions(e, now).map((x) => Object.freeze(x))),
-  };
-  if (e.name !== undefined) k.name = redactSecrets(e.name);
-  if (e.balance !== undefined) k.balance = e.balance;
-  if (e.used !== undefined) k.used = e.used;
-  if (e.state === 'cooling') k.coolingUntil = e.coolingUntil;
-  if (e.state === 'disabled') k.disabledBy = e.disabledBy ?? 'revoked';
-  if (e.awaitingRecheck) k.awaitingRecheck = true;
-  if (e.since !== undefined) k.since = e.since;
-  if (e.reason !== undefined) k.reason = e.reason;
-  if (e.modelList !== undefined) k.models = e.modelList;
-  return Object.freeze(k);
-}
-
-function sameList(list: readonly string[] | undefined, set: ReadonlySet<string>): boolean {
-  if (list === undefined || list.length !== set.size) return false;
-  let i = 0;
-  for (const m of set) if (list[i++] !== m) return false;
-  return true;
-}
-
-function normModel(id: string): string {
-  return id.replace(/^\s*\[[^\]]*\]\s*/, '').toLowerCase();
-}
-
-/** Levenshtein distance with two rows; model ids are short. */
-function editDistance(a: string, b: string): number {
-  if (a === b) return 0;
-  if (!a.length) return b.length;
-  if (!b.length) return a.length;
-  let prev = new Array<number>(b.length + 1);
-  let cur = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    cur[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    [prev, cur] = [cur, prev];
-  }
-  return prev[b.length];
 }
 
 function minutesToMs(m: number): number {
   return Number.isFinite(m) && m > 0 ? m * 60_000 : 10 * 60_000;
-}
-
-function finiteOr<T>(v: unknown, fallback: T): number | T {
-  const n = typeof v === 'string' ? Number(v) : v;
-  return typeof n === 'number' && Number.isFinite(n) ? n : fallback;
-}
-
-function uniqueId(base: string, taken: ReadonlySet<string>): string {
-  if (!taken.has(base)) return base;
-  for (let i = 2; ; i++) {
-    const id = `${base}#${i}`;
-    if (!taken.has(id)) return id;
-  }
 }

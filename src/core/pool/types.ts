@@ -147,8 +147,11 @@ export type AcquireResult =
       /** false when the key's model list is unknown. */
       modelKnown: boolean;
     }
-  /** Nothing to try. `noModel` is set when no key serves the model and no key's list is unknown. */
-  | { kind: 'none'; noModel?: { model: string; closest: string[] }; nextUsableAt?: number };
+  /**
+   * Nothing to try. `noModel` is set when no key serves the model and no key's list is unknown,
+   * with every id the keys do list (the model itself left out); present/ picks the closest.
+   */
+  | { kind: 'none'; noModel?: { model: string; served: readonly string[] }; nextUsableAt?: number };
 
 /** Opaque handle of one counted failure, so that a detected gateway outage can undo it. */
 export interface FailureTicket {

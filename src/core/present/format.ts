@@ -1,11 +1,7 @@
 // Small formatting helpers shared by the view models. Pure: no vscode, no clock of their own.
 import { language, t } from '../l10n';
 
-/** `12.5` → `¥12.50`; unknown → `¥?`. The same in every language: DaiDai prices in ¥. */
-export function formatYuan(value: number | undefined): string {
-  if (value === undefined || !Number.isFinite(value)) return '¥?';
-  return `¥${value.toFixed(2)}`;
-}
+export { formatYuan } from '../util/yuan';
 
 /** A short "how long ago" for tooltips: `just now`, `12 s ago`, `5 min ago`, `3 h ago`, `2 d ago`. */
 export function formatAgo(epochMs: number | undefined, now: number): string {

@@ -4,3 +4,5 @@ export * from './keys';
 export * from './requests';
 export * from './clients';
 export * from './models';
+export * from './dashboard';
+export * from './usageTable';

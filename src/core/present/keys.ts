@@ -60,7 +60,8 @@ export function keyIcon(key: Pick<KeySnapshot, 'state' | 'manuallyDisabled'>): R
   return stateIcon[key.state];
 }
 
-function stateText(key: KeySnapshot, now: number): string {
+/** The one wording of a key's state (Keys view, dashboard, the key pick list). */
+export function keyStateText(key: KeySnapshot, now: number): string {
   if (key.manuallyDisabled) return t('out of rotation');
   switch (key.state) {
     case 'healthy':
@@ -85,14 +86,14 @@ export function keyRow(key: KeySnapshot, opts: RowOptions): TreeRow {
   parts.push(low ? t('{0} left (low)', formatYuan(key.balance)) : t('{0} left', formatYuan(key.balance)));
   if (key.used !== undefined) parts.push(t('{0} used', formatYuan(key.used)));
   if (key.models) parts.push(key.models.length === 1 ? t('1 model') : t('{0} models', key.models.length));
-  if (key.state !== 'healthy' || key.manuallyDisabled) parts.push(stateText(key, now));
+  if (key.state !== 'healthy' || key.manuallyDisabled) parts.push(keyStateText(key, now));
 
   const s = key.stats;
   const balance =
     key.used !== undefined ? t('Balance: {0}, used: {1}', formatYuan(key.balance), formatYuan(key.used)) : t('Balance: {0}', formatYuan(key.balance));
   const tip = [
     `${key.masked}${key.name ? ` — ${key.name}` : ''}`,
-    key.reason && !key.manuallyDisabled ? t('State: {0} ({1})', stateText(key, now), key.reason) : t('State: {0}', stateText(key, now)),
+    key.reason && !key.manuallyDisabled ? t('State: {0} ({1})', keyStateText(key, now), key.reason) : t('State: {0}', keyStateText(key, now)),
     low ? t('{0} — low', balance) : balance,
     t('Requests: {0} ({1} ok, {2} failed)', s.requests, s.successes, s.failures),
   ];

@@ -6,6 +6,7 @@ import { t } from '../l10n';
 import type { ModelAvailability, ModelPrice } from '../platform/types';
 import type { PoolSnapshot } from '../pool/types';
 import { priceOf, stripChannel } from '../usage/price';
+import { formatYuan } from './format';
 import type { RowIcon } from './keys';
 
 /** Availability under this (%) gets a warning icon: the monitor's "this model is struggling". */
@@ -50,28 +51,21 @@ export interface ModelRow {
   servedBy: ModelServer[];
 }
 
-/** `3` → `¥3.00`, `0.075` → `¥0.075`: two decimals unless the price needs more. */
-export function formatPrice(yuan: number): string {
-  const two = yuan.toFixed(2);
-  if (Number(two) === yuan) return `¥${two}`;
-  return `¥${Number(yuan.toFixed(6))}`;
-}
-
 /** `¥3.00 in / ¥15.00 out per M tokens`, `¥0.10 per call`, or `price unknown`. */
 export function priceText(price: ModelPrice | undefined): string {
   if (!price) return t('price unknown');
-  if (price.perCall !== undefined) return t('{0} per call', formatPrice(price.perCall));
+  if (price.perCall !== undefined) return t('{0} per call', formatYuan(price.perCall, 'price'));
   if (price.inputPerMillion === undefined && price.outputPerMillion === undefined) return t('price unknown');
-  const side = (v: number | undefined) => (v === undefined ? '¥?' : formatPrice(v));
+  const side = (v: number | undefined) => formatYuan(v, 'price');
   return t('{0} in / {1} out per M tokens', side(price.inputPerMillion), side(price.outputPerMillion));
 }
 
 /** The short form for the row's description: `¥3.00/¥15.00 per M`, `¥0.10/call`. */
 function shortPrice(price: ModelPrice | undefined): string {
   if (!price) return t('price unknown');
-  if (price.perCall !== undefined) return t('{0}/call', formatPrice(price.perCall));
+  if (price.perCall !== undefined) return t('{0}/call', formatYuan(price.perCall, 'price'));
   if (price.inputPerMillion === undefined && price.outputPerMillion === undefined) return t('price unknown');
-  const side = (v: number | undefined) => (v === undefined ? '¥?' : formatPrice(v));
+  const side = (v: number | undefined) => formatYuan(v, 'price');
   return t('{0}/{1} per M', side(price.inputPerMillion), side(price.outputPerMillion));
 }
 

@@ -2,6 +2,7 @@
 // the client gets its 413 while it is still sending.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bilingual } from '../l10n';
+import type { BodyBudget } from './bodyBudget';
 import { prepareError, ProxyHttpError, type ApiFlavor } from './errors';
 
 export const EMPTY = Buffer.alloc(0);
@@ -10,32 +11,91 @@ export const EMPTY = Buffer.alloc(0);
 export const DRAIN_CAP_BYTES = 64 * 1024 * 1024;
 export const DRAIN_TIMEOUT_MS = 5_000;
 
-/** Rejects with a 413 ProxyHttpError past `limit`; the rest of the body is then left unread for {@link answerTooLarge}. */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/** All request bodies in flight together: twice the limit of one, so one largest body never waits for another. */
+export function bodyBudgetOf(env: { readonly options: { bodyLimitBytes: number }; readonly bodyBudget: BodyBudget }): BodyBudget {
+  const bytes = 2 * env.options.bodyLimitBytes;
+  if (env.bodyBudget.size !== bytes) env.bodyBudget.resize(bytes);
+  return env.bodyBudget;
+}
+
+/** How long a request waits for room in the body budget before its 503. */
+export const BODY_BUDGET_WAIT_MS = 5_000;
+
+/** The shared budget a body is counted against, until its answer (`until`) is over. */
+export interface BodyHold {
+  budget: BodyBudget;
+  until: ServerResponse;
+  waitMs?: number;
+}
+
+/**
+ * Rejects with a 413 ProxyHttpError past `limit`, and with a 503 when the bodies in flight
+ * together would pass the budget; the rest of the body is then left unread for
+ * {@link answerTooLarge}. With a declared length the body is read into one buffer of that size
+ * (no list of chunks joined at the end: half the peak memory of a large body).
+ */
+export async function readBody(req: IncomingMessage, limit: number, hold?: BodyHold): Promise<Buffer> {
   const declared = req.headers['content-length'];
+  let expected = -1;
   if (declared !== undefined) {
     const n = Number(declared);
-    if (n === 0) return Promise.resolve(EMPTY);
-    if (n > limit) return Promise.reject(tooLarge(limit, req.headers['accept-language']));
+    if (n === 0) return EMPTY;
+    if (n > limit) throw tooLarge(limit, req.headers['accept-language']);
+    if (Number.isSafeInteger(n) && n > 0) expected = n;
   } else if (req.headers['transfer-encoding'] === undefined) {
-    return Promise.resolve(EMPTY);
+    return EMPTY;
+  }
+  // Counted from now until the answer is over (its socket's close comes in every case).
+  let held = 0;
+  if (hold) {
+    hold.until.once('close', () => hold.budget.release(held));
+    if (expected > 0) {
+      const ok = hold.budget.tryTake(expected) || (await hold.budget.take(expected, hold.waitMs ?? BODY_BUDGET_WAIT_MS, { onCancel: (fn) => hold.until.once('close', fn) }));
+      if (!ok) throw busy(hold.budget, req.headers['accept-language']);
+      held = expected;
+    }
   }
   return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    let whole: Buffer | undefined;
+    let chunks: Buffer[] | undefined;
+    let first: Buffer | undefined;
     let size = 0;
     const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
+      if (size + c.length > limit) {
         cleanup();
         req.pause();
         reject(tooLarge(limit, req.headers['accept-language']));
         return;
       }
-      chunks.push(c);
+      if (hold && expected < 0) {
+        // Chunked: counted as it comes; past the budget, refused (no length to wait for).
+        if (!hold.budget.tryTake(c.length)) {
+          cleanup();
+          req.pause();
+          reject(busy(hold.budget, req.headers['accept-language']));
+          return;
+        }
+        held += c.length;
+      }
+      if (first === undefined) {
+        first = c;
+      } else if (expected > 0) {
+        if (whole === undefined) {
+          whole = Buffer.allocUnsafeSlow(expected);
+          first.copy(whole, 0);
+        }
+        c.copy(whole, size);
+      } else {
+        (chunks ??= [first]).push(c);
+      }
+      size += c.length;
     };
     const onEnd = () => {
       cleanup();
-      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      if (first === undefined) resolve(EMPTY);
+      else if (whole !== undefined) resolve(size === whole.length ? whole : whole.subarray(0, size));
+      else if (chunks === undefined) resolve(first);
+      else resolve(Buffer.concat(chunks, size));
     };
     const onError = (err: Error) => {
       cleanup();
@@ -55,6 +115,17 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('error', onError);
     req.on('close', onClose);
   });
+}
+
+/** Past the budget of all bodies in flight: a 503 the client may retry. */
+function busy(budget: BodyBudget, acceptLanguage?: string): ProxyHttpError {
+  const mib = Math.round(budget.size / (1024 * 1024));
+  return new ProxyHttpError(
+    503,
+    bilingual('The proxy already holds {0} MiB of request bodies in flight (its memory budget). Retry in a moment.', acceptLanguage, mib),
+    'proxy_busy',
+    { 'retry-after': '2' },
+  );
 }
 
 export function tooLarge(limit: number, acceptLanguage?: string): ProxyHttpError {

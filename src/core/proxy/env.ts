@@ -3,6 +3,7 @@
 // HTTP adapter, the in-process entry and the failover loop. A missing collaborator is a null
 // object, so the path calls it without asking first.
 import type { Dispatcher } from 'undici';
+import { BodyBudget } from './bodyBudget';
 import type { PoolSnapshot } from '../pool/types';
 import { RequestRouter } from '../routing/router';
 import { nullLogger, type Logger } from '../util/log';
@@ -36,6 +37,8 @@ export interface ProxyEnv {
   /** The upstream connection pool and where it points: set when the proxy starts (or serves in process while stopped). */
   dispatcher: Dispatcher;
   upstream: { origin: string; basePath: string };
+  /** The memory all request bodies in flight may hold together (body.ts sizes it from the options). */
+  readonly bodyBudget: BodyBudget;
 }
 
 /** What the composition root gives (ProxyServer's constructor); everything but the pool may be left out. */
@@ -92,6 +95,7 @@ export function createProxyEnv(init: ProxyEnvInit, classify: Classify, dispatche
     status: { state: 'stopped' },
     dispatcher: init.dispatcher ?? dispatcher,
     upstream: { origin: '', basePath: '' },
+    bodyBudget: new BodyBudget(0),
   };
 }
 

@@ -5,7 +5,7 @@
 // way into the same loop.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { t } from '../l10n';
-import { answerTooLarge, readBody } from './body';
+import { answerTooLarge, bodyBudgetOf, readBody } from './body';
 import type { ProxyEnv } from './env';
 import { ProxyHttpError } from './errors';
 import { Exchange } from './exchange';
@@ -25,7 +25,7 @@ export async function forwardWithFailover(req: IncomingMessage, res: ServerRespo
 
   let body: Buffer;
   try {
-    body = await readBody(req, env.options.bodyLimitBytes);
+    body = await readBody(req, env.options.bodyLimitBytes, { budget: bodyBudgetOf(env), until: res });
   } catch (err) {
     if (err instanceof ProxyHttpError) {
       answerTooLarge(req, res, route.flavor, err);

@@ -10,6 +10,7 @@ import type { Dispatcher } from 'undici';
 import { gatewaySignature } from '../gateway/signature';
 import { bilingual, t } from '../l10n';
 import type { PoolLease } from '../pool/types';
+import { closestModels } from '../present/modelSuggestions';
 import { redactSecrets } from '../util/mask';
 import { UpstreamAttempt, type AttemptOutcome } from './attempt';
 import type { FailureDecision } from './contracts';
@@ -56,15 +57,20 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
   // Set when no key's list names the model: the request is tried on a key all the same (the
   // gateway decides; a cached list must never refuse what it would serve), and the helpful 404
   // comes only when the gateway refuses the model too.
-  let unlisted: { model: string; closest: string[] } | undefined;
+  let unlisted: { model: string; served: readonly string[] } | undefined;
   const countsTokens = isCountTokens(ex.route.path);
+  // While the gateway is down, the request itself is the probe: one attempt, no failover across
+  // keys, no key blamed; its success ends the outage at once (finishAnswer → recordSuccess).
+  let probed = false;
 
   while (counted < maxAttempts && !ex.gone) {
     const outage = gateway.outage;
-    if (outage) {
+    if (outage && probed) {
       ex.answer(outageAnswer(outage, Date.now(), ex.acceptLanguage), t('gateway unreachable: {0}', outage.reason));
       return;
     }
+    const probe = outage !== undefined;
+    if (probe) probed = true;
     const prefer = router.preferred(session, model);
     const maxWaitMs = Math.max(0, opts.cooldownWaitMs ?? 0);
     let got = pool.acquire({ model: unlisted ? undefined : model, tried, maxWaitMs, prefer });
@@ -75,7 +81,7 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
         got = pool.acquire({ model: undefined, tried, maxWaitMs });
       }
       if (got.kind === 'none' || unlisted === undefined) {
-        ex.answer(noModelAnswer(no.model, no.closest, env.models()?.map((m) => m.id), ex.acceptLanguage), t('no key serves {0}', no.model));
+        answerNoModel(ex, no);
         return;
       }
     }
@@ -116,6 +122,10 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
       break;
     }
     if (outcome.kind === 'network') {
+      if (probe && gateway.outage) {
+        pool.reportNeutral(lease); // the gateway is still down: not this key's fault
+        continue;
+      }
       const decision = env.classify({ errorCode: outcome.errorCode });
       const ticket = pool.reportFailure(lease, decision, model);
       const signature = gatewaySignature({ errorCode: outcome.signature }) ?? gatewaySignature({ errorCode: outcome.errorCode });
@@ -154,6 +164,10 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
         ex.finish(status, decision.reason);
         return;
       }
+      if (probe && gateway.outage) {
+        pool.reportNeutral(lease); // the gateway's front still fails: not this key's fault
+        continue;
+      }
       const ticket = pool.reportFailure(lease, decision, model);
       const signature = gatewaySignature({ status, body: errorBody });
       if (signature !== undefined) gateway.recordFailure(lease.id, signature, ticket);
@@ -161,7 +175,7 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
       if (unlisted && decision.action === 'exclude-model') {
         // The gateway refuses it too: now the 404 that names what the keys do serve.
         router.refusedUnlisted(unlisted.model);
-        ex.answer(noModelAnswer(unlisted.model, unlisted.closest, env.models()?.map((m) => m.id), ex.acceptLanguage), t('no key serves {0}', unlisted.model));
+        answerNoModel(ex, unlisted);
         return;
       }
       if (decision.action === 'exclude-model' && model !== undefined) {
@@ -225,6 +239,12 @@ function replaceModel(ex: Exchange, body: Buffer, model: string): Buffer | undef
     end = scan.modelEnd;
   }
   return withModel(body, at, end, model);
+}
+
+/** The local 404 for a model no key serves, naming the closest ids they do. */
+function answerNoModel(ex: Exchange, no: { model: string; served: readonly string[] }): void {
+  const listed = ex.env.models()?.map((m) => m.id);
+  ex.answer(noModelAnswer(no.model, closestModels(no.model, no.served), listed, ex.acceptLanguage), t('no key serves {0}', no.model));
 }
 
 /** Statuses by which a gateway says it has no such route. */

@@ -4,6 +4,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { HEALTH_NAME, type HealthReport } from './health';
 import { ACCESS_TOKEN_REFUSED } from './safety';
+import { connectHost } from '../util/hosts';
 
 /** What our /health says, as far as the probe can tell; every field but `name` may be missing in another version. */
 export type PeerHealth = Partial<HealthReport> & {
@@ -44,7 +45,7 @@ export async function probePeer(host: string, port: number, options: ProbePeerOp
   const ownAgent = options.dispatcher ? undefined : new Agent({ connections: 1, pipelining: 0, connect: { timeout: timeoutMs } });
   const dispatcher = options.dispatcher ?? ownAgent!;
   try {
-    const res = await request(`http://${hostForUrl(host)}:${port}/health`, {
+    const res = await request(`http://${connectHost(host)}:${port}/health`, {
       method: 'GET',
       dispatcher,
       headers: options.token ? { accept: 'application/json', authorization: `Bearer ${options.token}` } : { accept: 'application/json' },
@@ -74,15 +75,6 @@ export async function probePeer(host: string, port: number, options: ProbePeerOp
   } finally {
     if (ownAgent) void ownAgent.destroy().catch(() => undefined);
   }
-}
-
-/** The address to connect to for a listen address: a wildcard bind is reached on loopback. */
-function hostForUrl(host: string): string {
-  const h = host.trim();
-  if (h === '' || h === '0.0.0.0') return '127.0.0.1';
-  if (h === '::' || h === '[::]') return '[::1]';
-  if (h.includes(':') && !h.startsWith('[')) return `[${h}]`;
-  return h;
 }
 
 async function readCapped(body: Dispatcher.ResponseData['body'], cap: number): Promise<string | undefined> {

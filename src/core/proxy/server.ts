@@ -7,6 +7,7 @@ import { Agent } from 'undici';
 import { t } from '../l10n';
 import { classifyFailure } from '../pool/policy';
 import { Emitter } from '../util/event';
+import { connectHost } from '../util/hosts';
 import { createApp } from './app';
 import { createProxyEnv, withDefaults, type ProxyEnv, type ProxyEnvInit } from './env';
 import { answerError } from './errors';
@@ -16,8 +17,8 @@ import { isLoopbackAddress } from './safety';
 import type { ResponseSink } from './sink';
 import type { ProxyOptions, ProxyStatus, RequestRecord } from './types';
 
-/** Options that only take effect on a new listener or a new upstream connection pool. */
-const restartKeys: ReadonlyArray<keyof ProxyOptions> = ['host', 'port', 'upstreamBaseUrl', 'headersTimeoutMs', 'bodyTimeoutMs'];
+/** Options that only take effect on a new listener or a new upstream connection pool (the timeouts go with each attempt). */
+const restartKeys: ReadonlyArray<keyof ProxyOptions> = ['host', 'port', 'upstreamBaseUrl'];
 
 export class ProxyStartError extends Error {
   constructor(
@@ -120,7 +121,7 @@ export class ProxyServer {
     this.server = server;
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : opts.port;
-    const shownHost = displayHost(opts.host);
+    const shownHost = connectHost(opts.host);
     if (!isLoopbackAddress(opts.host)) {
       env.logger.warn(
         opts.accessToken
@@ -190,7 +191,7 @@ function newAgent(opts: ProxyOptions): Agent {
     keepAliveMaxTimeout: 600_000,
     headersTimeout: opts.headersTimeoutMs,
     bodyTimeout: opts.bodyTimeoutMs,
-    connections: 256,
+    // No cap: requests hanging at the gateway must not queue a normal one behind them.
   });
 }
 
@@ -208,9 +209,4 @@ function startError(err: NodeJS.ErrnoException, opts: ProxyOptions): ProxyStartE
     return new ProxyStartError(t('Cannot listen on {0}: no such address on this machine. Check daidai.proxy.host (or --host).', opts.host), err.code);
   }
   return new ProxyStartError(t('The proxy could not start on {0}: {1}', `${opts.host}:${opts.port}`, err.message), err.code ?? 'UNKNOWN');
-}
-
-function displayHost(host: string): string {
-  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
-  return host.includes(':') ? `[${host}]` : host;
 }

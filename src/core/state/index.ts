@@ -1,11 +1,14 @@
-// The state store (issue 11, and the usage history's storage for issue 14).
+// The state store (issue 11, and the usage history's storage for issue 14): every file the
+// product saves, and the only code that decodes them (decode.ts holds the rules they share).
 import { join } from 'node:path';
 import { stateFileNames, type StateFileNames, type StateIdentity } from './paths';
-import { PoolStateFile, UsageFile, type StateFileDeps } from './poolState';
+import { PoolStateFile, type StateFileDeps } from './poolState';
+import { UsageFile } from './usageState';
 
-export { JsonStateFile, corruptFileName, nodeStateFs, type JsonStateFileOptions, type StateEnvelope, type StateFs, type StateTimers } from './jsonStateFile';
+export { JsonStateFile, corruptFileName, nodeStateFs, parseEnvelope, type JsonStateFileOptions, type StateEnvelope, type StateFs, type StateTimers } from './jsonStateFile';
 export { defaultStateDir, stateFileNames, type StateFileNames, type StateIdentity } from './paths';
-export { PoolStateFile, UsageFile, poolStateVersion, sanitizePoolState, usageFileVersion, type PoolKeyState, type PoolStateData, type StateFileDeps } from './poolState';
+export { PoolStateFile, poolStateVersion, sanitizePoolState, type PoolKeyState, type PoolStateData, type StateFileDeps } from './poolState';
+export { UsageFile, decodeUsageHistory, readUsageFileSync, usageFileVersion, type UsageDecodeReport } from './usageState';
 export { looksLikeKey } from './secrets';
 
 export interface StateFiles {

@@ -7,6 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { nullLogger, type Logger } from '../util/log';
 import { makeDir } from '../util/mkdir';
 import { maskKey, redactSecrets } from '../util/mask';
+import { isRecord } from './decode';
 import { keyLikePattern } from './secrets';
 
 /** The few file operations the store needs, so tests can make one of them fail. */
@@ -78,7 +79,30 @@ export interface StateEnvelope<T> {
 
 type Source<T> = T | (() => T);
 
-type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
+export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string; version?: unknown };
+
+/** A state file's text → its data, checked by `validate`; or why it cannot be used (English, for the log). */
+export function parseEnvelope<T>(text: string, version: number, validate: (data: unknown) => T | undefined): Parsed<T> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'it is not valid JSON' };
+  }
+  if (!isRecord(raw) || typeof raw.version !== 'number' || !('data' in raw)) {
+    return { ok: false, reason: 'it is not a state file' };
+  }
+  if (raw.version !== version) {
+    return { ok: false, reason: `its version ${String(raw.version).slice(0, 20)} is not ${version}`, version: raw.version };
+  }
+  let value: T | undefined;
+  try {
+    value = validate(raw.data);
+  } catch {
+    value = undefined;
+  }
+  return value === undefined ? { ok: false, reason: 'its content is not of the expected shape' } : { ok: true, value };
+}
 
 export class JsonStateFile<T> {
   readonly path: string;
@@ -251,25 +275,7 @@ export class JsonStateFile<T> {
   }
 
   private parse(text: string): Parsed<T> {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      return { ok: false, reason: 'it is not valid JSON' };
-    }
-    if (!isRecord(raw) || typeof raw.version !== 'number' || !('data' in raw)) {
-      return { ok: false, reason: 'it is not a state file' };
-    }
-    if (raw.version !== this.opts.version) {
-      return { ok: false, reason: `its version ${String(raw.version).slice(0, 20)} is not ${this.opts.version}` };
-    }
-    let value: T | undefined;
-    try {
-      value = this.opts.validate(raw.data);
-    } catch {
-      value = undefined;
-    }
-    return value === undefined ? { ok: false, reason: 'its content is not of the expected shape' } : { ok: true, value };
+    return parseEnvelope(text, this.opts.version, this.opts.validate);
   }
 
   private async setAside(reason: string): Promise<void> {
@@ -294,10 +300,6 @@ export function corruptFileName(path: string, now: number): string {
   const stem = name.endsWith('.json') ? name.slice(0, -'.json'.length) : name;
   const stamp = new Date(now).toISOString().replace(/:/g, '-');
   return join(dirname(path), `${stem}.corrupt-${stamp}.json`);
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function errorCode(err: unknown): string | undefined {

@@ -1,7 +1,8 @@
 // The pool's state file: what the pool learned about each key (issue 11), by key hash only.
-import { JsonStateFile, isRecord, type JsonStateFileOptions } from './jsonStateFile';
+import { NO_BALANCE_REASON } from '../pool/health';
 import type { PoolStateData } from '../pool/types';
-import { looksLikeKey } from './secrets';
+import { isCount, isRecord, isTime, safeText as safeTextOf } from './decode';
+import { JsonStateFile, type JsonStateFileOptions } from './jsonStateFile';
 
 /** What the state store keeps of the pool: the pool's own shape, keys only by keyHash. */
 export type { PoolStateData };
@@ -21,9 +22,10 @@ const disabledBys = new Set(['failures', 'revoked']);
 const keyHashPattern = /^[0-9a-f]{16,64}$/;
 
 /**
- * Checks pool state read from disk (or about to be written): undefined when the whole is not of
- * the shape; otherwise entries and fields that are not of the shape are dropped one by one, and
- * so is any text that looks like a key (defence in depth: the file must hold no secret).
+ * The decoder of the pool's state file (and the sanitizer of what is about to be written):
+ * undefined when the whole is not of the shape; otherwise entries and fields that are not of the
+ * shape are dropped one by one, and so is any text that looks like a key (defence in depth: the
+ * file must hold no secret). KeyPool.importState trusts what it gives.
  */
 export function sanitizePoolState(data: unknown): PoolStateData | undefined {
   if (!isRecord(data) || !isRecord(data.keys)) return undefined;
@@ -49,6 +51,8 @@ function sanitizeKeyState(entry: unknown): PoolKeyState | undefined {
   if (entry.exhaustedBy === 'request' || entry.exhaustedBy === 'balance') out.exhaustedBy = entry.exhaustedBy;
   const reason = safeText(entry.reason);
   if (reason !== undefined) out.reason = reason;
+  // A file from before exhaustedBy was kept: the reason still tells an empty balance apart.
+  if (out.state === 'exhausted' && out.exhaustedBy === undefined && out.reason === NO_BALANCE_REASON) out.exhaustedBy = 'balance';
   if (isTime(entry.since)) out.since = entry.since;
   if (isTime(entry.coolingUntil)) out.coolingUntil = entry.coolingUntil;
   if (Array.isArray(entry.exclusions)) {
@@ -78,18 +82,8 @@ function sanitizeKeyState(entry: unknown): PoolKeyState | undefined {
   return Object.keys(out).length ? out : undefined;
 }
 
-/** A string that is not key-like, cut to a sane length; undefined otherwise. */
 function safeText(value: unknown): string | undefined {
-  if (typeof value !== 'string' || looksLikeKey(value)) return undefined;
-  return value.length > maxTextLength ? value.slice(0, maxTextLength) : value;
-}
-
-function isTime(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
-}
-
-function isCount(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+  return safeTextOf(value, maxTextLength);
 }
 
 export type StateFileDeps = Omit<JsonStateFileOptions<unknown>, 'path' | 'version' | 'empty' | 'validate' | 'sanitize'>;
@@ -104,24 +98,6 @@ export class PoolStateFile extends JsonStateFile<PoolStateData> {
       empty: () => ({ keys: {} }),
       validate: sanitizePoolState,
       sanitize: (data) => sanitizePoolState(data) ?? { keys: {} },
-    });
-  }
-}
-
-export const usageFileVersion = 1;
-
-/**
- * The usage history's file. Its content is whatever UsageHistory.toJSON() gives; its own
- * fromJSON() checks it, so here anything that is there is accepted. Empty is `null`.
- */
-export class UsageFile extends JsonStateFile<unknown> {
-  constructor(path: string, deps: StateFileDeps = {}) {
-    super({
-      ...deps,
-      path,
-      version: usageFileVersion,
-      empty: () => null,
-      validate: (data) => (data === undefined ? undefined : data),
     });
   }
 }

@@ -3,7 +3,6 @@
 // add() is O(1) (one Map update and one ring slot): it runs for every request. Nothing here
 // touches the disk: the state store writes toJSON() off the hot path.
 
-import { t } from '../l10n';
 import { Emitter, type Event } from '../util/event';
 import { maskKey, redactSecrets } from '../util/mask';
 import { totalInputTokens } from './meter';
@@ -78,8 +77,6 @@ export class UsageHistory {
   private readonly changed = new Emitter<void>();
   /** Fires after every change (once per request: subscribers throttle). */
   readonly onDidChange: Event<void> = this.changed.event;
-  /** Entries fromJSON dropped as damaged. */
-  dropped = 0;
 
   constructor(options: UsageHistoryOptions = {}) {
     this.retentionMs = (options.retentionDays ?? 90) * DAY_MS;
@@ -222,62 +219,34 @@ export class UsageHistory {
   }
 
   /**
-   * A history from its file form, pruned on `now`. Missing data (undefined/null) gives an
-   * empty history; a damaged entry is dropped and counted in `dropped`. Throws only when the
-   * data is not a usage history at all or of an unknown version, so the caller can set the
-   * file aside (instead of overwriting it with an empty history).
+   * A history from its file form, pruned on `now`. `data` is what the state file's decoder
+   * (decodeUsageHistory, src/core/state) gave: its rows are trusted; null is an empty history.
+   * Rows of the same hour, key and model are merged; the size bound keeps the newest.
    */
-  static fromJSON(data: unknown, now: number, options: UsageHistoryOptions = {}): UsageHistory {
+  static fromData(data: UsageHistoryData | null, now: number, options: UsageHistoryOptions = {}): UsageHistory {
     const h = new UsageHistory(options);
-    if (data === undefined || data === null) return h;
-    if (!isRecord(data)) throw new Error(t('The usage history is not in a form this version understands.'));
-    if (data.version !== USAGE_HISTORY_VERSION) {
-      throw new Error(t('The usage history has version {0}; this version reads version {1}.', String(data.version), USAGE_HISTORY_VERSION));
-    }
-    let dropped = 0;
-    const rows = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-
-    const hours: HourBucket[] = [];
-    for (const row of rows(data.hours)) {
-      const b = readHour(row);
-      if (b) hours.push(b);
-      else dropped++;
-    }
+    if (data === null) return h;
     // Oldest first, so that the size bound drops the oldest.
-    hours.sort((a, b) => a.hour - b.hour);
-    for (const b of hours) {
-      const id = bucketId(b.hour, b.key, b.model);
+    const hours = [...data.hours].sort((a, b) => a[0] - b[0]);
+    for (const [hour, key, model, requests, failures, inputTokens, outputTokens, cacheTokens, costCny, unpricedRequests] of hours) {
+      const b: HourBucket = { hour, key, model, requests, failures, inputTokens, outputTokens, cacheTokens, costCny, unpricedRequests };
+      const id = bucketId(hour, key, model);
       const had = h.hours.get(id);
       if (had) mergeInto(had, b);
       else h.hours.set(id, b);
     }
-    for (const row of rows(data.utilised)) {
-      if (Array.isArray(row) && isTime(row[0]) && typeof row[1] === 'string' && isAmount(row[2])) {
-        const hour = hourOf(row[0]);
-        const key = safeKeyId(row[1]);
-        const id = `${hour}\u0000${key}`;
-        const had = h.spent.get(id);
-        if (had) had.yuan += row[2];
-        else h.spent.set(id, { hour, key, yuan: row[2] });
-      } else dropped++;
+    for (const [hour, key, yuan] of data.utilised) {
+      const id = `${hour}\u0000${key}`;
+      const had = h.spent.get(id);
+      if (had) had.yuan += yuan;
+      else h.spent.set(id, { hour, key, yuan });
     }
-    for (const row of rows(data.baselines)) {
-      if (Array.isArray(row) && typeof row[0] === 'string' && isAmount(row[1]) && isTime(row[2])) {
-        h.baselines.set(safeKeyId(row[0]), { yuan: row[1], at: row[2] });
-      } else dropped++;
-    }
-    const recent: RecentRequest[] = [];
-    for (const row of rows(data.recent)) {
-      const r = readRecent(row);
-      if (r) recent.push(r);
-      else dropped++;
-    }
-    recent.sort((a, b) => a.at - b.at);
+    for (const [key, yuan, at] of data.baselines) h.baselines.set(key, { yuan, at });
+    const recent = [...data.recent].sort((a, b) => a.at - b.at);
     h.ring = recent.slice(-h.maxRecent);
     h.bound(h.hours);
     h.bound(h.spent);
     h.prune(now);
-    h.dropped = dropped;
     return h;
   }
 
@@ -348,43 +317,6 @@ function round8(n: number): number {
   return Math.round(n * 1e8) / 1e8;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isCount(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= 0;
-}
-
-function isAmount(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
-}
-
-function isTime(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v) && v > 0;
-}
-
-function readHour(row: unknown): HourBucket | undefined {
-  if (!Array.isArray(row) || row.length < 10) return undefined;
-  const [hour, key, model, requests, failures, inputTokens, outputTokens, cacheTokens, costCny, unpricedRequests] = row as unknown[];
-  if (!isTime(hour) || typeof key !== 'string' || typeof model !== 'string') return undefined;
-  if (![requests, failures, inputTokens, outputTokens, cacheTokens, unpricedRequests].every(isCount) || !isAmount(costCny)) return undefined;
-  const b: HourBucket = {
-    hour: hourOf(hour),
-    key: safeKeyId(key),
-    model: clip(model),
-    requests: requests as number,
-    failures: failures as number,
-    inputTokens: inputTokens as number,
-    outputTokens: outputTokens as number,
-    cacheTokens: cacheTokens as number,
-    costCny,
-    unpricedRequests: unpricedRequests as number,
-  };
-  if (b.failures > b.requests || b.unpricedRequests > b.requests) return undefined;
-  return b;
-}
-
 function mergeInto(a: HourBucket, b: HourBucket): void {
   a.requests += b.requests;
   a.failures += b.failures;
@@ -393,31 +325,4 @@ function mergeInto(a: HourBucket, b: HourBucket): void {
   a.cacheTokens += b.cacheTokens;
   a.costCny += b.costCny;
   a.unpricedRequests += b.unpricedRequests;
-}
-
-function readRecent(v: unknown): RecentRequest | undefined {
-  if (!isRecord(v)) return undefined;
-  if (!isTime(v.at) || typeof v.route !== 'string' || !isCount(v.status) || !isCount(v.attempts) || !isAmount(v.durationMs)) return undefined;
-  if (v.costCny !== null && !isAmount(v.costCny)) return undefined;
-  const r: RecentRequest = {
-    at: v.at,
-    method: typeof v.method === 'string' ? clip(v.method) : 'POST',
-    route: clip(v.route),
-    model: typeof v.model === 'string' ? clip(v.model) : '',
-    key: typeof v.key === 'string' ? safeKeyId(v.key) : '',
-    status: v.status,
-    attempts: v.attempts,
-    stream: v.stream === true,
-    costCny: v.costCny as number | null,
-    durationMs: v.durationMs,
-    failed: v.failed === true,
-    aborted: v.aborted === true,
-  };
-  for (const f of ['inputTokens', 'outputTokens', 'cacheTokens'] as const) {
-    if (v[f] === undefined) continue;
-    if (!isCount(v[f])) return undefined;
-    r[f] = v[f] as number;
-  }
-  if (typeof v.error === 'string' && v.error) r.error = clip(redactSecrets(v.error));
-  return r;
 }

@@ -1,4 +1,4 @@
-// Usage capture, cost, history and reports (issue 14). See docs/CONTRACTS-WIP.md, "Usage".
+// Usage capture, cost, history and the report's numbers; their text is in present/.
 export * from './types';
 export { createUsageMeter, normalizeUsage, totalInputTokens, TAIL_BYTES, HEAD_BYTES } from './meter';
 export { costOf, priceOf, PriceBook, requestCost, stripChannel } from './price';
@@ -17,36 +17,18 @@ export {
 } from './history';
 export {
   usageReport,
-  formatUsageTable,
   usageCsv,
   recentRequestsCsv,
   parseSince,
-  formatCny,
-  formatCount,
-  costText,
+  roundYuan,
+  emptySum,
+  groupBuckets,
+  sumBuckets,
+  totalsOf,
+  utilisedByKey,
   csvField,
-  displayWidth,
-  plainText,
   type UsageReport,
   type ModelUsage,
   type KeyUsage,
-  type Translate,
   type CsvOptions,
 } from './report';
-export {
-  dashboardModel,
-  forecastText,
-  percentile,
-  formatDuration,
-  type DashboardModel,
-  type DashboardInput,
-  type PeriodView,
-  type TotalsView,
-  type ModelSpendRow,
-  type KeySpendRow,
-  type SeriesPoint,
-  type BalanceView,
-  type LiveView,
-  type KeyStateRow,
-  type RecentRow,
-} from './dashboard';

@@ -1,18 +1,9 @@
-// The usage report: one model for `daidai-proxy usage` (table, --json, --csv) and the
-// dashboard, so that the two always show the same numbers. Pure: the clock comes in.
-
-// The formatters below take `tr` as a parameter (tests pass plainText) and shadow this import;
-// importing l10n's `t` under the same name is what lets `npm run l10n:export` and the bundle test
-// find their `tr('…')` messages, so that the real `t` the CLI passes has their Chinese. Only
-// parseSince, which has no parameter for it, calls the import itself.
-import { t as tr } from '../l10n';
+// The usage report: one model for `daidai-proxy usage` (--json, --csv, and the table
+// present/usageTable.ts writes) and the dashboard, so that they always show the same numbers.
+// Pure: the clock comes in.
+import { t } from '../l10n';
 import { DAY_MS, HOUR_MS, hourOf, type HourBucket, type UsageHistory, type UtilisedBucket } from './history';
 import type { RecentRequest, UsageTotals } from './types';
-
-/** Translates an English source message with `{0}`-style placeholders (l10n's `t`). */
-export type Translate = (message: string, ...args: (string | number)[]) => string;
-
-export const plainText: Translate = (message, ...args) => message.replace(/\{(\d+)\}/g, (m, i: string) => (args[Number(i)] !== undefined ? String(args[Number(i)]) : m));
 
 export interface ModelUsage extends UsageTotals {
   model: string;
@@ -110,7 +101,7 @@ export function usageReport(history: UsageHistory, options: { since: number; now
   const since = hourOf(options.since);
   const buckets = history.hourBuckets(since);
   const spent = utilisedByKey(history.utilisedBuckets(since));
-  const byKey: KeyUsage[] = groupBuckets(buckets, 'key').map(([key, t]) => ({ key, ...t, utilisedCny: spent.has(key) ? roundYuan(spent.get(key)!) : null }));
+  const byKey: KeyUsage[] = groupBuckets(buckets, 'key').map(([key, totals]) => ({ key, ...totals, utilisedCny: spent.has(key) ? roundYuan(spent.get(key)!) : null }));
   // Keys the account says spent money through something other than this proxy.
   for (const [key, yuan] of spent) {
     if (!byKey.some((k) => k.key === key)) byKey.push({ key, ...totalsOf(emptySum()), utilisedCny: roundYuan(yuan) });
@@ -121,7 +112,7 @@ export function usageReport(history: UsageHistory, options: { since: number; now
     since: new Date(since).toISOString(),
     until: new Date(options.now).toISOString(),
     total: { ...sumBuckets(buckets), utilisedCny: utilised === null ? null : roundYuan(utilised) },
-    byModel: groupBuckets(buckets, 'model').map(([model, t]) => ({ model, ...t })),
+    byModel: groupBuckets(buckets, 'model').map(([model, totals]) => ({ model, ...totals })),
     byKey,
   };
 }
@@ -138,87 +129,10 @@ export function parseSince(text: string, now: number): number {
     return now - Number(m[1]) * unit;
   }
   if (/^\d{4}-\d{2}-\d{2}/.test(s)) {
-    const t = Date.parse(s);
-    if (Number.isFinite(t)) return t;
+    const at = Date.parse(s);
+    if (Number.isFinite(at)) return at;
   }
-  throw new Error(tr('"{0}" is not a period. Use 24h, 7d, 30d, or a date such as 2026-11-30.', text));
-}
-
-// ---- money and numbers, as every view shows them ----
-
-/** `12.5` → `¥12.50`; a positive amount under a fen → `<¥0.01`; null → undefined (say "price unknown"). */
-export function formatCny(yuan: number | null | undefined): string | undefined {
-  if (yuan === null || yuan === undefined || !Number.isFinite(yuan)) return undefined;
-  if (yuan > 0 && yuan < 0.005) return '<¥0.01';
-  return `¥${yuan.toFixed(2)}`;
-}
-
-/** The cost of a total, honest about what it leaves out: `¥1.20`, `¥1.20*` (some unpriced), `price unknown`. */
-export function costText(t: Pick<UsageTotals, 'costCny' | 'unpricedRequests'>, tr: Translate = plainText): string {
-  const yuan = formatCny(t.costCny);
-  if (yuan === undefined) return tr('price unknown');
-  return t.unpricedRequests > 0 ? `${yuan}*` : yuan;
-}
-
-/** `1234567` → `1,234,567`. */
-export function formatCount(n: number): string {
-  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
-
-// ---- the CLI's table ----
-
-/** Terminal columns a string takes: CJK and full-width characters take two. */
-export function displayWidth(s: string): number {
-  let w = 0;
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    const wide =
-      (c >= 0x1100 && c <= 0x115f) ||
-      (c >= 0x2e80 && c <= 0xa4cf) ||
-      (c >= 0xac00 && c <= 0xd7a3) ||
-      (c >= 0xf900 && c <= 0xfaff) ||
-      (c >= 0xfe30 && c <= 0xfe4f) ||
-      (c >= 0xff00 && c <= 0xff60) ||
-      (c >= 0xffe0 && c <= 0xffe6) ||
-      (c >= 0x20000 && c <= 0x3fffd);
-    w += wide ? 2 : 1;
-  }
-  return w;
-}
-
-function pad(s: string, width: number, right: boolean): string {
-  const fill = ' '.repeat(Math.max(0, width - displayWidth(s)));
-  return right ? fill + s : s + fill;
-}
-
-/** The plain-text table `daidai-proxy usage` prints: by model, by key, the total. */
-export function formatUsageTable(report: UsageReport, tr: Translate = plainText): string {
-  const head = [tr('Requests'), tr('Failed'), tr('Input tokens'), tr('Output tokens'), tr('Est. ¥')];
-  const row = (name: string, t: UsageTotals): string[] => [name, formatCount(t.requests), formatCount(t.failures), formatCount(t.inputTokens), formatCount(t.outputTokens), costText(t, tr)];
-  const sections: { title: string; rows: string[][] }[] = [
-    { title: tr('By model'), rows: report.byModel.map((m) => row(m.model || tr('(no model)'), m)) },
-    { title: tr('By key'), rows: report.byKey.map((k) => row(k.key || tr('(no key)'), k)) },
-  ];
-  const totalRow = row(tr('Total'), report.total);
-  const all = [...sections.flatMap((s) => [[s.title, ...head], ...s.rows]), totalRow];
-  const widths = head.map((_, i) => Math.max(...all.map((r) => displayWidth(r[i + 1] ?? ''))));
-  const nameWidth = Math.max(...all.map((r) => displayWidth(r[0]!)));
-  const line = (r: string[]) => [pad(r[0]!, nameWidth, false), ...r.slice(1).map((c, i) => pad(c, widths[i]!, true))].join('  ').trimEnd();
-
-  const out: string[] = [tr('Usage since {0} (until {1})', report.since.replace('T', ' ').replace(/:00\.000Z$/, ' UTC'), report.until.replace('T', ' ').replace(/:\d{2}\.\d{3}Z$/, ' UTC'))];
-  for (const s of sections) {
-    out.push('', line([s.title, ...head]));
-    if (s.rows.length === 0) out.push(`  ${tr('(none)')}`);
-    for (const r of s.rows) out.push(line(r));
-  }
-  out.push('', line(totalRow));
-  if (report.total.unpricedRequests > 0) {
-    out.push(tr('* Requests without a known price: {0}. Their cost is not in the ¥ sums.', report.total.unpricedRequests));
-  }
-  if (report.total.utilisedCny !== null) {
-    out.push(tr('The account itself reports {0} spent by these keys in this period.', formatCny(report.total.utilisedCny)!));
-  }
-  return out.join('\n') + '\n';
+  throw new Error(t('"{0}" is not a period. Use 24h, 7d, 30d, or a date such as 2026-11-30.', text));
 }
 
 // ---- CSV (RFC 4180) ----

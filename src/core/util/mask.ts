@@ -20,3 +20,9 @@ export function redactSecrets(text: string): string {
     .replace(/(Bearer\s+)[A-Za-z0-9._\-~+/=]{8,}/gi, '$1[redacted]')
     .replace(/eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+/g, '[token redacted]');
 }
+
+/** A person-readable message for any error, free of secrets. */
+export function errorMessage(err: unknown): string {
+  const text = err instanceof Error ? err.message : typeof err === 'string' ? err : 'unknown error';
+  return redactSecrets(text);
+}

@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { waitUntil } from '../../helpers/wait';
 import { join } from 'node:path';
+import { startConnectProxy } from './helpers/connectProxy';
 import { createFakeDaiDai, DEMO_ACCOUNT, DEMO_USABLE_KEYS, type FakeDaiDai } from '../../fake/fakeDaiDai';
 
 const CLI = join(__dirname, '..', '..', '..', '..', 'dist', 'cli.js');
@@ -23,6 +24,7 @@ function run(args: string[], env: Record<string, string | undefined> = {}): Run 
   delete clean.DAIDAI_PASSWORD;
   delete clean.DAIDAI_KEYS;
   delete clean.DAIDAI_ACCESS_TOKEN;
+  for (const v of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy']) delete clean[v];
   // The CLI speaks the locale's language: the English cases must not depend on the machine's.
   delete clean.LC_ALL;
   delete clean.LC_MESSAGES;
@@ -111,6 +113,35 @@ describe('CLI (dist/cli.js)', function () {
     assert.ok(!all.includes(DEMO_ACCOUNT.password));
     r.child.kill('SIGTERM');
     assert.equal(await r.exit, 0);
+  });
+
+  it('serve behind HTTPS_PROXY: the login and the gateway go through the proxy (tunnels counted), loopback direct', async () => {
+    const proxy = await startConnectProxy();
+    try {
+      const r = run(['serve', '--port', '0', '--platform-url', `http://platform.test:${fake.port}`, '--upstream-url', `http://gateway.test:${fake.port}/v1`], {
+        DAIDAI_EMAIL: DEMO_ACCOUNT.email,
+        DAIDAI_PASSWORD: DEMO_ACCOUNT.password,
+        HTTPS_PROXY: proxy.url,
+        HTTP_PROXY: proxy.url,
+        NO_PROXY: 'elsewhere.test',
+      });
+      children.push(r.child);
+      const [, url] = await waitForOutput(r, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+      assert.ok(proxy.tunnelsTo('platform.test') >= 1, 'the login went through the proxy');
+      const res = await fetch(`${url}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'through the proxy' }] }),
+      });
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      assert.ok(proxy.tunnelsTo('gateway.test') >= 1, 'the gateway was reached through the proxy');
+      assert.equal(proxy.tunnelsTo('127.0.0.1'), 0);
+      r.child.kill('SIGTERM');
+      assert.equal(await r.exit, 0);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('serve: a wrong password is one clear line on stderr and exit code 2', async () => {

@@ -122,3 +122,62 @@ describe('proxy hardening (issue 22)', function () {
     });
   });
 });
+
+describe('proxy hardening: the memory of all bodies in flight is bounded (issue 22)', function () {
+  this.timeout(30_000);
+  const { start, defer } = harnessPerTest();
+
+  /** A client that declares `declared` bytes, sends `sent` of them and stalls; resolves with what it got. */
+  function stalledUpload(port: number, path: string, declared: number, sent: number, headers = ''): { socket: net.Socket; answer: Promise<string> } {
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString('utf8')));
+    socket.on('error', () => undefined);
+    const answer = new Promise<string>((resolve) => {
+      socket.on('data', () => {
+        if (text.includes('\r\n\r\n') && /\}\s*$/.test(text)) resolve(text);
+      });
+      socket.on('close', () => resolve(text));
+    });
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n${headers}Content-Length: ${declared}\r\n\r\n`);
+    socket.write(Buffer.alloc(sent, 0x20));
+    return { socket, answer };
+  }
+
+  it('past the budget (twice the body limit) a request is refused with a 503 in its format; small ones pass; the budget comes back when the stalled ones leave', async () => {
+    const limit = 1024 * 1024;
+    const h = await start({ keys: [DEMO_USABLE_KEYS[0]], proxy: { bodyLimitBytes: limit } });
+    const stalled = [0, 1].map(() => stalledUpload(h.port, '/v1/chat/completions', 900_000, 800_000));
+    defer(() => stalled.forEach((s) => s.socket.destroy()));
+    await new Promise((r) => setTimeout(r, 300));
+
+    const third = stalledUpload(h.port, '/v1/messages', 900_000, 1000, 'anthropic-version: 2023-06-01\r\n');
+    defer(() => third.socket.destroy());
+    const refused = await third.answer;
+    assert.match(refused, /^HTTP\/1\.1 503 /, refused.slice(0, 200));
+    assert.match(refused, /retry-after: 2/i);
+    const body = JSON.parse(refused.slice(refused.indexOf('\r\n\r\n') + 4));
+    assert.equal(body.type, 'error');
+    assert.equal(body.error.type, 'overloaded_error');
+    assert.match(body.error.message, /2 MiB/);
+
+    const small = await httpRequest(h.port, '/v1/chat/completions', { body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'small' }] } });
+    assert.equal(small.status, 200, 'small requests still pass');
+
+    stalled.forEach((s) => s.socket.destroy());
+    await new Promise((r) => setTimeout(r, 200));
+    const big = await httpRequest(h.port, '/v1/chat/completions', { body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'y'.repeat(900_000) }] } });
+    assert.equal(big.status, 200, 'the budget came back');
+  });
+
+  it('a chunked body past the budget is refused too', async () => {
+    const limit = 1024 * 1024;
+    const h = await start({ keys: [DEMO_USABLE_KEYS[0]], proxy: { bodyLimitBytes: limit } });
+    const stalled = [0, 1].map(() => stalledUpload(h.port, '/v1/chat/completions', 1_000_000, 990_000));
+    defer(() => stalled.forEach((s) => s.socket.destroy()));
+    await new Promise((r) => setTimeout(r, 300));
+    const res = await httpRequest(h.port, '/v1/chat/completions', { chunked: true, body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'z'.repeat(200_000) }] } });
+    assert.equal(res.status, 503, res.text);
+    assert.equal(res.json().error.code, 'proxy_busy');
+  });
+});

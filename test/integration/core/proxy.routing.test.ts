@@ -316,12 +316,12 @@ describe('proxy routing by model and the request path of issue 10 (loopback, fak
       assert.equal(s.gateway.failures.length, before);
     });
 
-    it('with the real outage detector: the same reset on every key declares the outage, the keys are forgiven, requests fail fast, the probe ends it', async () => {
+    it('with the real outage detector: the same reset on every key declares the outage, the keys are forgiven; a request during it is the probe (one attempt, no blame); the background probe ends it', async () => {
       const agent = new Agent();
       closers.push(() => agent.close());
       let detector: OutageDetector | undefined;
       const s = await setup([GPT, DEMO_PACKAGE_KEYS[3], DEMO_PACKAGE_KEYS[5]], {
-        watch: (pool, fake) => (detector = new OutageDetector(pool, createGatewayProbe(agent, fake.gatewayUrl), { probeFirstMs: 30, probeMaxMs: 60 })),
+        watch: (pool, fake) => (detector = new OutageDetector(pool, createGatewayProbe(agent, fake.gatewayUrl), { probeFirstMs: 300, probeMaxMs: 600 })),
       });
       closers.push(async () => detector?.dispose());
       s.fake.setGatewayFault({ resetConnection: true });
@@ -332,12 +332,12 @@ describe('proxy routing by model and the request path of issue 10 (loopback, fak
       assert.ok(detector!.outage);
       for (const e of s.pool.entries) assert.equal(e.failures, 0, `${e.lease.id} still blamed for the outage`);
       assert.equal(s.pool.forgiven.length, 2);
-      const sent = s.fake.requests.length;
-      const fast = await messages(s, CLAUDE_MODEL);
-      assert.equal(fast.status, 502);
-      assert.equal(fast.json().type, 'error');
-      assert.equal(s.fake.requests.filter((r) => r.path.startsWith('/v1/messages')).length, 0, 'a request went out during the outage');
-      assert.ok(s.fake.requests.length >= sent);
+      const during = await messages(s, CLAUDE_MODEL);
+      assert.equal(during.status, 502);
+      assert.equal(during.json().type, 'error');
+      assert.match(during.json().error.message, /unreachable/);
+      assert.equal(s.fake.requests.filter((r) => r.path.startsWith('/v1/messages')).length, 1, 'one attempt: the request is the probe, no failover');
+      for (const e of s.pool.entries) assert.equal(e.failures, 0, `${e.lease.id} blamed for a failed probe`);
       s.fake.setGatewayFault(undefined);
       await waitUntil('the probe ended the outage', () => detector!.outage === undefined, 5000);
       const after = await chat(s, 'gpt-4o', 'back');
@@ -345,10 +345,11 @@ describe('proxy routing by model and the request path of issue 10 (loopback, fak
       assert.equal(after.json().choices[0].message.content, replyText('back'));
     });
 
-    it('while an outage is set: fail fast in each format, saying the gateway is unreachable, why and since when', async () => {
+    it('while an outage is set and the gateway still fails: one attempt, then the outage answer in each format, saying why and since when', async () => {
       const s = await setup([GPT, CLAUDE]);
       const since = Date.UTC(2026, 0, 2, 3, 4, 5);
       s.gateway.outage = { reason: 'connection refused (ECONNREFUSED) on 3 keys', since };
+      s.fake.setGatewayFault({ resetConnection: true });
       const openai = await chat(s, 'gpt-4o');
       assert.equal(openai.status, 502, openai.text);
       assert.equal(openai.json().error.code, 'gateway_unreachable');
@@ -360,9 +361,32 @@ describe('proxy routing by model and the request path of issue 10 (loopback, fak
       assert.match(anthropic.json().error.message, /unreachable/);
       s.gateway.outage = { reason: 'timeouts before headers on 2 keys', since };
       assert.equal((await chat(s, 'gpt-4o')).status, 504);
-      assert.equal(s.fake.requests.length, 0);
+      assert.equal(s.fake.requests.length, 3, 'one attempt per request');
+      for (const e of s.pool.entries) assert.equal(e.failures, 0, 'no key blamed');
+      s.fake.setGatewayFault(undefined);
       s.gateway.outage = undefined;
       assert.equal((await chat(s, 'gpt-4o')).status, 200);
+    });
+
+    it('the first request after the gateway recovers is served and ends the outage at once (no wait for the background probe)', async () => {
+      const agent = new Agent();
+      closers.push(() => agent.close());
+      let detector: OutageDetector | undefined;
+      const s = await setup([GPT, DEMO_PACKAGE_KEYS[3], DEMO_PACKAGE_KEYS[5]], {
+        // The background probe would not come for a minute: only the requests can end it.
+        watch: (pool, fake) => (detector = new OutageDetector(pool, createGatewayProbe(agent, fake.gatewayUrl), { probeFirstMs: 60_000, probeMaxMs: 60_000 })),
+      });
+      closers.push(async () => detector?.dispose());
+      s.fake.setGatewayFault({ status: 503, html: true });
+      const first = await chat(s, 'gpt-4o', 'blip');
+      assert.ok(first.status >= 500, first.text);
+      assert.ok(detector!.outage, 'the outage was declared');
+      s.fake.setGatewayFault(undefined);
+      for (let i = 0; i < 3; i++) {
+        const res = await chat(s, 'gpt-4o', `regenerate ${i}`);
+        assert.equal(res.status, 200, `request ${i} after the recovery: ${res.text}`);
+        assert.equal(detector!.outage, undefined, 'the first success ended the outage');
+      }
     });
   });
 

@@ -1,6 +1,5 @@
-// A small pool of the contract's shape (docs/CONTRACTS-WIP.md: acquire by model with tiers,
-// tickets, forgive) whose state a test sets directly (a key cooling for exactly 150 ms, a key
-// taken out), for the forwarder's own behaviour; the real KeyPool is tested through it elsewhere.
+// A small pool of the contract's shape (acquire by model with tiers, tickets, forgive) whose
+// state a test sets directly (a key cooling for exactly 150 ms, a key taken out), for the forwarder's own behaviour; the real KeyPool is tested through it elsewhere.
 // It keeps only what the forwarder can observe: round-robin, models per key, (key, model)
 // exclusions, cooling with an end, taken-out keys as the last resort, revoked keys never.
 import type { PoolLease, PoolSnapshot } from '../../../../src/core/pool/types';
@@ -69,9 +68,8 @@ export class ContractPoolDouble implements PoolPort {
     const serves = (e: Entry) => model === undefined || ((!e.models || e.models.has(model)) && !e.excluded.has(model));
     // A key excluded for the model is known not to serve it, as one whose list lacks it.
     if (model !== undefined && n > 0 && this.entries.every((e) => (e.models && !e.models.has(model)) || e.excluded.has(model))) {
-      const all = [...new Set(this.entries.flatMap((e) => [...(e.models ?? [])]))];
-      const closest = all.filter((id) => id.includes(model.split('-')[0])).slice(0, 3);
-      return { kind: 'none', noModel: { model, closest } };
+      const served = [...new Set(this.entries.flatMap((e) => [...(e.models ?? [])]))].filter((id) => id !== model);
+      return { kind: 'none', noModel: { model, served } };
     }
     const order = Array.from({ length: n }, (_, i) => (this.cursor + i) % n);
     const open = order.filter((i) => !this.entries[i].out && !req.tried.has(this.entries[i].lease.id) && serves(this.entries[i]));

@@ -2,27 +2,12 @@
 // and the same sums as `daidai-proxy usage`, so the two agree. Pure: clock, time zone and
 // translation come in; the page only places numbers and strings, it computes none.
 
-// Not called here: the functions below take `t` as a parameter (tests pass plainText). The
-// import under the same name is what lets `npm run l10n:export` and the bundle test find their
-// `t('…')` messages, so that the real `t` (DashboardInput.t) has their Chinese.
 import { t } from '../l10n';
 import type { KeySnapshot, KeyState, PoolSnapshot } from '../pool/types';
-import { formatIn } from '../present/format';
-import { DAY_MS, HOUR_MS, hourOf, type HourBucket, type UsageHistory } from './history';
-import {
-  costText,
-  emptySum,
-  formatCny,
-  formatCount,
-  groupBuckets,
-  plainText,
-  roundYuan,
-  sumBuckets,
-  totalsOf,
-  utilisedByKey,
-  type Translate,
-} from './report';
-import type { RecentRequest, UsageTotals } from './types';
+import { DAY_MS, emptySum, groupBuckets, HOUR_MS, hourOf, roundYuan, sumBuckets, totalsOf, utilisedByKey, type HourBucket, type RecentRequest, type UsageHistory, type UsageTotals } from '../usage';
+import { formatIn, formatYuan } from './format';
+import { keyStateText } from './keys';
+import { costText, formatCount } from './usageTable';
 
 export interface DashboardInput {
   now: number;
@@ -34,7 +19,6 @@ export interface DashboardInput {
   utcOffsetMinutes?: number;
   /** Minutes the live part covers (default 30). */
   liveMinutes?: number;
-  t?: Translate;
 }
 
 export interface TotalsView extends UsageTotals {
@@ -147,40 +131,39 @@ const RATE_WINDOW_MS = 7 * DAY_MS;
 const MIN_RATE_SPAN_MS = 6 * HOUR_MS;
 
 export function dashboardModel(history: UsageHistory, input: DashboardInput): DashboardModel {
-  const t = input.t ?? plainText;
   const now = input.now;
   const offset = (input.utcOffsetMinutes ?? 0) * MINUTE_MS;
   const todayStart = Math.floor((now + offset) / DAY_MS) * DAY_MS - offset;
   const all = history.hourBuckets(hourOf(now - 30 * DAY_MS));
 
   const periods: PeriodView[] = [
-    period(history, all, 'today', t('Today'), todayStart, now, offset, t),
-    period(history, all, '7d', t('Last 7 days'), hourOf(now - 7 * DAY_MS), now, offset, t),
-    period(history, all, '30d', t('Last 30 days'), hourOf(now - 30 * DAY_MS), now, offset, t),
+    period(history, all, 'today', t('Today'), todayStart, now, offset),
+    period(history, all, '7d', t('Last 7 days'), hourOf(now - 7 * DAY_MS), now, offset),
+    period(history, all, '30d', t('Last 30 days'), hourOf(now - 30 * DAY_MS), now, offset),
   ];
 
   const rate = recentRate(history, all, now);
-  const balance = input.balance !== undefined && Number.isFinite(input.balance) ? balanceView(input.balance, rate.total, rate.basis, t) : undefined;
+  const balance = input.balance !== undefined && Number.isFinite(input.balance) ? balanceView(input.balance, rate.total, rate.basis) : undefined;
 
   const todayByKey = new Map(periods[0]!.byKey.map((k) => [k.key, k]));
-  const keys = (input.pool?.keys ?? []).map((k) => keyRow(k, todayByKey.get(k.id), rate.byKey.get(k.id), now, t));
+  const keys = (input.pool?.keys ?? []).map((k) => keyRow(k, todayByKey.get(k.id), rate.byKey.get(k.id), now));
 
   const recent = history.recent();
   return {
     generatedAt: now,
     periods,
     ...(balance ? { balance } : {}),
-    live: liveView(recent, now, input.liveMinutes ?? 30, offset, t),
+    live: liveView(recent, now, input.liveMinutes ?? 30, offset),
     keys,
-    recent: recentView(recent, todayStart, offset, t),
+    recent: recentView(recent, todayStart, offset),
   };
 }
 
-function totalsView(x: UsageTotals, t: Translate): TotalsView {
-  return { ...x, costText: costText(x, t), inputText: formatCount(x.inputTokens), outputText: formatCount(x.outputTokens), requestsText: formatCount(x.requests) };
+function totalsView(x: UsageTotals): TotalsView {
+  return { ...x, costText: costText(x), inputText: formatCount(x.inputTokens), outputText: formatCount(x.outputTokens), requestsText: formatCount(x.requests) };
 }
 
-function period(history: UsageHistory, all: readonly HourBucket[], id: PeriodView['id'], label: string, since: number, now: number, offset: number, t: Translate): PeriodView {
+function period(history: UsageHistory, all: readonly HourBucket[], id: PeriodView['id'], label: string, since: number, now: number, offset: number): PeriodView {
   // Same rule as usageReport: an hour belongs to a period when it ends after the start.
   const buckets = all.filter((b) => b.hour + HOUR_MS > since);
   const total = sumBuckets(buckets);
@@ -190,25 +173,25 @@ function period(history: UsageHistory, all: readonly HourBucket[], id: PeriodVie
   let utilised: number | null = null;
   for (const y of spent.values()) utilised = (utilised ?? 0) + y;
 
-  const byKey: KeySpendRow[] = groupBuckets(buckets, 'key').map(([key, x]) => keySpendRow(key, x, spent.get(key), share(x), t));
-  for (const [key, yuan] of spent) if (!byKey.some((k) => k.key === key)) byKey.push(keySpendRow(key, totalsOf(emptySum()), yuan, 0, t));
+  const byKey: KeySpendRow[] = groupBuckets(buckets, 'key').map(([key, x]) => keySpendRow(key, x, spent.get(key), share(x)));
+  for (const [key, yuan] of spent) if (!byKey.some((k) => k.key === key)) byKey.push(keySpendRow(key, totalsOf(emptySum()), yuan, 0));
 
   return {
     id,
     label,
     since,
-    total: { ...totalsView(total, t), utilisedCny: utilised === null ? null : roundYuan(utilised), ...(utilised !== null ? { utilisedText: formatCny(utilised)! } : {}) },
-    byModel: groupBuckets(buckets, 'model').map(([model, x]) => ({ model, label: model || t('(no model)'), ...totalsView(x, t), share: share(x) })),
+    total: { ...totalsView(total), utilisedCny: utilised === null ? null : roundYuan(utilised), ...(utilised !== null ? { utilisedText: formatYuan(utilised, 'spend') } : {}) },
+    byModel: groupBuckets(buckets, 'model').map(([model, x]) => ({ model, label: model || t('(no model)'), ...totalsView(x), share: share(x) })),
     byKey,
     series: id === 'today' ? series(buckets, since, now, HOUR_MS, offset, 'hour') : series(buckets, localDayStart(since, offset), now, DAY_MS, offset, 'day'),
   };
 }
 
-function keySpendRow(key: string, x: UsageTotals, utilised: number | undefined, share: number, t: Translate): KeySpendRow {
+function keySpendRow(key: string, x: UsageTotals, utilised: number | undefined, share: number): KeySpendRow {
   const u = utilised === undefined ? null : roundYuan(utilised);
   const estimate = x.costCny ?? 0;
   const differs = u !== null && Math.abs(u - estimate) > Math.max(0.01, 0.1 * Math.max(u, estimate));
-  return { key, label: key || t('(no key)'), ...totalsView(x, t), share, utilisedCny: u, ...(u !== null ? { utilisedText: formatCny(u)! } : {}), differs };
+  return { key, label: key || t('(no key)'), ...totalsView(x), share, utilisedCny: u, ...(u !== null ? { utilisedText: formatYuan(u, 'spend') } : {}), differs };
 }
 
 function localDayStart(t: number, offset: number): number {
@@ -274,7 +257,7 @@ function recentRate(history: UsageHistory, all: readonly HourBucket[], now: numb
 }
 
 /** "about 6 days left" for a balance at a daily rate; undefined without spend. */
-export function forecastText(balance: number, perDay: number, t: Translate = plainText): { daysLeft: number; text: string } | undefined {
+export function forecastText(balance: number, perDay: number): { daysLeft: number; text: string } | undefined {
   if (!(perDay > 0) || !Number.isFinite(balance)) return undefined;
   const daysLeft = Math.max(0, balance) / perDay;
   let text: string;
@@ -287,12 +270,12 @@ export function forecastText(balance: number, perDay: number, t: Translate = pla
   return { daysLeft, text };
 }
 
-function balanceView(balance: number, perDay: number, basis: Rate['basis'], t: Translate): BalanceView {
-  const view: BalanceView = { totalCny: roundYuan(balance), text: formatCny(balance)! };
-  const f = forecastText(balance, perDay, t);
+function balanceView(balance: number, perDay: number, basis: Rate['basis']): BalanceView {
+  const view: BalanceView = { totalCny: roundYuan(balance), text: formatYuan(balance, 'spend') };
+  const f = forecastText(balance, perDay);
   if (f) {
     view.ratePerDayCny = roundYuan(perDay);
-    view.rateText = t('{0}/day', formatCny(perDay)!);
+    view.rateText = t('{0}/day', formatYuan(perDay, 'spend'));
     view.daysLeft = Math.round(f.daysLeft * 10) / 10;
     view.forecastText = f.text;
     view.basis = basis;
@@ -301,37 +284,23 @@ function balanceView(balance: number, perDay: number, basis: Rate['basis'], t: T
 }
 
 /** The same words as the Keys view (present/keys.ts), so a key reads the same everywhere. */
-function keyStateText(k: KeySnapshot, now: number, t: Translate): string {
-  if (k.manuallyDisabled) return t('out of rotation');
-  switch (k.state) {
-    case 'healthy':
-      return t('healthy');
-    case 'cooling':
-      return k.coolingUntil ? t('cooling, back {0}', formatIn(k.coolingUntil, now)) : t('cooling');
-    case 'disabled':
-      return k.disabledBy === 'revoked' ? t('revoked') : k.disabledBy === 'failures' ? t('disabled after failures') : t('disabled');
-    case 'exhausted':
-      return t('balance used up');
-  }
-}
-
-function keyRow(k: KeySnapshot, today: KeySpendRow | undefined, perDay: number | undefined, now: number, t: Translate): KeyStateRow {
+function keyRow(k: KeySnapshot, today: KeySpendRow | undefined, perDay: number | undefined, now: number): KeyStateRow {
   const row: KeyStateRow = {
     id: k.id,
     state: k.state,
-    stateText: keyStateText(k, now, t),
+    stateText: keyStateText(k, now),
     manuallyDisabled: k.manuallyDisabled,
-    balanceText: formatCny(k.balance) ?? t('unknown'),
+    balanceText: k.balance === undefined ? t('unknown') : formatYuan(k.balance, 'spend'),
     requests: k.stats.requests,
     failures: k.stats.failures,
-    todayCostText: today ? today.costText : formatCny(0)!,
+    todayCostText: today ? today.costText : formatYuan(0, 'spend'),
   };
   if (k.name) row.name = k.name;
   if (k.reason) row.reason = k.reason;
   if (k.coolingUntil !== undefined) row.coolingUntil = k.coolingUntil;
   if (k.balance !== undefined) {
     row.balance = k.balance;
-    const f = perDay !== undefined ? forecastText(k.balance, perDay, t) : undefined;
+    const f = perDay !== undefined ? forecastText(k.balance, perDay) : undefined;
     if (f) row.forecastText = f.text;
   }
   return row;
@@ -351,7 +320,7 @@ export function formatDuration(ms: number | undefined): string {
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
-function liveView(recent: readonly RecentRequest[], now: number, minutes: number, offset: number, t: Translate): LiveView {
+function liveView(recent: readonly RecentRequest[], now: number, minutes: number, offset: number): LiveView {
   const lastMinute = Math.floor(now / MINUTE_MS) * MINUTE_MS;
   const from = lastMinute - (minutes - 1) * MINUTE_MS;
   const perMinute: LiveView['perMinute'] = [];
@@ -396,7 +365,7 @@ function liveView(recent: readonly RecentRequest[], now: number, minutes: number
   return view;
 }
 
-function recentView(recent: readonly RecentRequest[], todayStart: number, offset: number, t: Translate): DashboardModel['recent'] {
+function recentView(recent: readonly RecentRequest[], todayStart: number, offset: number): DashboardModel['recent'] {
   const models = new Set<string>();
   const keys = new Set<string>();
   const statuses = new Set<number>();
@@ -419,7 +388,7 @@ function recentView(recent: readonly RecentRequest[], todayStart: number, offset
       attempts: r.attempts,
       stream: r.stream,
       tokensText: r.inputTokens === undefined && r.outputTokens === undefined ? '—' : `${formatCount(r.inputTokens ?? 0)} → ${formatCount(r.outputTokens ?? 0)}`,
-      costText: r.costCny === null ? t('price unknown') : formatCny(r.costCny)!,
+      costText: r.costCny === null ? t('price unknown') : formatYuan(r.costCny, 'spend'),
       durationText: formatDuration(r.durationMs),
       failed: r.failed,
     });
