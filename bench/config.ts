@@ -26,6 +26,8 @@ export const ALL_PHASES: Phase[] = ['c1', 'c64', 'stream16', 'ttfb', 'tavern', '
 
 const env = process.env;
 const quick = env.BENCH_QUICK === '1';
+/** BENCH_SOAK_ONLY=1: only ours and its soak (issue 22: 10 minutes of 200 streams), no timed rounds. */
+const soakOnly = env.BENCH_SOAK_ONLY === '1';
 const mode: Mode = env.BENCH_MODE === 'pinned' ? 'pinned' : 'unpinned';
 const num = (name: string, full: number, fast: number, min = 1): number => {
   const raw = env[name];
@@ -40,18 +42,20 @@ export const cfg = {
   quick,
   mode,
   // 8 rounds: twice the Latin square of 4 targets; with ours-before (5 targets) 10, the square and its mirror.
-  rounds: Math.floor(num('BENCH_ROUNDS', baselineCli ? 10 : 8, 1)),
+  rounds: soakOnly ? 0 : Math.floor(num('BENCH_ROUNDS', baselineCli ? 10 : 8, 1)),
+  soakOnly,
   phaseSeconds: num('BENCH_PHASE_SECONDS', 2, 2),
   ttfbStreams: Math.floor(num('BENCH_TTFB_STREAMS', 5, 4)),
-  soakSeconds: num('BENCH_SOAK_SECONDS', 60, 10, 0),
+  // 10 minutes in a full run (issue 22: RSS troughs within 10 % of their level after warm-up).
+  soakSeconds: num('BENCH_SOAK_SECONDS', 600, 10, 0),
   soakConnections: Math.floor(num('BENCH_SOAK_CONNECTIONS', 200, 200)),
   upstream: (env.BENCH_UPSTREAM || (mode === 'pinned' ? 'fixed' : 'nginx')) as UpstreamKind,
-  phases: list<Phase>(env.BENCH_PHASES, ALL_PHASES),
-  targets: withBaseline(list<TargetName>(env.BENCH_TARGETS, ['direct', 'floor', 'floor2', 'ours'])),
+  phases: soakOnly ? [] : list<Phase>(env.BENCH_PHASES, ALL_PHASES),
+  targets: soakOnly ? (['ours'] as TargetName[]) : withBaseline(list<TargetName>(env.BENCH_TARGETS, ['direct', 'floor', 'floor2', 'ours'])),
   pin: mode === 'pinned' && env.BENCH_PIN !== '0',
   profile: env.BENCH_PROFILE === '1',
   /** The profiled pass that prints what each feature on the request path costs. */
-  featureCost: env.BENCH_FEATURE_COST !== '0',
+  featureCost: env.BENCH_FEATURE_COST !== '0' && !soakOnly,
   featureSeconds: num('BENCH_FEATURE_SECONDS', 4, 2),
   strict: env.BENCH_STRICT === '1',
   traceGc: env.BENCH_TRACE_GC !== '0',

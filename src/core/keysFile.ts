@@ -2,8 +2,18 @@
 import type { PoolKeyInput } from './pool/types';
 
 /**
+ * Whether `text` has the shape of an API key: `sk-` and at least 12 more characters of the
+ * key alphabet (DaiDai's keys are `sk-` + 48). Catches a variable set to the wrong thing
+ * (`DAIDAI_KEYS=notakey`, a half-pasted key) before it is served for every request.
+ */
+export function looksLikeApiKey(text: string): boolean {
+  return /^sk-[A-Za-z0-9_\-]{12,}$/.test(text);
+}
+
+/**
  * Accepts one key per line (blank lines and `#` comments ignored; `name=sk-…` or `sk-… name`
- * give a name), commas, or a JSON array of strings or {key, name}.
+ * give a name; a leading `Bearer ` or `Authorization: Bearer `, as copied from a request, is
+ * dropped), commas, or a JSON array of strings or {key, name}.
  */
 export function parseKeys(text: string): PoolKeyInput[] {
   const trimmed = text.trim();
@@ -44,7 +54,7 @@ export function parseKeys(text: string): PoolKeyInput[] {
         add(p.slice(eq + 1), p.slice(0, eq).trim());
         continue;
       }
-      const [key, ...rest] = p.split(/\s+/);
+      const [key, ...rest] = p.replace(/^(?:authorization:\s*)?bearer\s+/i, '').split(/\s+/);
       add(key, rest.length ? rest.join(' ') : undefined);
     }
   }

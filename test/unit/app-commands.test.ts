@@ -455,7 +455,7 @@ describe('app: command handlers and session', function () {
       h.ui.showErrorMessage.onFirstCall().resolves('打开设置');
       assert.equal(await h.handlers.startProxy(), false);
       const [message, ...buttons] = h.ui.showErrorMessage.firstCall.args;
-      assert.equal(message, `DaiDai 代理未能启动：端口 ${port} 已被另一个程序占用。请修改 daidai.proxy.port（或 --port），或停止那个程序。`);
+      assert.equal(message, `DaiDai 代理未能启动：端口 ${port} 已被另一个程序占用。请修改 daidai.proxy.port，或停止那个程序。`);
       assert.deepEqual(buttons, ['打开设置', '显示日志']);
       await settle();
       assert.deepEqual(h.ui.openSettings.firstCall?.args, ['daidai.proxy.port']);

@@ -152,14 +152,14 @@ describe('present: in Chinese', () => {
     assert.equal(loading[1].label, '正在加载密钥…');
   });
 
-  it('writes the request log words in Chinese, with the same values', () => {
+  it('writes the request log words in Chinese, with the same values and the same field names (model=, key=, attempts=, ms: grep and log tools read them)', () => {
     assert.equal(
       requestLogLine({ id: 'r1', method: 'POST', path: '/v1/chat/completions', model: 'gpt-4o', stream: true, status: 200, keyId: 'sk-aaaa…4444', attempts: 2, durationMs: 123.4, aborted: false }),
-      'POST /v1/chat/completions 模型=gpt-4o 流式 → 200 密钥=sk-aaaa…4444 尝试=2 123 毫秒',
+      'POST /v1/chat/completions model=gpt-4o 流式 → 200 key=sk-aaaa…4444 attempts=2 123 ms',
     );
     assert.equal(
       requestLogLine({ id: 'r2', method: 'POST', path: '/v1/messages', stream: false, status: 499, attempts: 1, durationMs: 10, aborted: true }),
-      'POST /v1/messages → 499（客户端已断开） 密钥=（无） 尝试=1 10 毫秒',
+      'POST /v1/messages → 499（客户端已断开） key=（无） attempts=1 10 ms',
     );
   });
 

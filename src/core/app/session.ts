@@ -7,6 +7,8 @@ import { t } from '../l10n';
 import { createDemoDaiDai, DEMO_ACCOUNT } from '../demo/demoDaiDai';
 import type { DemoDaiDai } from '../demo/types';
 import { directNetwork, NetDispatcher, networkProblem, sameNetwork, shownProxy, systemCaCertificates, type NetworkSettings } from '../net/dispatchers';
+import { gatewayDiagnosis } from '../gateway/diagnose';
+import { settingsKnobs } from '../knobs';
 import { createGatewayProbe, GatewayMonitor, type GatewayHealth, type GatewayModel } from '../gateway';
 import type { Credentials } from '../platform/types';
 import { KeyPool } from '../pool/keyPool';
@@ -76,7 +78,7 @@ export class Session {
   private readonly net: { proxy: NetDispatcher; checks: NetDispatcher; platform: NetDispatcher };
   /** Model resolution and session affinity for the proxy (src/core/routing). */
   private readonly router: RequestRouter;
-  private monitor?: { upstream: string; monitor: GatewayMonitor };
+  private monitor?: { upstream: string; monitor: GatewayMonitor; started: Promise<void> };
   private readonly state: StateKeeper;
   private readonly meter = createUsageMeter();
   private readonly insightEmitter = new Emitter<void>();
@@ -130,6 +132,7 @@ export class Session {
       },
       usage: this.meter,
       gatewayHealth: () => this.monitor?.monitor.health(),
+      knobs: deps.knobs,
       healthAccount: () => (this.account.snapshot.signedIn && this.account.snapshot.email ? emailHash(this.account.snapshot.email) : undefined),
     });
     this.peers = new PeerWatcher({ proxy: this.proxy, logger: deps.logger, peers: deps.peers ?? 'share', pollMs: deps.peerPollMs, changed: () => this.changeEmitter.fire() });
@@ -277,7 +280,7 @@ export class Session {
     }
     this.source = { kind: 'account', email: this.account.snapshot.email ?? creds.email };
     if (opts.remember !== false) await this.deps.credentials.set(creds);
-    this.logger.info(t('Logged in as {0}.', creds.email));
+    if (!opts.quiet) this.logger.info(t('Logged in as {0}.', creds.email));
     await this.afterSignIn({ kind: 'account', email: creds.email });
     this.scheduleRefresh();
   }
@@ -369,6 +372,19 @@ export class Session {
   /** Another window's proxy this window uses, while the port is taken by it. */
   get peer(): PeerProxy | undefined {
     return this.peers.peer;
+  }
+
+  /**
+   * Start-up diagnosis (the CLI): one GET /models with the first key. A sentence naming the knob
+   * when the gateway's address looks wrong or the gateway is down; undefined when it answered as
+   * a gateway. Also waits for the first model-list fetch, so that what that logs comes first.
+   */
+  async checkGateway(timeoutMs = 5_000): Promise<string | undefined> {
+    const lease = this.pool.leases()[0];
+    if (!lease) return undefined;
+    const upstream = this.proxy.options.upstreamBaseUrl;
+    const [result] = await Promise.all([createGatewayProbe(this.net.checks, upstream).models(lease.key, timeoutMs), this.monitor?.started]);
+    return gatewayDiagnosis(result, upstream, (this.deps.knobs ?? settingsKnobs).upstreamUrl);
   }
 
   /**
@@ -512,7 +528,7 @@ export class Session {
   }
 
   private newAccount(platformBaseUrl: string): AccountLike {
-    return (this.deps.createAccount ?? createPlatformAccount)(platformBaseUrl, this.logger, this.net.platform);
+    return this.deps.createAccount ? this.deps.createAccount(platformBaseUrl, this.logger, this.net.platform) : createPlatformAccount(platformBaseUrl, this.logger, this.net.platform, this.deps.knobs);
   }
 
   private async setUpstream(upstreamBaseUrl: string): Promise<void> {
@@ -554,8 +570,8 @@ export class Session {
     this.disposeMonitor();
     const monitor = new GatewayMonitor({ pool: this.pool, probe: createGatewayProbe(this.net.checks, upstream), logger: this.logger });
     monitor.onDidChange(() => this.insightEmitter.fire());
-    this.monitor = { upstream, monitor };
-    void monitor.start().catch((err) => this.logger.debug(t('Fetching the model lists failed: {0}', errorMessage(err))));
+    const started = monitor.start().catch((err) => this.logger.debug(t('Fetching the model lists failed: {0}', errorMessage(err))));
+    this.monitor = { upstream, monitor, started };
   }
 
   private disposeMonitor(): void {

@@ -8,6 +8,7 @@ import { PlatformClient } from '../platform/client';
 import type { Credentials, ModelAvailability, ModelPrice } from '../platform/types';
 import type { AccountView } from '../present';
 import type { Event } from '../util/event';
+import { settingsKnobs, type Knobs } from '../knobs';
 import type { Logger } from '../util/log';
 import type { DaiDaiSettings } from './settings';
 
@@ -59,11 +60,13 @@ export interface SessionDeps {
    * the CLI's HTTPS_PROXY / NO_PROXY); default: direct. Changed later by Session.applyNetwork().
    */
   network?: NetworkSettings;
+  /** What messages call the host's knobs: the extension's settings (default) or the CLI's flags. */
+  knobs?: Knobs;
 }
 
 /** The real platform: an Account over a PlatformClient for that base URL. */
-export function createPlatformAccount(platformBaseUrl: string, logger: Logger, dispatcher?: Dispatcher): AccountLike {
-  return new Account(new PlatformClient({ baseUrl: platformBaseUrl, logger, dispatcher }), { logger });
+export function createPlatformAccount(platformBaseUrl: string, logger: Logger, dispatcher?: Dispatcher, knobs: Knobs = settingsKnobs): AccountLike {
+  return new Account(new PlatformClient({ baseUrl: platformBaseUrl, logger, dispatcher, baseUrlKnob: knobs.platformUrl }), { logger });
 }
 
 /** What applying new settings did, for the message the user sees. */

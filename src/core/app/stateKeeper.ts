@@ -6,6 +6,7 @@
 import type { KeyPool } from '../pool/keyPool';
 import { openStateFiles, type StateFiles, type StateIdentity } from '../state';
 import { UsageHistory } from '../usage';
+import { addUsage, usageDelta } from '../usage/historyMerge';
 import type { Disposable } from '../util/event';
 import type { Logger } from '../util/log';
 
@@ -46,10 +47,21 @@ export class StateKeeper {
       // Both reads went through their decoders (src/core/state): a damaged file was set aside with a warning.
       this._history = UsageHistory.fromData(usageRead, Date.now());
       const history = this._history;
+      // Another process (a second CLI, another window) may write the same usage file: each
+      // write adds what this one counted since its last read or write onto what the file holds
+      // (files.usage's mergeWithDisk), so a window taking the port over never writes its stale
+      // history over the other's.
+      let base = history.toJSON();
+      files.usage.mergeWith((onDisk) => {
+        const merged = addUsage(onDisk, usageDelta(history.toJSON(), base));
+        history.replaceData(merged, Date.now());
+        base = history.toJSON();
+        return base;
+      });
       // The pool changes on every request: the listeners allocate nothing (one thunk each, made
       // here), and the file's own timer makes it at most one write a second.
       const poolData = () => this.pool.exportState();
-      const usageData = () => history.toJSON();
+      const usageData = () => base;
       this.subscriptions.push(
         this.pool.onDidChange(() => {
           if (this.mayWrite()) files.pool.schedule(poolData);

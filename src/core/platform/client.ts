@@ -6,6 +6,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { maskKey, redactSecrets } from '../util/mask';
 import { t } from '../l10n';
 import { nullLogger, type Logger } from '../util/log';
+import { settingsKnobs } from '../knobs';
 import {
   type Json,
   isObject,
@@ -29,6 +30,8 @@ export interface PlatformClientOptions {
   /** Per call, connect to end of body (default 15 s). */
   timeoutMs?: number;
   logger?: Logger;
+  /** What the host calls the base URL knob (default: the extension's setting). */
+  baseUrlKnob?: string;
   /** Orders asked per page (default 50). */
   pageSize?: number;
   /** Safety cap on pages followed, whatever totalPages says (default 100). */
@@ -53,8 +56,6 @@ export class PlatformError extends Error {
     super(message);
   }
 }
-
-const SETTING = 'daidai.platform.baseUrl';
 
 interface CallOptions {
   method: 'GET' | 'POST';
@@ -87,18 +88,21 @@ export class PlatformClient {
   private loginInFlight?: Promise<PlatformUser>;
   private closed = false;
   private readonly configError?: string;
+  /** What the host calls the platform address (Knobs.platformUrl), for "Check …". */
+  private readonly setting: string;
 
   constructor(opts: PlatformClientOptions) {
     // A bad address (a typo in settings) fails each call with a clear message rather than the
     // constructor: the extension builds clients as settings change.
+    this.setting = opts.baseUrlKnob ?? settingsKnobs.platformUrl;
     let url: URL | undefined;
     try {
       url = new URL(opts.baseUrl);
     } catch {
-      this.configError = t('The DaiDai platform address "{0}" is not a valid URL. Check {1}.', opts.baseUrl, SETTING);
+      this.configError = t('The DaiDai platform address "{0}" is not a valid URL. Check {1}.', opts.baseUrl, this.setting);
     }
     if (url && url.protocol !== 'http:' && url.protocol !== 'https:') {
-      this.configError = t('The DaiDai platform address must start with https:// (got {0}). Check {1}.', url.protocol, SETTING);
+      this.configError = t('The DaiDai platform address must start with https:// (got {0}). Check {1}.', url.protocol, this.setting);
     }
     this.base = url && !this.configError ? url.origin + url.pathname.replace(/\/+$/, '') : '';
     this.host = url?.host || opts.baseUrl;
@@ -130,7 +134,7 @@ export class PlatformClient {
     const { status, json } = await this.exchange('POST', '/api/users/login', { userEmail: email, password: creds.password }, undefined, creds.password);
     const env = this.envelope(status, json, '/api/users/login', creds.password);
     const token = toText(env.token) ?? (isObject(env.msg) ? toText(env.msg.token) : undefined) ?? (isObject(env.data) ? toText(env.data.token) : undefined);
-    if (!token) throw new PlatformError('protocol', t('The DaiDai platform at {0} accepted the sign-in but sent no session token. Check {1}.', this.host, SETTING));
+    if (!token) throw new PlatformError('protocol', t('The DaiDai platform at {0} accepted the sign-in but sent no session token. Check {1}.', this.host, this.setting));
     const user = this.userFrom(env, token, email);
     this.creds = { email, password: creds.password };
     this.token = token;
@@ -160,7 +164,7 @@ export class PlatformClient {
         body: () => ({ userData: this.userData(), page, pageSize: this.pageSize }),
       });
       const rows = ordersArray(env);
-      if (!rows) throw new PlatformError('protocol', t('The DaiDai platform at {0} answered the key list in a form this version does not understand. Check {1}.', this.host, SETTING));
+      if (!rows) throw new PlatformError('protocol', t('The DaiDai platform at {0} answered the key list in a form this version does not understand. Check {1}.', this.host, this.setting));
       for (const row of rows) {
         if (!isObject(row) || !isUsableOrder(row)) {
           dropped++;
@@ -247,7 +251,7 @@ export class PlatformClient {
     let userId = (inner.userId ?? inner.id ?? inner.user_id) as string | number | undefined;
     if (userId === undefined || userId === null || userId === '') userId = jwtUserId(token);
     if (userId === undefined) {
-      throw new PlatformError('protocol', t('The DaiDai platform at {0} accepted the sign-in but did not say which user it is. Check {1}.', this.host, SETTING));
+      throw new PlatformError('protocol', t('The DaiDai platform at {0} accepted the sign-in but did not say which user it is. Check {1}.', this.host, this.setting));
     }
     return { ...inner, userId, userEmail: toText(inner.userEmail) ?? email };
   }
@@ -322,7 +326,7 @@ export class PlatformClient {
         res.body.destroy();
         throw new PlatformError(
           'protocol',
-          t('The DaiDai platform at {0} answered {1} with more than {2} MiB; that is not an answer of the account site. Check {3}.', this.host, path, Math.round(this.maxAnswerBytes / (1024 * 1024)), SETTING),
+          t('The DaiDai platform at {0} answered {1} with more than {2} MiB; that is not an answer of the account site. Check {3}.', this.host, path, Math.round(this.maxAnswerBytes / (1024 * 1024)), this.setting),
           status,
         );
       }
@@ -340,7 +344,7 @@ export class PlatformClient {
       if (status === 401 || status === 403) return { status, json: undefined };
       throw new PlatformError(
         'protocol',
-        t('The DaiDai platform at {0} answered {1} with something that is not JSON (HTTP {2}). Check {3}: it should be the account site, not the model gateway.', this.host, path, status, SETTING),
+        t('The DaiDai platform at {0} answered {1} with something that is not JSON (HTTP {2}). Check {3}: it should be the account site, not the model gateway.', this.host, path, status, this.setting),
         status,
       );
     }
@@ -350,13 +354,13 @@ export class PlatformClient {
   private envelope(status: number, json: unknown, path: string, secret?: string): Json {
     if (!isObject(json)) {
       if (status >= 400) throw this.httpError(status, path);
-      throw new PlatformError('protocol', t('The DaiDai platform at {0} answered {1} in a form this version does not understand. Check {2}.', this.host, path, SETTING), status);
+      throw new PlatformError('protocol', t('The DaiDai platform at {0} answered {1} in a form this version does not understand. Check {2}.', this.host, path, this.setting), status);
     }
     const code = toNumber(json.code);
     if (code === 200 && status >= 200 && status < 300) return json;
     const text = toText(json.msg) ?? toText(json.message) ?? toText(json.error);
     if (code === undefined && status >= 200 && status < 300) {
-      throw new PlatformError('protocol', t('The DaiDai platform at {0} answered {1} without a result code. Check {2}.', this.host, path, SETTING), status);
+      throw new PlatformError('protocol', t('The DaiDai platform at {0} answered {1} without a result code. Check {2}.', this.host, path, this.setting), status);
     }
     if (!text && status >= 400) throw this.httpError(status, path);
     const message = text ? this.clean(text, secret) : t('The DaiDai platform refused the request (code {0}).', String(json.code ?? status));
@@ -367,17 +371,17 @@ export class PlatformClient {
     if (status >= 500) {
       return new PlatformError('network', t('The DaiDai platform at {0} is unavailable right now (HTTP {1} on {2}). Try again in a moment.', this.host, status, path), status);
     }
-    return new PlatformError('protocol', t('The DaiDai platform at {0} answered HTTP {1} on {2}. Check {3}.', this.host, status, path, SETTING), status);
+    return new PlatformError('protocol', t('The DaiDai platform at {0} answered HTTP {1} on {2}. Check {3}.', this.host, status, path, this.setting), status);
   }
 
   private networkError(e: unknown, path: string, secret?: string): PlatformError {
     const err = e as { name?: string; code?: string | number; message?: string; cause?: { code?: string } };
     const code = typeof err.code === 'string' ? err.code : err.cause?.code;
     if (err.name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-      return new PlatformError('network', t('{0} did not answer {1} within {2} s. Check your connection or {3}.', this.host, path, Math.round(this.timeoutMs / 1000), SETTING));
+      return new PlatformError('network', t('{0} did not answer {1} within {2} s. Check your connection or {3}.', this.host, path, Math.round(this.timeoutMs / 1000), this.setting));
     }
     const what = code ?? this.clean(err.message ?? String(e), secret);
-    return new PlatformError('network', t('Could not reach {0} ({1}). Check your connection or {2}.', this.host, what, SETTING));
+    return new PlatformError('network', t('Could not reach {0} ({1}). Check your connection or {2}.', this.host, what, this.setting));
   }
 
   /** Platform text as shown to a person: no key, token or password in it. */

@@ -9,7 +9,7 @@
 // class owns the list, applies events and tells listeners.
 
 import { Emitter, type Event } from '../util/event';
-import { nullLogger, type Logger } from '../util/log';
+import { logText, logValue, nullLogger, type Logger } from '../util/log';
 import { maskKey, redactSecrets } from '../util/mask';
 import { chooseKey, summarize, tierOf } from './choice';
 import { EndTimer } from './endTimer';
@@ -512,7 +512,7 @@ export class KeyPool implements PoolPort {
     map.set(model, { reason, until: end });
     this.touch(e);
     if (end !== undefined) this.ends.at(end, now);
-    if (!quiet && !old) this.logger.info(`Key ${e.id}: model ${redactSecrets(model).slice(0, 100)} excluded (${reason}).`);
+    if (!quiet && !old) this.logger.info(`Key ${e.id}: model ${logValue(model, 100)} excluded (${logText(reason, 300)}).`);
   }
 
   private applyInput(e: Entry, input: PoolKeyInput): void {

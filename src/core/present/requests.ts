@@ -1,6 +1,11 @@
-// One log line per proxied request. The record holds no secret (the key id is masked).
+// One log line per proxied request. The record holds no secret (the key id is masked); what
+// came from outside (the path, the model id from the client's body, a gateway's words) is
+// escaped and bounded, so that it can neither forge a line nor hide a key.
+// The field names (`model=`, `key=`, `attempts=`, `ms`) are the same in every language: people
+// grep for them and log tools parse them; the words around them follow the language.
 import { language, t, type Language } from '../l10n';
 import type { RequestRecord } from '../proxy/types';
+import { logText, logValue } from '../util/log';
 
 /** A message with one `{0}`, split around it once: filling it is two joins, not a regex. */
 type Fill = readonly [before: string, after: string];
@@ -16,15 +21,11 @@ function fill(f: Fill, value: string | number): string {
 
 interface Words {
   lang: Language;
-  model: Fill;
   stream: string;
   clientGone: Fill;
-  key: Fill;
   none: string;
-  attempts: Fill;
   failing: string;
   cooling: string;
-  ms: Fill;
 }
 
 let words: Words | undefined;
@@ -39,15 +40,11 @@ function wordsNow(): Words {
   if (words?.lang === lang) return words;
   words = {
     lang,
-    model: split(t('model={0}')),
     stream: t('stream'),
     clientGone: split(t('{0} (client went away)')),
-    key: split(t('key={0}')),
     none: t('(none)'),
-    attempts: split(t('attempts={0}')),
     failing: t('(a key taken out by failures, as a last resort)'),
     cooling: t('(waited for a key to cool down)'),
-    ms: split(t('{0} ms')),
   };
   return words;
 }
@@ -55,19 +52,20 @@ function wordsNow(): Words {
 export function requestLogLine(r: RequestRecord): string {
   const w = wordsNow();
   // An in-process caller (VS Code's chat) is named first: its requests never came by the port.
-  let line = r.source ? `[${r.source}] ${r.method} ${r.path}` : `${r.method} ${r.path}`;
+  let line = `${logValue(r.method, 20)} ${logValue(r.path, 300)}`;
+  if (r.source) line = `[${logValue(r.source, 40)}] ${line}`;
   // A resolved model shows both ids: `model=claude-opus-4-8 → [官Max]claude-opus-4-6-20260205`.
-  if (r.model) line += ' ' + fill(w.model, r.requestedModel === undefined ? r.model : `${r.requestedModel} → ${r.model}`);
+  if (r.model) line += ' model=' + (r.requestedModel === undefined ? logValue(r.model) : `${logValue(r.requestedModel)} → ${logValue(r.model)}`);
   if (r.stream) line += ' ' + w.stream;
   line += ' → ' + (r.aborted ? fill(w.clientGone, r.status) : r.status);
-  line += ' ' + fill(w.key, r.keyId ?? w.none);
-  line += ' ' + fill(w.attempts, r.attempts);
+  line += ' key=' + (r.keyId ?? w.none);
+  line += ' attempts=' + r.attempts;
   // A key that was not the first choice (a last resort, or one waited for) is worth saying.
   if (r.tier === 'failing') line += ' ' + w.failing;
   else if (r.tier === 'cooling') line += ' ' + w.cooling;
-  line += ' ' + fill(w.ms, Math.round(r.durationMs));
-  if (r.movedOn) for (const m of r.movedOn) line += ` — ${m.reason}`;
-  if (r.error) line += ` — ${r.error}`;
+  line += ` ${Math.round(r.durationMs)} ms`;
+  if (r.movedOn) for (const m of r.movedOn) line += ` — ${logText(m.reason, 300)}`;
+  if (r.error) line += ` — ${logText(r.error, 500)}`;
   return line;
 }
 

@@ -13,6 +13,7 @@ import type { ProxyEnv } from './env';
 import { answerError, ProxyHttpError, type ApiFlavor } from './errors';
 import { forwardWithFailover } from './forward';
 import { healthReport } from './health';
+import { refusalLog, type Refusal, type RefusalKind, type RefusalLog } from './refusals';
 import { unknownPath, unsafePath, upstreamRoute, type UpstreamRoute } from './routes';
 import { HttpSink } from './sink';
 import { ACCESS_TOKEN_REFUSED, isLoopbackAddress, isLoopbackHost, originAllowed, presentedToken, tokenMatches } from './safety';
@@ -49,7 +50,7 @@ export function createApp(env: ProxyEnv): Koa<State> {
   });
 
   app.use(errorMiddleware(env.logger));
-  app.use(guardMiddleware(env));
+  app.use(guardMiddleware(env, refusalLog(env.logger)));
   // API paths go straight to the pass-through: the router only holds our own few routes, and
   // matching it on every proxied request would be pure overhead.
   app.use(async (ctx, next) => {
@@ -63,6 +64,11 @@ export function createApp(env: ProxyEnv): Koa<State> {
   });
   app.use(router.routes());
   app.use((ctx) => {
+    // Our own paths exist, only not for this method: 405 naming the ones they take, not "Unknown path".
+    const allow = ctx.path === '/health' ? 'GET, HEAD' : ctx.path === '/' ? 'GET, HEAD' : undefined;
+    if (allow) {
+      throw new ProxyHttpError(405, bilingual('{0} is not allowed on {1}: use {2}.', ctx.req.headers['accept-language'], ctx.method, ctx.path, allow), 'method_not_allowed', { allow });
+    }
     throw unknownPath(ctx.path, ctx.req.headers['accept-language']);
   });
   return app;
@@ -93,7 +99,7 @@ function errorMiddleware(logger: Logger): Koa.Middleware<State> {
 }
 
 /** Host (DNS rebinding), Origin (cross-site pages), CORS preflight and the optional access token. */
-function guardMiddleware(env: ProxyEnv): Koa.Middleware<State> {
+function guardMiddleware(env: ProxyEnv, logRefusal: RefusalLog): Koa.Middleware<State> {
   // A client sends the same Host on every request, and the listen address changes only with
   // the settings: both answers are kept for the last value seen.
   let bindSeen: string | undefined;
@@ -113,15 +119,17 @@ function guardMiddleware(env: ProxyEnv): Koa.Middleware<State> {
       hostLoopback = isLoopbackHost(hostSeen);
     }
     if (bindLoopback && !hostLoopback) {
+      logRefusal(refusal(ctx, 'host', headers.host));
       throw new ProxyHttpError(403, bilingual('This proxy only answers requests addressed to localhost or 127.0.0.1.', headers['accept-language']), 'forbidden_host');
     }
 
     const origin = headers.origin;
     if (origin !== undefined) {
       if (!originAllowed(origin, opts.allowedOrigins)) {
+        logRefusal(refusal(ctx, 'origin', origin, env.knobs.allowedOrigins));
         throw new ProxyHttpError(
           403,
-          bilingual('Browser requests from {0} are not allowed. Add the origin to daidai.proxy.allowedOrigins to allow it.', headers['accept-language'], origin.slice(0, 100)),
+          bilingual('Browser requests from {0} are not allowed. Add the origin to {1} to allow it.', headers['accept-language'], origin.slice(0, 100), env.knobs.allowedOrigins),
           'forbidden_origin',
         );
       }
@@ -141,18 +149,26 @@ function guardMiddleware(env: ProxyEnv): Koa.Middleware<State> {
     } else {
       const site = headers['sec-fetch-site'];
       if (site === 'cross-site' || site === 'same-site') {
+        logRefusal(refusal(ctx, 'cross-site', site));
         throw new ProxyHttpError(403, bilingual('Cross-site browser requests are not allowed.', headers['accept-language']), 'forbidden_origin');
       }
     }
 
     // Every path, /health and / included: they show key ids, states and counters.
     if (opts.accessToken && !tokenMatches(presentedToken(headers), opts.accessToken)) {
+      logRefusal(refusal(ctx, 'token', undefined, env.knobs.accessToken));
       throw new ProxyHttpError(
         401,
-        bilingual('This proxy requires its access token (daidai.proxy.accessToken) as the API key.', headers['accept-language']),
+        bilingual('This proxy requires its access token ({0}) as the API key.', headers['accept-language'], env.knobs.accessToken),
         ACCESS_TOKEN_REFUSED,
       );
     }
     await next();
   };
+}
+
+/** What the refusal log is told of a refused request (only a refusal builds one). */
+function refusal(ctx: Koa.ParameterizedContext<State>, kind: RefusalKind, value?: string, knob?: string): Refusal {
+  const tokenSent = kind === 'token' ? presentedToken(ctx.req.headers) !== undefined : undefined;
+  return { kind, method: ctx.method, path: ctx.path, remote: ctx.req.socket.remoteAddress, value, knob, tokenSent };
 }

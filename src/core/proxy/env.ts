@@ -3,6 +3,7 @@
 // HTTP adapter, the in-process entry and the failover loop. A missing collaborator is a null
 // object, so the path calls it without asking first.
 import type { Dispatcher } from 'undici';
+import { settingsKnobs, type Knobs } from '../knobs';
 import { BodyBudget } from './bodyBudget';
 import type { PoolSnapshot } from '../pool/types';
 import { RequestRouter } from '../routing/router';
@@ -31,6 +32,8 @@ export interface ProxyEnv {
   readonly healthAccount: () => string | undefined;
   /** Set while the gateway is considered down, for /health. */
   readonly gatewayHealth: () => { reason: string; since: number } | undefined;
+  /** What messages call the host's knobs: the extension's settings, or the CLI's flags. */
+  readonly knobs: Knobs;
   /** Live: replaced whole when the settings change; read once per request. */
   options: ProxyOptions;
   status: ProxyStatus;
@@ -58,6 +61,8 @@ export interface ProxyEnvInit {
   record?: (record: RequestRecord) => void;
   /** Built from the settings by the composition root; without one, models resolve and sessions do not stick. */
   router?: RequestRouter;
+  /** Default: the extension's settings. */
+  knobs?: Knobs;
 }
 
 const nothing = (): undefined => undefined;
@@ -91,6 +96,7 @@ export function createProxyEnv(init: ProxyEnvInit, classify: Classify, dispatche
     version: init.version,
     healthAccount: init.healthAccount ?? nothing,
     gatewayHealth: init.gatewayHealth ?? nothing,
+    knobs: init.knobs ?? settingsKnobs,
     options: withDefaults(init.options ?? {}),
     status: { state: 'stopped' },
     dispatcher: init.dispatcher ?? dispatcher,

@@ -63,7 +63,8 @@ export class Exchange {
 
   /** Answers with an error the proxy makes, in the client's format, and records it. */
   answer(a: ErrorAnswer, error: string): void {
-    answerError(this.sink, this.route.flavor, a.status, a.message, a.code, a.headers);
+    // The header says what the log line says: the attempts this request made, whatever the answer.
+    answerError(this.sink, this.route.flavor, a.status, a.message, a.code, { ...a.headers, 'x-daidai-attempts': String(this.record.attempts) });
     this.finish(a.status, error);
   }
 }

@@ -34,7 +34,15 @@ const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 
 export function giveUpAnswer(
   failures: readonly FailedAttempt[],
   attempts: number,
-  context: { model?: string; nextUsableAt?: number; now: number; /** The request's Accept-Language, for the Chinese after the English. */ acceptLanguage?: string },
+  context: {
+    model?: string;
+    nextUsableAt?: number;
+    now: number;
+    /** The request's Accept-Language, for the Chinese after the English. */
+    acceptLanguage?: string;
+    /** How the host gives the proxy keys (Knobs.login), for the answer when there is none. */
+    login?: string;
+  },
 ): ErrorAnswer {
   const al = context.acceptLanguage;
   const headers: Record<string, string> = { 'x-daidai-attempts': String(attempts) };
@@ -51,7 +59,7 @@ export function giveUpAnswer(
     }
     return {
       status: 503,
-      message: bilingual('No usable API key. Log in to DaiDai (or set DAIDAI_KEYS) and check that your keys have balance.', al),
+      message: bilingual('No usable API key: give the DaiDai proxy keys ({0}) and check that they have balance.', al, context.login ?? 'DaiDai: Login'),
       code: 'no_keys',
       headers,
     };
@@ -69,6 +77,16 @@ export function giveUpAnswer(
     };
   }
   if (last.decision.action === 'exhausted' || last.decision.action === 'disable-key') {
+    // Revoked or invalid keys (401) come back neither by waiting nor by topping up: a status that
+    // clients do not retry, and advice that fits. Balance advice only when a key ran dry.
+    if (!failures.some((f) => f.decision.action === 'exhausted')) {
+      return {
+        status: 403,
+        message: bilingual('Every key tried was refused by the gateway as invalid or revoked ({0}). Replace the keys with working ones in DaiDai; retrying will not help.', al, summary),
+        code: 'keys_revoked',
+        headers,
+      };
+    }
     return {
       status: 503,
       message: bilingual("Every key tried was refused by the gateway ({0}). Check the keys' balances in DaiDai.", al, summary),

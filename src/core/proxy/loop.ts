@@ -202,7 +202,7 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
     answerCountLocally(ex, body);
     return;
   }
-  ex.answer(giveUpAnswer(failures, record.attempts, { model, nextUsableAt, now: Date.now(), acceptLanguage: ex.acceptLanguage }), lastReason);
+  ex.answer(giveUpAnswer(failures, record.attempts, { model, nextUsableAt, now: Date.now(), acceptLanguage: ex.acceptLanguage, login: env.knobs.login }), lastReason);
 }
 
 function finishAnswer(ex: Exchange, outcome: Extract<AttemptOutcome, { kind: 'done' | 'cut' }>, lease: PoolLease): void {

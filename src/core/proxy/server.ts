@@ -7,6 +7,7 @@ import { Agent } from 'undici';
 import { t } from '../l10n';
 import { classifyFailure } from '../pool/policy';
 import { Emitter } from '../util/event';
+import type { Knobs } from '../knobs';
 import { connectHost } from '../util/hosts';
 import { createApp } from './app';
 import { createProxyEnv, withDefaults, type ProxyEnv, type ProxyEnvInit } from './env';
@@ -106,7 +107,7 @@ export class ProxyServer {
 
     try {
       await new Promise<void>((resolve, reject) => {
-        const onError = (err: NodeJS.ErrnoException) => reject(startError(err, opts));
+        const onError = (err: NodeJS.ErrnoException) => reject(startError(err, opts, env.knobs));
         server.once('error', onError);
         server.listen(opts.port, opts.host, () => {
           server.off('error', onError);
@@ -126,7 +127,7 @@ export class ProxyServer {
       env.logger.warn(
         opts.accessToken
           ? t('The proxy listens on {0}, reachable from other machines.', opts.host)
-          : t('The proxy listens on {0}, reachable from other machines. Set daidai.proxy.accessToken so that only your clients can use your keys.', opts.host),
+          : t('The proxy listens on {0}, reachable from other machines. Set {1} so that only your clients can use your keys.', opts.host, env.knobs.accessToken),
       );
     }
     this.setStatus({ state: 'running', host: opts.host, port, url: `http://${shownHost}:${port}/v1`, startedAt: Date.now() });
@@ -195,18 +196,15 @@ function newAgent(opts: ProxyOptions): Agent {
   });
 }
 
-function startError(err: NodeJS.ErrnoException, opts: ProxyOptions): ProxyStartError {
+function startError(err: NodeJS.ErrnoException, opts: ProxyOptions, knobs: Knobs): ProxyStartError {
   if (err.code === 'EADDRINUSE') {
-    return new ProxyStartError(
-      t('Port {0} is in use by another program. Change daidai.proxy.port (or --port) or stop that program.', opts.port),
-      'EADDRINUSE',
-    );
+    return new ProxyStartError(t('Port {0} is in use by another program. Change {1} or stop that program.', opts.port, knobs.port), 'EADDRINUSE');
   }
   if (err.code === 'EACCES') {
-    return new ProxyStartError(t('Not allowed to listen on port {0}. Choose a port above 1024 in daidai.proxy.port (or --port).', opts.port), 'EACCES');
+    return new ProxyStartError(t('Not allowed to listen on port {0}. Choose a port above 1024 in {1}.', opts.port, knobs.port), 'EACCES');
   }
   if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') {
-    return new ProxyStartError(t('Cannot listen on {0}: no such address on this machine. Check daidai.proxy.host (or --host).', opts.host), err.code);
+    return new ProxyStartError(t('Cannot listen on {0}: no such address on this machine. Check {1}.', opts.host, knobs.host), err.code);
   }
   return new ProxyStartError(t('The proxy could not start on {0}: {1}', `${opts.host}:${opts.port}`, err.message), err.code ?? 'UNKNOWN');
 }

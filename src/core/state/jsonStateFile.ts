@@ -68,7 +68,18 @@ export interface JsonStateFileOptions<T> {
   timers?: StateTimers;
   /** Shortest gap between two writes while things keep changing. */
   delayMs?: number;
+  /**
+   * For a file that several processes write (the usage history): at write time, under a lock
+   * file, gets what the file holds now (decoded; the empty value when there is none) and returns
+   * what to write, so that nobody's writes are lost. Without it the newest writer wins.
+   */
+  mergeWithDisk?: (onDisk: T) => T;
 }
+
+/** A lock older than this is left over by a process that died while it held it. */
+export const LOCK_STALE_MS = 10_000;
+const LOCK_WAIT_MS = 2_000;
+const LOCK_RETRY_MS = 20;
 
 /** The file as it is on disk. */
 export interface StateEnvelope<T> {
@@ -106,7 +117,7 @@ export function parseEnvelope<T>(text: string, version: number, validate: (data:
 
 export class JsonStateFile<T> {
   readonly path: string;
-  private readonly opts: JsonStateFileOptions<T>;
+  private opts: JsonStateFileOptions<T>;
   private readonly fs: StateFs;
   private readonly timers: StateTimers;
   private readonly logger: Logger;
@@ -193,6 +204,11 @@ export class JsonStateFile<T> {
     await this.flush();
   }
 
+  /** Sets (or replaces) the mergeWithDisk hook: see JsonStateFileOptions. */
+  mergeWith(merge: (onDisk: T) => T): void {
+    this.opts = { ...this.opts, mergeWithDisk: merge };
+  }
+
   /** Stops the timer and drops what is pending: call flush() first to keep it. */
   dispose(): void {
     this.disposed = true;
@@ -231,9 +247,63 @@ export class JsonStateFile<T> {
   }
 
   private async write(job: { source: Source<T> }): Promise<void> {
+    if (!this.opts.mergeWithDisk) return this.writeValue(job, () => (typeof job.source === 'function' ? (job.source as () => T)() : job.source));
+    const merge = this.opts.mergeWithDisk;
+    const lock = `${this.path}.lock`;
+    if (!(await this.lock(lock))) {
+      // Another process holds the file (a long write, or a slow disk): this data goes next time.
+      if (!this.pending) this.retry = job;
+      this.logger.debug(`State file ${this.path} is being written by another process; trying again on the next change.`);
+      return;
+    }
+    try {
+      const onDisk = await this.readCurrent();
+      await this.writeValue(job, () => merge(onDisk));
+    } finally {
+      await this.fs.unlink(lock).catch(() => undefined);
+    }
+  }
+
+  /** What the file holds now, decoded; the empty value when there is none or it cannot be used. */
+  private async readCurrent(): Promise<T> {
     let text: string;
     try {
-      const value = typeof job.source === 'function' ? (job.source as () => T)() : job.source;
+      text = await this.fs.readFile(this.path);
+    } catch {
+      return this.opts.empty();
+    }
+    const parsed = this.parse(text);
+    if (parsed.ok) return parsed.value;
+    await this.setAside(parsed.reason); // not ours to overwrite: kept for the user to look at
+    return this.opts.empty();
+  }
+
+  /** Takes `<file>.lock` (created exclusively, holding the pid and time); false when it stays taken. */
+  private async lock(lock: string): Promise<boolean> {
+    const deadline = this.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        await this.fs.mkdir(dirname(lock));
+        await this.fs.writeFileDurable(lock, `${process.pid} ${this.now()}`);
+        return true;
+      } catch (err) {
+        if (errorCode(err) !== 'EEXIST') return false;
+      }
+      const held = await this.fs.readFile(lock).catch(() => '');
+      const since = Number(held.split(' ')[1]);
+      if (!Number.isFinite(since) || this.now() - since > LOCK_STALE_MS) {
+        await this.fs.unlink(lock).catch(() => undefined); // left by a process that died
+        continue;
+      }
+      if (this.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, LOCK_RETRY_MS));
+    }
+  }
+
+  private async writeValue(job: { source: Source<T> }, produce: () => T): Promise<void> {
+    let text: string;
+    try {
+      const value = produce();
       text = this.serialize(value);
     } catch (err) {
       this.logger.warn(`Could not prepare the state for ${this.path} (${describe(err)}); nothing written.`);

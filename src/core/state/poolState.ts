@@ -86,7 +86,7 @@ function safeText(value: unknown): string | undefined {
   return safeTextOf(value, maxTextLength);
 }
 
-export type StateFileDeps = Omit<JsonStateFileOptions<unknown>, 'path' | 'version' | 'empty' | 'validate' | 'sanitize'>;
+export type StateFileDeps = Omit<JsonStateFileOptions<unknown>, 'path' | 'version' | 'empty' | 'validate' | 'sanitize' | 'mergeWithDisk'>;
 
 /** The pool's state file: checked when read, and stripped of anything key-like when written. */
 export class PoolStateFile extends JsonStateFile<PoolStateData> {

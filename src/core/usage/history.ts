@@ -250,6 +250,23 @@ export class UsageHistory {
     return h;
   }
 
+  /**
+   * Takes over the contents of `data` (the file after this process merged its own requests onto
+   * another's, historyMerge.ts), without a change event: nothing new happened here.
+   */
+  replaceData(data: UsageHistoryData | null, now: number): void {
+    const h = UsageHistory.fromData(data, now, { retentionDays: this.retentionMs / DAY_MS, maxRecent: this.maxRecent, maxBuckets: this.maxBuckets });
+    this.hours.clear();
+    for (const [k, v] of h.hours) this.hours.set(k, v);
+    this.spent.clear();
+    for (const [k, v] of h.spent) this.spent.set(k, v);
+    this.baselines.clear();
+    for (const [k, v] of h.baselines) this.baselines.set(k, v);
+    this.ring = h.ring;
+    this.ringStart = h.ringStart;
+    this.prunedForHour = h.prunedForHour;
+  }
+
   private pushRecent(r: RecentRequest): void {
     if (this.ring.length < this.maxRecent) {
       this.ring.push(r);

@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import { redactSecrets } from './mask';
 
 // The logger the core writes to. Shaped like vscode.LogOutputChannel so the extension can
 // pass its channel straight in; the CLI passes a console logger. Callers never pass secrets:
@@ -65,6 +66,55 @@ export function linePrefix(at: number, level: Level): string {
 
 const asIs = (s: string): string => s;
 
+/**
+ * Characters that would let a value start a line of its own or hide what follows: C0 and C1
+ * controls (CR, LF, ESC…), DEL, the Unicode line and paragraph separators, and the bidi
+ * overrides that make a terminal show text in another order than it is.
+ */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const HAS_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const NEEDS_WORK = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\\" ]|sk-|bearer|eyJ/i;
+
+function escapeChar(c: string): string {
+  switch (c) {
+    case '\n':
+      return '\\n';
+    case '\r':
+      return '\\r';
+    case '\t':
+      return '\\t';
+  }
+  const code = c.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * A value from outside (a model id from a client's body, a path, a gateway's message) as one
+ * log field: key-like text masked, control characters written as escapes (`\n`, `\x1b`), at
+ * most `max` characters, and in double quotes when it holds a space or a quote, so that it can
+ * neither start a forged line of its own nor run into the next field. Plain values (nearly
+ * every model id) come back as they are, after one regex test.
+ */
+export function logValue(value: string, max = 200): string {
+  if (value.length <= max && !NEEDS_WORK.test(value)) return value;
+  let s = redactSecrets(value);
+  let cut = 0;
+  if (s.length > max) {
+    cut = s.length - max;
+    s = s.slice(0, max);
+  }
+  s = s.replace(/\\/g, '\\\\').replace(UNSAFE, escapeChar);
+  if (cut) s += `…(+${cut})`;
+  return s.includes(' ') || s.includes('"') ? `"${s.replace(/"/g, '\\"')}"` : s;
+}
+
+/** Free text for a log message: key-like text masked and every control character escaped, so one message is one line. */
+export function logText(text: string, max = 4000): string {
+  let s = redactSecrets(text.length > max ? `${text.slice(0, max)}…(+${text.length - max})` : text);
+  if (HAS_UNSAFE.test(s)) s = s.replace(UNSAFE, escapeChar);
+  return s;
+}
+
 /** A logger for the CLI: one line per message on stderr, at or above `level`. */
 export function consoleLogger(
   level: Level = 'info',
@@ -76,8 +126,9 @@ export function consoleLogger(
     if (rank[lvl] < min) return () => {};
     const urgent = rank[lvl] >= rank.warn;
     return (message: string | Error, ...args: unknown[]) => {
-      const text = message instanceof Error ? message.message : message;
-      const extra = args.length ? ' ' + args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a))).join(' ') : '';
+      // Whatever a message carries from outside, it stays one line, with no key in it.
+      const text = logText(message instanceof Error ? message.message : message);
+      const extra = args.length ? ' ' + logText(args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a))).join(' ')) : '';
       // Below warn, a batching sink stamps and joins the line when it writes the batch.
       if (out.defer && !urgent) out.defer(lvl, extra ? text + extra : text, asIs);
       else out.write(`${linePrefix(Date.now(), lvl)}${text}${extra}`, urgent);

@@ -203,7 +203,7 @@ describe('CLI (dist/cli.js)', function () {
     assert.equal(await r.exit, 3);
     const lines = r.stderr().trim().split('\n');
     assert.equal(lines.length, 1, r.stderr());
-    assert.equal(lines[0], `daidai-proxy: 端口 ${port} 已被另一个程序占用。请修改 daidai.proxy.port（或 --port），或停止那个程序。`);
+    assert.equal(lines[0], `daidai-proxy: 端口 ${port} 已被另一个程序占用。请修改 --port，或停止那个程序。`, 'the CLI names its flag, not the VS Code setting');
   });
 
   it('--lang zh-cn and --lang en override LANG and LC_ALL; an unknown --lang is a usage error (exit 1)', async () => {
@@ -466,6 +466,149 @@ describe('CLI (dist/cli.js)', function () {
     const r2 = run(['serve', '--prot', '5100']);
     assert.equal(await r2.exit, 1);
     assert.match(r2.stderr(), /Unknown option --prot/);
+  });
+
+  /** Runs the CLI to its exit; resolves with its code and its stderr's lines. */
+  async function refusal(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; lines: string[]; out: string }> {
+    const r = run(args, env);
+    const code = await r.exit;
+    return { code, lines: r.stderr().trim().split('\n'), out: r.stdout() };
+  }
+
+  it('arguments: nonsense is refused with one clear line and exit code 1', async () => {
+    const cases: Array<[string[], Record<string, string>, RegExp]> = [
+      [['serve', '--bogus'], {}, /^daidai-proxy: Unknown option --bogus\. See --help\.$/],
+      [['serve', '--port'], {}, /^daidai-proxy: --port needs a value\.$/],
+      [['serve', '--json'], {}, /^daidai-proxy: --json is not an option of serve/],
+      [['usage', '--json', '--csv'], {}, /^daidai-proxy: --json and --csv cannot be used together/],
+      [['usage', '--since', '1000000d'], {}, /^daidai-proxy: --since 1000000d is out of range/],
+      [['serve', '--port', '0'], { DAIDAI_KEYS: 'notakey' }, /^daidai-proxy: DAIDAI_KEYS: entry 1 \(…ey\) is not an API key/],
+      [['serve', '--port', '0'], { DAIDAI_EMAIL: 'a@b.c', DAIDAI_KEYS: DEMO_USABLE_KEYS[0] }, /^daidai-proxy: Both DAIDAI_EMAIL and DAIDAI_KEYS are set/],
+      [['serve', '--port', '0'], { DAIDAI_EMAIL: 'a@b.c' }, /^daidai-proxy: DAIDAI_EMAIL is set but DAIDAI_PASSWORD is not/],
+      [['serve', '--port', '0', '--platform-url', 'http://127.0.0.1:9'], { DAIDAI_KEYS: DEMO_USABLE_KEYS[0] }, /^daidai-proxy: --platform-url is for a login/],
+      [['serve', '--allow-origin', 'localhost:8000'], { DAIDAI_KEYS: DEMO_USABLE_KEYS[0] }, /^daidai-proxy: --allow-origin: "localhost:8000" is not a browser origin/],
+      [['serve', '--cooldown-wait', '61'], { DAIDAI_KEYS: DEMO_USABLE_KEYS[0] }, /^daidai-proxy: --cooldown-wait must be a number from 0 to 60/],
+    ];
+    await Promise.all(
+      cases.map(async ([args, env, pattern]) => {
+        const r = await refusal(args, env);
+        assert.equal(r.code, 1, `${args.join(' ')}: exit ${r.code}\n${r.lines.join('\n')}`);
+        assert.equal(r.lines.length, 1, `${args.join(' ')}: one line, got\n${r.lines.join('\n')}`);
+        assert.match(r.lines[0], pattern);
+      }),
+    );
+  });
+
+  it('a keys file copied from a request header ("Bearer sk-…") gives the key, not "Bearer"', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'daidai-cli-bearer-'));
+    const file = join(dir, 'keys.txt');
+    writeFileSync(file, `Bearer ${DEMO_USABLE_KEYS[0]}\nAuthorization: Bearer ${DEMO_USABLE_KEYS[1]}\n`);
+    const r = run(['serve', '--port', '0', '--upstream-url', fake.gatewayUrl, '--keys-file', file, '--state-dir', dir]);
+    children.push(r.child);
+    const [, url] = await waitForOutput(r, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    assert.match(r.stdout(), /Using 2 key\(s\)/);
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `b${i}` }] }) });
+      assert.equal(res.status, 200, await res.text());
+    }
+    assert.deepEqual(new Set(fake.requests.filter((q) => q.method === 'POST').map((q) => q.key)), new Set(DEMO_USABLE_KEYS.slice(0, 2)));
+    r.child.kill('SIGTERM');
+    assert.equal(await r.exit, 0);
+  });
+
+  it('an unreachable platform is exit code 4 (documented in --help), one line', async () => {
+    const closed = createServer();
+    await new Promise<void>((res) => closed.listen(0, '127.0.0.1', res));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((res) => closed.close(res));
+    const r = await refusal(['serve', '--port', '0', '--platform-url', `http://127.0.0.1:${port}`], { DAIDAI_EMAIL: DEMO_ACCOUNT.email, DAIDAI_PASSWORD: DEMO_ACCOUNT.password });
+    assert.equal(r.code, 4, r.lines.join('\n'));
+    assert.equal(r.lines.length, 1, r.lines.join('\n'));
+    assert.match(r.lines[0], /^daidai-proxy: Cannot reach the DaiDai platform: .*--platform-url/);
+    const help = run(['--help']);
+    assert.equal(await help.exit, 0);
+    assert.match(help.stdout(), /Exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 .*\n {2}3 .*\n {2}4 {2}the DaiDai platform could not be reached/);
+  });
+
+  it('messages by host: a refused browser origin names --allow-origin, which lets it through; the refusal is logged', async () => {
+    const env = { DAIDAI_KEYS: DEMO_USABLE_KEYS.slice(0, 2).join(',') };
+    const r = run(['serve', '--port', '0', '--upstream-url', fake.gatewayUrl, '--allow-origin', 'http://localhost:8000'], env);
+    children.push(r.child);
+    const [, url] = await waitForOutput(r, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    const ok = await fetch(`${url}/models`, { headers: { origin: 'http://localhost:8000' } });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers.get('access-control-allow-origin'), 'http://localhost:8000');
+    const refused = await fetch(`${url}/models`, { headers: { origin: 'http://evil.example' } });
+    assert.equal(refused.status, 403);
+    const message = ((await refused.json()) as { error: { message: string } }).error.message;
+    assert.match(message, /Add the origin to --allow-origin \(or DAIDAI_ALLOWED_ORIGINS\)/);
+    assert.doesNotMatch(message, /daidai\.proxy/);
+    await waitUntil('the refusal in the log', () => /\[warn\] Refused GET \/v1\/models from 127\.0\.0\.1: browser origin http:\/\/evil\.example is not allowed/.test(r.stderr()), 5_000);
+    r.child.kill('SIGTERM');
+    assert.equal(await r.exit, 0);
+
+    const viaEnv = run(['serve', '--port', '0', '--upstream-url', fake.gatewayUrl], { ...env, DAIDAI_ALLOWED_ORIGINS: 'http://a.test:1, http://b.test:2' });
+    children.push(viaEnv.child);
+    const [, url2] = await waitForOutput(viaEnv, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    assert.equal((await fetch(`${url2}/models`, { headers: { origin: 'http://b.test:2' } })).status, 200);
+    viaEnv.child.kill('SIGTERM');
+    assert.equal(await viaEnv.exit, 0);
+  });
+
+  it('start-up diagnosis: --upstream-url without /v1 is one clear line before the first request', async () => {
+    const r = run(['serve', '--port', '0', '--upstream-url', fake.url], { DAIDAI_KEYS: DEMO_USABLE_KEYS.slice(0, 2).join(',') });
+    children.push(r.child);
+    await waitForOutput(r, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    const lines = r.stderr().split('\n').filter((l) => /lacks \/v1/.test(l));
+    assert.equal(lines.length, 1, r.stderr());
+    assert.match(lines[0], new RegExp(`\\[warn\\] The gateway answered HTTP 404 to GET ${fake.url.replace(/[.]/g, '\\.')}/models: --upstream-url probably lacks /v1 \\(try ${fake.url.replace(/[.]/g, '\\.')}/v1\\)`));
+    r.child.kill('SIGTERM');
+    assert.equal(await r.exit, 0);
+
+    const closed = createServer();
+    await new Promise<void>((res) => closed.listen(0, '127.0.0.1', res));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((res) => closed.close(res));
+    const down = run(['serve', '--port', '0', '--upstream-url', `http://127.0.0.1:${port}/v1`], { DAIDAI_KEYS: DEMO_USABLE_KEYS.slice(0, 2).join(',') });
+    children.push(down.child);
+    await waitForOutput(down, /DaiDai proxy on/);
+    assert.match(down.stderr(), /\[warn\] The gateway http:\/\/127\.0\.0\.1:\d+\/v1 cannot be reached \(connection refused \(ECONNREFUSED\)\).*Check --upstream-url/);
+    down.child.kill('SIGTERM');
+    assert.equal(await down.exit, 0);
+  });
+
+  it('fake: the fake platform and gateway on a fixed port, and serve with the DAIDAI_KEYS it prints works', async () => {
+    const probe = createServer();
+    await new Promise<void>((res) => probe.listen(0, '127.0.0.1', res));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((res) => probe.close(res));
+    const f = run(['fake', '--port', String(port)]);
+    children.push(f.child);
+    const [, keys] = await waitForOutput(f, /DAIDAI_KEYS=(\S+) \\/);
+    assert.match(f.stdout(), new RegExp(`--upstream-url http://127\\.0\\.0\\.1:${port}/v1`));
+    assert.match(f.stdout(), /Press Ctrl-C to stop\.\n$/, 'the banner is the last thing printed');
+    const s = run(['serve', '--port', '0', '--upstream-url', `http://127.0.0.1:${port}/v1`], { DAIDAI_KEYS: keys });
+    children.push(s.child);
+    const [, url] = await waitForOutput(s, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    assert.match(s.stdout(), /Plain keys: no balances, no prices/);
+    const res = await fetch(`${url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello fake' }] }) });
+    assert.equal(res.status, 200, await res.clone().text());
+    s.child.kill('SIGTERM');
+    assert.equal(await s.exit, 0);
+    f.child.kill('SIGINT');
+    assert.equal(await f.exit, 0);
+  });
+
+  it('demo: the banner ("Press Ctrl-C to stop.") is printed after what the start logged', async () => {
+    const r = run(['demo', '--port', '0']);
+    children.push(r.child);
+    await waitForOutput(r, /Press Ctrl-C to stop\./);
+    const stderrThen = r.stderr();
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(r.stderr(), stderrThen, 'nothing logged after the banner while idle');
+    assert.equal((r.stdout() + r.stderr()).split('\n').filter((l) => /Logged in/.test(l)).length, 1, 'the login is said once');
+    r.child.kill('SIGINT');
+    assert.equal(await r.exit, 0);
   });
 
   it('serve --state-dir where no folder can be made (under /proc): one clear line, exit 1, within seconds', async function () {

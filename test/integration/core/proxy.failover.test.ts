@@ -359,14 +359,18 @@ describe('proxy failover (loopback, against the fake DaiDai)', function () {
       assert.equal(body.error.message.length > 10, true);
     });
 
-    it('every key refused (401) on the Anthropic route → 503 in Anthropic format', async () => {
+    it('every key refused (401) on the Anthropic route → 403 (clients do not retry it) in Anthropic format, no balance advice', async () => {
       const h = await start({ keys: [K0, K1] });
       for (const k of h.keys) h.fake.setFault(k, { status: 401 });
       const res = await messages(h);
-      assert.equal(res.status, 503);
+      assert.equal(res.status, 403);
       const body = res.json();
       assert.equal(body.type, 'error');
-      assert.match(body.error.message, /balance|refused/i);
+      assert.equal(body.error.type, 'permission_error');
+      assert.match(body.error.message, /invalid or revoked/i);
+      assert.doesNotMatch(body.error.message, /balance/i);
+      assert.equal(res.headers['x-daidai-attempts'], '2');
+      assert.match(res.statusMessage, /^DaiDai proxy: [\x20-\x7e]+$/);
     });
 
     it('every key hangs → 504 timeout in OpenAI format', async () => {

@@ -63,13 +63,22 @@ describe('give-up answers (pure)', () => {
     assert.equal(giveUpAnswer([t('UND_ERR_HEADERS_TIMEOUT'), t('ECONNRESET')], 2, { now }).status, 502);
   });
 
-  it('every failure a refusal of the model → 404 model_not_found; revoked or exhausted last → 503 keys_refused', () => {
+  it('every failure a refusal of the model → 404 model_not_found; revoked keys → 403 keys_revoked (not retried, no balance advice); exhausted → 503 keys_refused', () => {
     const excl: FailedAttempt = { keyId: A, decision: { action: 'exclude-model', blame: 'model', reason: 'not served' }, status: 503 };
     const a = giveUpAnswer([excl, { ...excl, keyId: B }], 2, { now, model: 'gpt-4o' });
     assert.equal(a.status, 404);
     assert.match(a.message, /^No key of this account serves model "gpt-4o"/);
     const revoked: FailedAttempt = { keyId: B, decision: { action: 'disable-key', blame: 'key', reason: 'HTTP 401' }, status: 401 };
-    assert.equal(giveUpAnswer([excl, revoked], 2, { now, model: 'gpt-4o' }).code, 'keys_refused');
+    const allRevoked = giveUpAnswer([excl, revoked], 2, { now, model: 'gpt-4o' });
+    assert.equal(allRevoked.code, 'keys_revoked');
+    assert.equal(allRevoked.status, 403, 'clients retry 503; a revoked key does not come back by retrying');
+    assert.doesNotMatch(allRevoked.message, /balance/i);
+    assert.match(allRevoked.message, /invalid or revoked/);
+    const exhausted: FailedAttempt = { keyId: A, decision: { action: 'exhausted', blame: 'key', reason: 'balance used up' }, status: 403 };
+    const mixed = giveUpAnswer([exhausted, revoked], 2, { now, model: 'gpt-4o' });
+    assert.equal(mixed.code, 'keys_refused');
+    assert.equal(mixed.status, 503);
+    assert.match(mixed.message, /balances/);
   });
 
   it('the outage answer says why and since when; 504 for timeouts', () => {

@@ -182,7 +182,7 @@ describe('in-process entry (ProxyServer.request into a ResponseSink)', function 
     const sink = new RecordingSink();
     const body = Buffer.from(JSON.stringify({ model: 'claude-sonnet-4-5-20250929', max_tokens: 16, messages: [{ role: 'user', content: 'x' }] }));
     await h.proxy.request({ method: 'POST', path: '/v1/messages', headers: { ...json, 'anthropic-version': '2023-06-01' }, body }, sink);
-    assert.equal(sink.status, 503);
+    assert.equal(sink.status, 403, 'every key revoked: 403 keys_revoked (not retried)');
     assert.ok(sink.reason?.startsWith('DaiDai proxy: '), `reason phrase ${sink.reason}`);
     const parsed = JSON.parse(sink.text);
     assert.equal(parsed.type, 'error');

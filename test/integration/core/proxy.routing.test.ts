@@ -120,6 +120,8 @@ describe('proxy routing by model and the request path of issue 10 (loopback, fak
       assert.match(res.json().error.message, /gpt-4o/);
       assert.match(res.statusMessage, /No key of this account serves model/);
       assert.equal(s.fake.requests.length, 2);
+      assert.equal(res.headers['x-daidai-attempts'], String(s.app.records[0].attempts), 'the header says what the log line says');
+      assert.equal(s.app.records[0].attempts, 2);
       const anth = await messages(s, 'gpt-4o');
       assert.equal(anth.status, 404);
       assert.equal(anth.json().type, 'error');
