@@ -64,7 +64,7 @@ export class Services implements vscode.Disposable {
   private readonly renderNow: () => void;
 
   constructor(context: vscode.ExtensionContext) {
-    // One bundle for the core's t() and vscode.l10n: the view models below speak the user's language.
+    // VS Code's bundle for the core's t(), the one translator of the core and this skin.
     initFromVscodeBundle(vscode.l10n.bundle, vscode.env.language);
     const version = String(context.extension.packageJSON.version ?? '0.0.0');
     const log = this.own(vscode.window.createOutputChannel('DaiDai', { log: true }));

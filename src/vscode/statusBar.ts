@@ -1,5 +1,6 @@
 // The status-bar item: text, tooltip and background from the pure statusModel().
 import * as vscode from 'vscode';
+import { t } from '../core/l10n';
 import type { StatusModel } from '../core/present';
 
 export class StatusBarController implements vscode.Disposable {
@@ -8,7 +9,7 @@ export class StatusBarController implements vscode.Disposable {
 
   constructor(command: string) {
     this.item = vscode.window.createStatusBarItem('daidai.status', vscode.StatusBarAlignment.Right, 100);
-    this.item.name = vscode.l10n.t('DaiDai Proxy');
+    this.item.name = t('DaiDai Proxy');
     this.item.command = command;
   }
 

@@ -2,7 +2,7 @@
 // zh-cn (`--locale zh-cn` plus the minimal language pack of scripts/l10n-langpack.mjs, since the
 // real pack lives on a marketplace tests cannot reach). The workbench itself stays English (the
 // pack has no translations of its own); the extension must speak Chinese: the Keys view, the
-// status-bar tooltip and its notifications.
+// status-bar tooltip, its notifications and the usage dashboard.
 import * as assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -111,6 +111,36 @@ export async function runChinese(opts: ChineseRunOptions, results: StepResult[])
       const text = (await entry.innerText()).replace(/\s+/g, ' ');
       console.log(`  notification: ${text}`);
       assert.match(text, /代理/, `the Start Proxy notification is in Chinese (代理): ${text}`);
+    });
+
+    await step('zh-dashboard', here, async () => {
+      await w.page.mouse.move(5, 5);
+      await w.page.keyboard.press('Escape');
+      // Two chats through the proxy, so every part of the page has rows to name.
+      for (const content of ['你好', 'hello']) {
+        const res = await fetch(`http://127.0.0.1:${proxyPort}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer anything' },
+          body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }),
+        });
+        assert.equal(res.status, 200, await res.text());
+      }
+      await w.runCommand('DaiDai: 打开用量面板');
+      await w.page.locator('iframe.webview.ready').first().waitFor({ state: 'visible', timeout: 20_000 });
+      const frame = w.page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame');
+      const requests = frame.locator('[data-testid="period-requests"]').first();
+      await requests.waitFor({ state: 'visible', timeout: 20_000 });
+      await waitUntil('the dashboard to count the two chats', async () => /\b2\b/.test(await requests.innerText()), 20_000);
+      const text = await frame.locator('body').innerText();
+      assert.ok(HAN.test(text), `the dashboard has Chinese text: ${text.slice(0, 300)}`);
+      // The English of the dashboard's own words (the page's and the model's); model ids, masked
+      // keys and numbers are not words to translate.
+      const english = [/\bSpend\b/, /\bTokens\b/, /\bBy model\b/, /\bBy key\b/, /\bRecent requests\b/, /\bToday\b/, /\bLast 7 days\b/, /\bhealthy\b/, /\bdays? left\b/, /\bprice unknown\b/, /\bNo errors\b/, /\bUpdated\b/, /\bAll models\b/, /\bBalance\b/];
+      const left = english.filter((re) => re.test(text)).map(String);
+      assert.deepEqual(left, [], `English left on the Chinese dashboard: ${left.join(', ')}`);
+      await w.screenshot('zh-dashboard');
+      await frame.locator('[data-testid="recent"]').first().scrollIntoViewIfNeeded();
+      await w.screenshot('zh-dashboard-recent');
     });
 
     await w.page.mouse.move(5, 5);

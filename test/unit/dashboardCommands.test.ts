@@ -6,10 +6,10 @@ import { CommandHandlers } from '../../src/core/app/commands';
 import { Session, type CredentialsPort } from '../../src/core/app/session';
 import { defaultSettings } from '../../src/core/app/settings';
 import type { Ui } from '../../src/core/app/ui';
+import { stubUi, type StubbedUi } from '../helpers/stubUi';
 import type { Logger } from '../../src/core/util/log';
 import { maskKey } from '../../src/core/util/mask';
 
-type Stubbed<T> = { [K in keyof T]-?: sinon.SinonStub };
 
 const CLEAR_A = 'sk-dashboardTestKeyAAAAAAAAAAAA1111';
 const CLEAR_B = 'sk-dashboardTestKeyBBBBBBBBBBBB2222';
@@ -19,29 +19,14 @@ const credentials: CredentialsPort = { get: async () => undefined, set: async ()
 describe('app: dashboard and Models view commands', () => {
   let sandbox: sinon.SinonSandbox;
   let session: Session;
-  let ui: Stubbed<Ui>;
+  let ui: StubbedUi;
   let h: CommandHandlers;
   const settle = () => new Promise((r) => setImmediate(r));
 
   beforeEach(() => {
     sandbox = sinon.createSandbox();
     session = new Session({ logger: quiet, credentials, settings: { ...defaultSettings, proxyPort: 0, refreshMinutes: 0 } });
-    ui = {
-      showInputBox: sandbox.stub().resolves(undefined),
-      showQuickPick: sandbox.stub().resolves(undefined),
-      showInformationMessage: sandbox.stub().resolves(undefined),
-      showWarningMessage: sandbox.stub().resolves(undefined),
-      showErrorMessage: sandbox.stub().resolves(undefined),
-      confirm: sandbox.stub().resolves(false),
-      withProgress: sandbox.stub().callsFake((_t: string, task: () => Promise<unknown>) => task()),
-      writeClipboard: sandbox.stub().resolves(),
-      showMarkdown: sandbox.stub().resolves(),
-      showLogs: sandbox.stub(),
-      openSettings: sandbox.stub(),
-      showDashboard: sandbox.stub(),
-      saveTextFile: sandbox.stub().resolves(undefined),
-      flashMessage: sandbox.stub(),
-    };
+    ui = stubUi(sandbox);
     h = new CommandHandlers(session, ui as Ui, quiet);
   });
 

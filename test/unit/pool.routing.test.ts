@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { KeyPool, type KeyPoolOptions } from '../../src/core/pool/keyPool';
 import { classifyFailure } from '../../src/core/pool/policy';
-import { closestModels } from '../../src/core/present/modelSuggestions';
+import { closestModels } from '../../src/core/gateway/modelSuggestions';
 import type { AcquireResult, PoolLease, PoolSnapshot } from '../../src/core/pool/types';
 import { maskKey } from '../../src/core/util/mask';
 

@@ -6,14 +6,14 @@
 import { t } from '../l10n';
 import { createDemoDaiDai, DEMO_ACCOUNT } from '../demo/demoDaiDai';
 import type { DemoDaiDai } from '../demo/types';
-import { directNetwork, NetDispatcher, networkProblem, sameNetwork, shownProxy, systemCaCertificates, type NetworkSettings } from '../net/dispatchers';
+import { directNetwork, type NetworkSettings } from '../net/dispatchers';
 import { gatewayDiagnosis } from '../gateway/diagnose';
 import { settingsKnobs } from '../knobs';
 import { createGatewayProbe, GatewayMonitor, type GatewayHealth, type GatewayModel } from '../gateway';
 import type { Credentials } from '../platform/types';
 import { KeyPool } from '../pool/keyPool';
 import type { KeySnapshot, PoolKeyInput } from '../pool/types';
-import { formatYuan, lowBalanceKeys, type AccountView, type RequestCounts } from '../present';
+import type { AccountView, RequestCounts } from '../present';
 import { ProxyServer, ProxyStartError } from '../proxy/server';
 import type { ProxyStatus, RequestRecord } from '../proxy/types';
 import type { StateIdentity } from '../state';
@@ -23,7 +23,10 @@ import { emailHash } from '../util/hash';
 import { connectHost } from '../util/hosts';
 import type { Logger } from '../util/log';
 import { errorMessage } from '../util/mask';
+import { LowBalanceWatch } from './lowBalance';
 import { MarketInfo, type MarketView } from './marketInfo';
+import { ModelListWatch } from './modelList';
+import { SessionNetwork } from './network';
 import { PeerWatcher, type PeerProxy } from './peerWatcher';
 import { RefreshTimer } from './refreshTimer';
 import { RequestLog } from './requestLog';
@@ -40,11 +43,6 @@ export { createPlatformAccount, type AccountLike, type CredentialsPort, type Ses
 
 const SIGNED_OUT: AccountSource = Object.freeze({ kind: 'signed-out' });
 
-/** Connections kept for the background checks (model lists, re-checks, outage probes): 4 run at a time. */
-const CHECK_CONNECTIONS = 8;
-/** The platform client's connect timeout, as its own default. */
-const PLATFORM_CONNECT_TIMEOUT_MS = 15_000;
-
 export class Session {
   readonly pool: KeyPool;
   readonly proxy: ProxyServer;
@@ -54,28 +52,20 @@ export class Session {
   private accountSub: Disposable;
   private _settings: DaiDaiSettings;
   private readonly requestLog: RequestLog;
-  private readonly warnedLow = new Set<string>();
+  private readonly lowBalance: LowBalanceWatch;
   private readonly refreshTimer = new RefreshTimer(() => this.refresh());
   private readonly peers: PeerWatcher;
   private readonly market: MarketInfo;
   private readonly subscriptions: Disposable[] = [];
   private historySub?: Disposable;
   private readonly changeEmitter = new Emitter<void>();
-  private readonly lowBalanceEmitter = new Emitter<KeySnapshot[]>();
   private readonly requestEmitter = new Emitter<void>();
   private readonly snapshotEmitter = new Emitter<SessionChange>();
-  private readonly modelsEmitter = new Emitter<void>();
-  /** The model ids last announced by onDidChangeModels. */
-  private modelIds = '';
+  private readonly modelList = new ModelListWatch(() => this.models);
   private readonly logger: Logger;
   private disposed = false;
-  /** One connection pool to the gateway, shared by the proxy and the background checks. */
-  /**
-   * The ways out, each with its own connections: the proxy's requests (no cap on connections, so
-   * requests hanging at the gateway never queue a normal one behind them), the background checks
-   * and the account calls. All follow the network settings (an HTTP proxy), loopback direct.
-   */
-  private readonly net: { proxy: NetDispatcher; checks: NetDispatcher; platform: NetDispatcher };
+  /** The ways out: the proxy's, the background checks', the account's (each its own connections). */
+  private readonly net: SessionNetwork;
   /** Model resolution and session affinity for the proxy (src/core/routing). */
   private readonly router: RequestRouter;
   private monitor?: { upstream: string; monitor: GatewayMonitor; started: Promise<void> };
@@ -86,7 +76,7 @@ export class Session {
   /** Account, mode or key list changed. */
   readonly onDidChange: Event<void> = this.changeEmitter.event;
   /** Keys that fell below daidai.balances.lowThreshold, each reported once per session. */
-  readonly onDidFindLowBalance: Event<KeySnapshot[]> = this.lowBalanceEmitter.event;
+  readonly onDidFindLowBalance: Event<KeySnapshot[]>;
   /** The client-level request counters moved (fires per proxied request; read `requests`). */
   readonly onDidCountRequest: Event<void> = this.requestEmitter.event;
   /** Model lists, prices, availability or the gateway's health changed. */
@@ -94,22 +84,17 @@ export class Session {
   /** Anything `snapshot` shows changed; the views' one event. */
   readonly onDidChangeSnapshot: Event<SessionChange> = this.snapshotEmitter.event;
   /** The ids in `snapshot.models` changed (a chat model provider lists them again). */
-  readonly onDidChangeModels: Event<void> = this.modelsEmitter.event;
+  readonly onDidChangeModels: Event<void> = this.modelList.onDidChange;
 
   constructor(private readonly deps: SessionDeps) {
     this.logger = deps.logger;
     this.requestLog = new RequestLog(deps.logger);
+    this.lowBalance = new LowBalanceWatch(deps.logger);
+    this.onDidFindLowBalance = this.lowBalance.onDidFind;
     this._settings = deps.settings;
     this.pool = new KeyPool({ failureThreshold: deps.settings.failureThreshold, logger: deps.logger });
     this.pool.setExclusionMinutes(deps.settings.modelExclusionMinutes);
-    const network = deps.network ?? directNetwork;
-    const ca = systemCaCertificates();
-    this.net = {
-      proxy: new NetDispatcher({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 }, network, ca),
-      checks: new NetDispatcher({ keepAliveTimeout: 30_000, connections: CHECK_CONNECTIONS }, network, ca),
-      platform: new NetDispatcher({ keepAliveTimeout: 30_000, connect: { timeout: PLATFORM_CONNECT_TIMEOUT_MS } }, network, ca),
-    };
-    this.describeNetwork(network);
+    this.net = new SessionNetwork(deps.network ?? directNetwork, deps.logger);
     this.state = new StateKeeper(deps.stateDir, this.pool, deps.logger, () => this.proxy.status.state === 'running');
     this.market = new MarketInfo(deps.logger);
     const watch = () => this.monitor?.monitor.watch;
@@ -138,6 +123,10 @@ export class Session {
     this.peers = new PeerWatcher({ proxy: this.proxy, logger: deps.logger, peers: deps.peers ?? 'share', pollMs: deps.peerPollMs, changed: () => this.changeEmitter.fire() });
     const state = () => this.snapshotEmitter.fire('state');
     const activity = () => this.snapshotEmitter.fire('activity');
+    const withModels = (fire: () => void) => () => {
+      fire();
+      this.modelList.check();
+    };
     this.subscriptions.push(
       this.proxy.onDidRequest((r) => {
         this.requestLog.record(r);
@@ -147,14 +136,8 @@ export class Session {
       deps.credentials.onDidChange(() => void this.onCredentialsChangedElsewhere()),
       this.market.onDidChange(() => this.insightEmitter.fire()),
       // The views' one event, and the models' own.
-      this.changeEmitter.event(() => {
-        state();
-        this.checkModels();
-      }),
-      this.insightEmitter.event(() => {
-        activity();
-        this.checkModels();
-      }),
+      this.changeEmitter.event(withModels(state)),
+      this.insightEmitter.event(withModels(activity)),
       this.proxy.onDidChangeStatus(state),
       this.pool.onDidChange(activity),
       this.requestEmitter.event(activity),
@@ -199,10 +182,7 @@ export class Session {
     };
   }
 
-  /**
-   * Serves plain keys (DAIDAI_KEYS, a keys file) instead of an account's: no login, no refresh.
-   * `origin` names where they came from, for messages.
-   */
+  /** Serves plain keys (DAIDAI_KEYS, a keys file; `origin` says which) instead of an account's: no login, no refresh. */
   async useKeys(keys: readonly PoolKeyInput[], origin: string, identity?: StateIdentity): Promise<void> {
     const copy = keys.map((k) => ({ ...k }));
     this.source = { kind: 'keys', origin, keys: copy };
@@ -315,7 +295,7 @@ export class Session {
     await this.openState(undefined); // what the pool learned is written before the keys go
     this.disposeMonitor();
     this.pool.setKeys([]);
-    this.warnedLow.clear();
+    this.lowBalance.reset();
     this.requestLog.reset();
     const left = this.source;
     this.source = SIGNED_OUT;
@@ -340,10 +320,7 @@ export class Session {
     void this.fetchMarket();
   }
 
-  /**
-   * Starts the embedded demo platform on a free port and logs into its demo account. For this
-   * session only: nothing is stored, and settings keep pointing at the real platform.
-   */
+  /** Starts the embedded demo platform on a free port and logs into its demo account; nothing is stored. */
   async tryDemo(): Promise<void> {
     let platform = this.source.kind === 'demo' ? this.source.platform : undefined;
     if (!platform) {
@@ -439,7 +416,7 @@ export class Session {
     if (changed.includes('failureThreshold')) this.pool.setFailureThreshold(next.failureThreshold);
     if (changed.includes('modelExclusionMinutes')) this.pool.setExclusionMinutes(next.modelExclusionMinutes);
     if (changed.includes('refreshMinutes')) this.scheduleRefresh();
-    if (changed.includes('lowBalance')) this.checkLowBalance();
+    if (changed.includes('lowBalance')) this.lowBalance.check(this.pool.snapshot(), this._settings.lowBalance);
     this.router.setOptions(routingOptionsOf(next));
 
     const demo = this.source.kind === 'demo' ? this.source.platform : undefined;
@@ -477,9 +454,7 @@ export class Session {
    * connections from now on; requests under way finish on the old ones.
    */
   applyNetwork(network: NetworkSettings): void {
-    if (this.disposed || sameNetwork(network, this.net.proxy.settings)) return;
-    for (const d of Object.values(this.net)) d.update(network);
-    this.describeNetwork(network);
+    if (!this.disposed) this.net.apply(network);
   }
 
   async dispose(): Promise<void> {
@@ -497,27 +472,21 @@ export class Session {
       this.disposeMonitor();
       this.market.dispose();
       this.insightEmitter.dispose();
-      await Promise.all(Object.values(this.net).map((d) => d.close().catch(() => undefined)));
+      await this.net.close();
       this.account.dispose?.();
       this.pool.dispose();
       const left = this.source;
       this.source = SIGNED_OUT;
       if (left.kind === 'demo') await left.platform.stop();
       this.changeEmitter.dispose();
-      this.lowBalanceEmitter.dispose();
+      this.lowBalance.dispose();
       this.requestEmitter.dispose();
       this.snapshotEmitter.dispose();
-      this.modelsEmitter.dispose();
+      this.modelList.dispose();
     }
   }
 
   // ---- internals ----
-
-  private describeNetwork(network: NetworkSettings): void {
-    const problem = networkProblem(network);
-    if (problem) this.logger.warn(t('The HTTP proxy setting cannot be used ({0}); connecting directly.', problem));
-    else if (network.proxy) this.logger.info(t('Connecting to the DaiDai platform and gateway through the HTTP proxy {0}.', shownProxy(network.proxy)));
-  }
 
   private useAccount(platformBaseUrl: string): void {
     this.accountSub.dispose();
@@ -578,16 +547,7 @@ export class Session {
     const m = this.monitor;
     this.monitor = undefined;
     m?.monitor.dispose();
-    if (m) this.checkModels();
-  }
-
-  /** Fires onDidChangeModels when the ids some key serves are not the ones last announced. */
-  private checkModels(): void {
-    if (this.disposed) return;
-    const ids = (this.models ?? []).map((m) => m.id).join('\n');
-    if (ids === this.modelIds) return;
-    this.modelIds = ids;
-    this.modelsEmitter.fire();
+    if (m) this.modelList.check();
   }
 
   /** Prices and the model monitor, with the keys; a failure keeps what was known (and says so once). */
@@ -621,16 +581,8 @@ export class Session {
     // The account's own "used" per key: the truth the usage estimate is checked against.
     if (s.signedIn) this.state.history.recordUtilisedFrom(this.pool.snapshot().keys, Date.now());
     if (!s.signedIn) this.refreshTimer.stop();
-    this.checkLowBalance();
+    this.lowBalance.check(this.pool.snapshot(), this._settings.lowBalance);
     this.changeEmitter.fire();
-  }
-
-  private checkLowBalance(): void {
-    const fresh = lowBalanceKeys(this.pool.snapshot(), this._settings.lowBalance).filter((k) => !this.warnedLow.has(k.id));
-    if (fresh.length === 0) return;
-    for (const k of fresh) this.warnedLow.add(k.id);
-    this.logger.warn(t('Low balance: {0}', fresh.map((k) => `${k.masked} ${formatYuan(k.balance)}`).join(', ')));
-    this.lowBalanceEmitter.fire(fresh);
   }
 
   private scheduleRefresh(): void {

@@ -10,7 +10,7 @@ import type { Dispatcher } from 'undici';
 import { gatewaySignature } from '../gateway/signature';
 import { bilingual, t } from '../l10n';
 import type { PoolLease } from '../pool/types';
-import { closestModels } from '../present/modelSuggestions';
+import { closestModels } from '../gateway/modelSuggestions';
 import { redactSecrets } from '../util/mask';
 import { UpstreamAttempt, type AttemptOutcome } from './attempt';
 import type { FailureDecision } from './contracts';

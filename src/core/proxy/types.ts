@@ -1,5 +1,6 @@
 // The contract of the local proxy, as the CLI, the extension, /health and the bench use it.
-import type { AcquireTier, TokenUsage } from './contracts';
+import type { UsageRecordInput } from '../usage/types';
+import type { AcquireTier } from './contracts';
 
 export interface ProxyOptions {
   /** Default 127.0.0.1. Anything else only when the user asks for it in settings. */
@@ -50,29 +51,14 @@ export interface ProxyStatus {
   error?: string;
 }
 
-/** One finished proxied request, for logs and views. Holds no secret. */
-export interface RequestRecord {
+/** One finished proxied request, for logs and views. Holds no secret. The usage history reads it as a UsageRecordInput. */
+export interface RequestRecord extends UsageRecordInput {
   id: string;
-  method: string;
-  path: string;
-  /** The model sent upstream (after resolution). */
-  model?: string;
-  /** The model the client asked for, when resolution sent another (`claude-opus-4-8` → `model`). */
+  /** The model the client asked for, when resolution sent another (`claude-opus-4-8` → `model`, the one sent). */
   requestedModel?: string;
   /** Session affinity: the conversation's first turn, a turn on its key, or one that moved it (failover). */
   session?: 'new' | 'same' | 'moved';
   stream: boolean;
-  status: number;
-  /** Masked id of the key that served (or last tried). */
-  keyId?: string;
-  attempts: number;
-  durationMs: number;
-  /** Client went away before the end. */
-  aborted: boolean;
-  /** Short reason when the request failed. */
-  error?: string;
-  /** Tokens the answer reported (2xx answers, when the usage meter read them). */
-  usage?: TokenUsage;
   /** Which tier of the pool the last attempt's key came from. */
   tier?: AcquireTier;
   /** Who asked, when not a client of the HTTP port: 'vscode-chat' for VS Code's chat (the in-process entry). */

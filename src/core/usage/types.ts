@@ -1,8 +1,7 @@
-// The contract of usage capture (docs/CONTRACTS-WIP.md, "Usage"), plus the shapes the history,
-// the reports and the dashboard share.
+// The contract of usage capture, plus the shapes the history, the reports and the dashboard
+// share. Below the proxy in the layers: the proxy's RequestRecord is one of the records read here.
 
 import type { ModelPrice } from '../platform/types';
-import type { RequestRecord } from '../proxy/types';
 
 /**
  * Tokens of one answer. `inputTokens` counts the input that was *not* served from a cache
@@ -36,9 +35,22 @@ export interface UsagePrice extends ModelPrice {
   cacheWritePerMillion?: number;
 }
 
-/** What the history takes of a finished request: the proxy's record with the usage it measured. */
-export type UsageRecordInput = Pick<RequestRecord, 'method' | 'path' | 'status' | 'attempts' | 'durationMs' | 'aborted'> &
-  Partial<Pick<RequestRecord, 'id' | 'model' | 'stream' | 'keyId' | 'error'>> & { usage?: TokenUsage };
+/** What the history takes of a finished request (the proxy's RequestRecord is one): the fields it reads. */
+export interface UsageRecordInput {
+  id?: string;
+  method: string;
+  path: string;
+  model?: string;
+  stream?: boolean;
+  status: number;
+  /** Masked id of the key that served (or last tried). */
+  keyId?: string;
+  attempts: number;
+  durationMs: number;
+  aborted: boolean;
+  error?: string;
+  usage?: TokenUsage;
+}
 
 /** Sums over a set of requests. `costCny` is the sum of the known costs only. */
 export interface UsageTotals {

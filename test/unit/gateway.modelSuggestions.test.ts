@@ -1,12 +1,12 @@
 import * as assert from 'node:assert/strict';
-import { closestModels, editDistance } from '../../src/core/present/modelSuggestions';
+import { closestModels, editDistance } from '../../src/core/gateway/modelSuggestions';
 
 // The ids a 404 for an unknown model names first: the pool gives the ids its keys serve, this ranks them.
 
 const CLAUDE = '[官Max]claude-sonnet-4-5-20250929';
 const SERVED = [CLAUDE, '[官Max]claude-opus-4-1', 'claude-haiku-4-5', 'gpt-4o', 'gpt-4.1', 'text-embedding-3-small', 'o3', 'gpt-5', 'dall-e-3'];
 
-describe('present: closestModels', () => {
+describe('gateway: closestModels', () => {
   it('an id containing the asked one comes first, the channel tag and case ignored', () => {
     assert.equal(closestModels('claude-sonnet-4-5', SERVED)[0], CLAUDE);
     assert.equal(closestModels('CLAUDE-SONNET-4-5', SERVED)[0], CLAUDE);
