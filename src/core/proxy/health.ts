@@ -1,5 +1,6 @@
 // GET /health: the same facts as the status bar, as JSON. Never a key: ids are masked.
 import type { PoolSnapshot } from '../pool/types';
+import type { HealthRouting } from '../routing/router';
 import type { ProxyStatus } from './types';
 
 export type HealthStatus = 'ok' | 'degraded' | 'down' | 'no-keys' | 'gateway-unreachable';
@@ -17,18 +18,6 @@ export interface HealthInfo {
   routing?: HealthRouting;
 }
 
-/** How requested models were resolved lately, and the conversations kept on their keys. */
-export interface HealthRouting {
-  familyFallback: boolean;
-  aliases: number;
-  /** Requested id → id sent, for the ids resolved to another lately (newest last, at most 50). */
-  resolved: Record<string, string>;
-  sessionAffinity: boolean;
-  /** Conversations remembered (each on its key). */
-  sessions: number;
-  /** Conversations moved to another key by failover so far. */
-  sessionMoves: number;
-}
 
 /** One key as /health shows it: masked id, state, how many models it serves, pairs refused. */
 export interface HealthKey {

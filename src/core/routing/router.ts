@@ -6,9 +6,21 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { SessionAffinity } from './affinity';
 import { ModelResolver, type Resolution } from './modelResolve';
 import { sessionIdOf } from './sessionId';
-import type { HealthRouting } from '../proxy/health';
 
 const RECENT_RESOLUTIONS = 50;
+
+/** How requested models were resolved lately, and the conversations kept on their keys. */
+export interface HealthRouting {
+  familyFallback: boolean;
+  aliases: number;
+  /** Requested id → id sent, for the ids resolved to another lately (newest last, at most 50). */
+  resolved: Record<string, string>;
+  sessionAffinity: boolean;
+  /** Conversations remembered (each on its key). */
+  sessions: number;
+  /** Conversations moved to another key by failover so far. */
+  sessionMoves: number;
+}
 
 export interface RoutingOptions {
   /** `daidai.models.aliases` (and the CLI's `--model-alias`): requested id → id to send. */
