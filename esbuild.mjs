@@ -4,6 +4,7 @@ import * as esbuild from 'esbuild';
 import { readdirSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { removeSourceMaps } from './scripts/dist-clean.mjs';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 
@@ -50,6 +51,8 @@ async function main() {
     });
     return;
   }
+  // A production bundle has no map: one left by an earlier development build would be stale.
+  if (production) removeSourceMaps('dist');
   const ctx = await esbuild.context({
     entryPoints: { extension: 'src/extension.ts', cli: 'src/cli.ts' },
     bundle: true,

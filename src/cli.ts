@@ -14,7 +14,7 @@ import type { Knobs } from './core/knobs';
 import { cliLanguage, parseLanguage, setLanguage, t } from './core/l10n';
 import { defaultStateDir, readUsageFileSync, stateFileNames, type StateIdentity } from './core/state';
 import { formatUsageTable } from './core/present/usageTable';
-import { parseSince, usageCsv, usageReport, UsageHistory, type UsageReport } from './core/usage';
+import { parseSince, usageCsv, usageReport, UsageHistory, type UsageTotals } from './core/usage';
 import { formatYuan } from './core/util/yuan';
 import { PlatformError } from './core/platform/client';
 import type { PoolKeyInput } from './core/pool/types';
@@ -302,8 +302,9 @@ async function serve(args: ParsedArgs, env: Env, log: Logger, out: (s: string) =
   if (source && source.kind !== 'account' && str(args, 'platform-url') !== undefined) {
     throw new UsageError(t('--platform-url is for a login (DAIDAI_EMAIL): plain keys never talk to the account API. Leave it out, or log in instead.'));
   }
-  const stateDir = demoOf ? undefined : str(args, 'state-dir') ?? defaultStateDir(env);
-  if (stateDir !== undefined) {
+  // The demo keeps its usage too, so that `usage` shows what was tried (its pool state is the demo's own file).
+  const stateDir = str(args, 'state-dir') ?? defaultStateDir(env);
+  {
     // Made here, once, so a folder that cannot be made is one clear line before anything starts.
     await makeDir(stateDir).catch((err: NodeJS.ErrnoException) => {
       throw new UsageError(t('Cannot create the state folder {0} ({1}). Pass --state-dir with a folder you can write to.', stateDir, err.code ?? err.message));
@@ -318,6 +319,7 @@ async function serve(args: ParsedArgs, env: Env, log: Logger, out: (s: string) =
     peers: 'refuse',
     knobs: cliKnobs,
     stateDir,
+    keepDemoUsage: true,
     network: networkFromEnv(env as NodeJS.ProcessEnv),
   });
   try {
@@ -327,7 +329,7 @@ async function serve(args: ParsedArgs, env: Env, log: Logger, out: (s: string) =
       await session.login({ email: source.email, password: source.password }, { remember: false, quiet: true });
     } else {
       const name = source.kind === 'keys-file' ? source.path : 'DAIDAI_KEYS';
-      const identity: StateIdentity = source.kind === 'keys-file' ? { kind: 'keys-file', path: source.path } : { kind: 'keys', keys: source.keys.map((k) => k.key) };
+      const identity: StateIdentity = source.kind === 'keys-file' ? { kind: 'keys-file', path: source.path } : { kind: 'keys' };
       await session.useKeys(source.keys, name, identity);
       out(t('Using {0} key(s) from {1}.', source.keys.length, name));
       out(t('Plain keys: no balances, no prices (¥ in usage needs a login), no new orders on SIGHUP{0}.', source.kind === 'keys-file' ? t(' (SIGHUP re-reads the file)') : ''));
@@ -402,7 +404,7 @@ function usage(args: ParsedArgs, env: Env, out: (s: string) => void, warn: (s: s
     : keysFile
       ? { kind: 'keys-file', path: keysFile }
       : env.DAIDAI_KEYS
-        ? { kind: 'keys', keys: parseKeys(env.DAIDAI_KEYS).map((k) => k.key) }
+        ? { kind: 'keys' }
         : undefined;
   let file: string | undefined;
   if (identity) {
@@ -428,7 +430,16 @@ function usage(args: ParsedArgs, env: Env, out: (s: string) => void, warn: (s: s
   }
   const report = usageReport(history, { since, now });
   if (args.values.has('json')) {
-    const totals = (x: Pick<UsageReport['total'], 'requests' | 'inputTokens' | 'outputTokens' | 'costCny'>) => ({ requests: x.requests, inputTokens: x.inputTokens, outputTokens: x.outputTokens, costCny: x.costCny });
+    // What the table shows, failures and unpriced requests included: costCny leaves the unpriced ones out.
+    const totals = (x: UsageTotals) => ({
+      requests: x.requests,
+      failures: x.failures,
+      inputTokens: x.inputTokens,
+      outputTokens: x.outputTokens,
+      cacheTokens: x.cacheTokens,
+      costCny: x.costCny,
+      unpricedRequests: x.unpricedRequests,
+    });
     out(
       JSON.stringify(
         { since: report.since, total: totals(report.total), byModel: report.byModel.map((m) => ({ model: m.model, ...totals(m) })), byKey: report.byKey.map((k) => ({ key: k.key, ...totals(k) })) },
@@ -536,7 +547,43 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
   const stderr = batchedWriter(2);
   process.once('exit', () => stderr.flush());
   const log = consoleLogger(level, stderr);
-  let running: Running;
+
+  // Signals are listened for before the start: the "proxy on" line can reach a supervisor (or a
+  // test) that stops the proxy at once, and a SIGTERM with no listener kills the process outright.
+  let running: Running | undefined;
+  let stopping: Promise<number> | undefined;
+  let signalled: string | undefined;
+  const stop = (signal: string): Promise<number> => {
+    out(`\n${t('{0}: stopping…', signal)}`);
+    return running!.stop().then(
+      () => 0,
+      () => 1,
+    );
+  };
+  let stopped: (code: number) => void = () => undefined;
+  const shutdown = (signal: string) => {
+    if (stopping || signalled) process.exit(130); // a second Ctrl-C while stopping: give up at once
+    if (!running) {
+      signalled = signal; // still starting: stop as soon as it has started
+      return;
+    }
+    stopping = stop(signal);
+    void stopping.then((code) => stopped(code));
+  };
+  const onInt = () => shutdown('SIGINT');
+  const onTerm = () => shutdown('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  // The Unix habit for "reload": a server's operator picks up a new order without a restart.
+  process.on('SIGHUP', () => {
+    if (!running || stopping) return;
+    log.info(t('SIGHUP: refreshing keys and balances…'));
+    running.reload().catch((err) => {
+      // A login's refresh logged its failure already; a keys file's is said here.
+      if (err instanceof UsageError) log.warn(t('Refreshing on SIGHUP failed: {0}', redactSecrets(err.message)));
+    });
+  });
+
   try {
     if (args.command === 'serve') running = await serve(args, env, log, out);
     else if (args.command === 'demo') running = await demo(args, env, log, out);
@@ -571,35 +618,13 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
   }
   // What the start logged goes out first: the banner ("Press Ctrl-C to stop.") is the last thing on screen.
   stderr.flush();
+  if (signalled) return stop(signalled);
   if (running.banner) out(running.banner);
-
   return new Promise<number>((resolve) => {
-    let stopping = false;
-    const shutdown = (signal: string) => {
-      if (stopping) {
-        process.exit(130); // a second Ctrl-C while stopping: give up at once
-      }
-      stopping = true;
-      out(`\n${t('{0}: stopping…', signal)}`);
-      running.stop().then(
-        () => resolve(0),
-        () => resolve(1),
-      );
-    };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    // The Unix habit for "reload": a server's operator picks up a new order without a restart.
-    process.on('SIGHUP', () => {
-      if (stopping) return;
-      log.info(t('SIGHUP: refreshing keys and balances…'));
-      running.reload().catch((err) => {
-        // A login's refresh logged its failure already; a keys file's is said here.
-        if (err instanceof UsageError) log.warn(t('Refreshing on SIGHUP failed: {0}', redactSecrets(err.message)));
-      });
-    });
+    stopped = resolve;
   });
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  void main(process.argv.slice(2)).then((code) => process.exit(code));
 }

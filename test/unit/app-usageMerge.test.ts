@@ -17,7 +17,7 @@ import type { FakeDaiDai } from '../fake/types';
 import { MemorySecretStorage } from '../helpers/memorySecretStorage';
 
 const keys = DEMO_USABLE_KEYS.slice(0, 2);
-const identity: StateIdentity = { kind: 'keys', keys };
+const identity: StateIdentity = { kind: 'keys' };
 
 describe('app: one usage history file, two processes (issue 22)', function () {
   this.timeout(30_000);

@@ -73,7 +73,7 @@ function shownLiterals(node: unknown, at: string, field: string | undefined, out
 }
 
 describe('l10n: the manifest (package.nls.json, package.nls.zh-cn.json)', () => {
-  const uses = placeholderUses(pkg.contributes, 'contributes');
+  const uses = [...placeholderUses(pkg.contributes, 'contributes'), ...placeholderUses(pkg.capabilities ?? {}, 'capabilities')];
 
   it('has every %key% of package.json in package.nls.json, and no key there that package.json does not use', () => {
     assert.ok(uses.length > 30, 'the contributions use placeholders');

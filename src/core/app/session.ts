@@ -17,7 +17,7 @@ import type { AccountView, RequestCounts } from '../present';
 import { ProxyServer, ProxyStartError } from '../proxy/server';
 import type { ProxyStatus, RequestRecord } from '../proxy/types';
 import type { StateIdentity } from '../state';
-import { createUsageMeter, requestCost, type UsageHistory } from '../usage';
+import { createUsageMeter, isModelList, requestCost, type UsageHistory } from '../usage';
 import { Emitter, type Disposable, type Event } from '../util/event';
 import { emailHash } from '../util/hash';
 import { connectHost } from '../util/hosts';
@@ -341,7 +341,8 @@ export class Session {
     }
     this.source = { kind: 'demo', platform };
     this.logger.info(t('Logged in to the demo account {0}.', DEMO_ACCOUNT.email));
-    await this.afterSignIn(undefined); // the demo keeps nothing
+    // The demo keeps nothing, unless the host asks for its usage (the CLI: `usage` after `demo`).
+    await this.afterSignIn(this.deps.keepDemoUsage ? { kind: 'account', email: DEMO_ACCOUNT.email } : undefined);
     this.scheduleRefresh();
     this.changeEmitter.fire();
   }
@@ -559,6 +560,7 @@ export class Session {
 
   /** One finished request into the usage history (tokens and the estimated ¥ from the prices). */
   private recordUsage(r: RequestRecord): void {
+    if (isModelList(r)) return; // not a use of a model: not in the usage report
     this.state.history.add(r, Date.now(), requestCost(r, this.market.book));
   }
 

@@ -60,6 +60,11 @@ export interface SessionDeps {
    * the CLI's HTTPS_PROXY / NO_PROXY); default: direct. Changed later by Session.applyNetwork().
    */
   network?: NetworkSettings;
+  /**
+   * Keep the demo account's usage history in `stateDir` (the CLI's `demo`, so that `usage` shows
+   * what was tried); default: the demo keeps nothing (the extension).
+   */
+  keepDemoUsage?: boolean;
   /** What messages call the host's knobs: the extension's settings (default) or the CLI's flags. */
   knobs?: Knobs;
 }

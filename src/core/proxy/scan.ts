@@ -166,13 +166,19 @@ function scanEnds(b: Buffer): BodyScan | undefined {
     if (c === QUOTE) {
       end = stringEnd(b, i);
       if (end === -1) return undefined;
-      if (key === 'model') (model = decodeString(b, i, end)), (haveModel = true), (modelAt = i), (modelEnd = end);
-      else if (key === 'stream') stream = false;
+      if (key === 'model') {
+        model = decodeString(b, i, end);
+        haveModel = true;
+        modelAt = i;
+        modelEnd = end;
+      } else if (key === 'stream') stream = false;
     } else {
       end = literalEnd(b, i);
       if (end === -1) return undefined;
-      if (key === 'model') (model = undefined), (haveModel = true);
-      else if (key === 'stream') stream = end - i === 4 && b[i] === 0x74;
+      if (key === 'model') {
+        model = undefined;
+        haveModel = true;
+      } else if (key === 'stream') stream = end - i === 4 && b[i] === 0x74;
     }
     i = skipSpace(b, end);
     if (b[i] !== COMMA) return undefined; // the end of a small body, or something odd: the whole scan
@@ -239,7 +245,11 @@ function scanEnds(b: Buffer): BodyScan | undefined {
   // would override the head's (or be the only one), so any `stream"` there and the whole scan
   // decides. SillyTavern and Claude Code write `stream` last: the search rarely runs.
   const middle = b.subarray(headEnd, tailStart);
-  if (tailHasModel) (model = tailModel), (haveModel = true), (modelAt = tailModelAt);
+  if (tailHasModel) {
+    model = tailModel;
+    haveModel = true;
+    modelAt = tailModelAt;
+  }
   else if (middle.indexOf(MODEL_KEY) !== -1) return undefined;
   if (tailHasStream) stream = tailStream;
   else if (middle.indexOf(STREAM_KEY) !== -1) return undefined;
@@ -289,8 +299,11 @@ function scanWhole(b: Buffer): BodyScan {
     if (c === QUOTE) {
       end = stringEnd(b, i);
       if (end === -1) return broken('a string is not closed', i);
-      if (key === 'model') (model = decodeString(b, i, end)), (modelAt = i), (modelEnd = end);
-      else if (key === 'stream') stream = false;
+      if (key === 'model') {
+        model = decodeString(b, i, end);
+        modelAt = i;
+        modelEnd = end;
+      } else if (key === 'stream') stream = false;
     } else if (c === LBRACE || c === LBRACKET) {
       end = containerEnd(b, i);
       if (end === -1) return broken(c === LBRACE ? 'an object is not closed' : 'an array is not closed', i);

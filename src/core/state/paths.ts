@@ -1,9 +1,9 @@
 // Where the state files live, and what they are called. Names hold no secret: an account is
-// named by the hash of its e-mail, a keys file by the hash of its path, DAIDAI_KEYS by the hash
-// of its keys' hashes.
+// named by the hash of its e-mail, a keys file by the hash of its path; DAIDAI_KEYS has one
+// history of its own (`keys`), whatever keys it holds.
 import { homedir } from 'node:os';
 import { posix, resolve, win32 } from 'node:path';
-import { emailHash, keyHash, textHash } from '../util/hash';
+import { emailHash, textHash } from '../util/hash';
 
 const appFolder = 'daidai-aggregator';
 
@@ -32,8 +32,12 @@ export type StateIdentity =
   | { kind: 'account'; email: string }
   /** --keys-file: the path as given; it is resolved here. */
   | { kind: 'keys-file'; path: string }
-  /** DAIDAI_KEYS: the keys themselves (only their hashes are used). */
-  | { kind: 'keys'; keys: readonly string[] };
+  /**
+   * DAIDAI_KEYS: one history for whatever keys the variable holds. The pool's state is kept per
+   * key hash and the usage per masked key, so adding or removing a key keeps what the others
+   * learned and spent (a file per key set started over at every change).
+   */
+  | { kind: 'keys' };
 
 export interface StateFileNames {
   /** Stable, secret-free id of the identity, e.g. `account-<emailHash>`. */
@@ -56,7 +60,6 @@ function identityId(identity: StateIdentity): string {
     case 'keys-file':
       return `keysfile-${textHash(resolve(identity.path))}`;
     case 'keys':
-      // Sorted, so the order of DAIDAI_KEYS does not matter; deduplicated like parseKeys does.
-      return `keys-${textHash([...new Set(identity.keys.map((k) => keyHash(k.trim())))].sort().join('\n'))}`;
+      return 'keys';
   }
 }

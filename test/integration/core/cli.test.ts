@@ -625,6 +625,49 @@ describe('CLI (dist/cli.js)', function () {
     assert.match(lines[0], /--state-dir/);
   });
 
+  it('DAIDAI_KEYS: adding a key keeps the history (per key, not per set); usage --json has failures and unpriced counts; GET /v1/models is no request', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'daidai-cli-keys-history-'));
+    const [k1, k2] = DEMO_USABLE_KEYS;
+    const chatOnce = async (url: string, n: number) => {
+      const res = await fetch(`${url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `h${n}` }] }) });
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      assert.equal((await fetch(`${url}/models`)).status, 200);
+    };
+    for (const [i, keys] of [[k1], [k1, k2]].entries()) {
+      const r = run(['serve', '--port', '0', '--upstream-url', fake.gatewayUrl, '--state-dir', stateDir], { DAIDAI_KEYS: keys.join(',') });
+      children.push(r.child);
+      const [, url] = await waitForOutput(r, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+      await chatOnce(url, i);
+      r.child.kill('SIGTERM');
+      assert.equal(await r.exit, 0);
+    }
+    const u = run(['usage', '--json', '--state-dir', stateDir], { DAIDAI_KEYS: [k1, k2].join(',') });
+    assert.equal(await u.exit, 0, u.stderr());
+    const report = JSON.parse(u.stdout()) as { total: { requests: number; failures: number; unpricedRequests: number; costCny: number | null }; byModel: Array<{ model: string }> };
+    assert.equal(report.total.requests, 2, 'both runs, though the key set changed; the model lists are not counted');
+    assert.equal(report.total.failures, 0);
+    assert.equal(report.total.unpricedRequests, 2, 'plain keys have no price list');
+    assert.equal(report.total.costCny, null);
+    assert.deepEqual(report.byModel.map((m) => m.model), ['gpt-4o-mini']);
+  });
+
+  it('demo: keeps its usage, so `usage` right after shows what was tried', async () => {
+    const stateHome = mkdtempSync(join(tmpdir(), 'daidai-cli-demo-usage-'));
+    const r = run(['demo', '--port', '0'], { XDG_STATE_HOME: stateHome });
+    children.push(r.child);
+    const [, url] = await waitForOutput(r, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    const res = await fetch(`${url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'demo usage' }] }) });
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+    r.child.kill('SIGINT');
+    assert.equal(await r.exit, 0);
+    const u = run(['usage'], { XDG_STATE_HOME: stateHome });
+    assert.equal(await u.exit, 0, u.stderr());
+    assert.match(u.stdout(), /gpt-4o-mini/);
+    assert.doesNotMatch(u.stdout(), /\(no model\)/);
+  });
+
   it('serve without credentials or keys says what to set', async () => {
     const r = run(['serve', '--port', '0']);
     assert.equal(await r.exit, 1);
