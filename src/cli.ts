@@ -604,5 +604,5 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  void main(process.argv.slice(2)).then((code) => process.exit(code));
 }

@@ -7,7 +7,7 @@ import type { PoolKeyInput } from './pool/types';
  * (`DAIDAI_KEYS=notakey`, a half-pasted key) before it is served for every request.
  */
 export function looksLikeApiKey(text: string): boolean {
-  return /^sk-[A-Za-z0-9_\-]{12,}$/.test(text);
+  return /^sk-[A-Za-z0-9_-]{12,}$/.test(text);
 }
 
 /**

@@ -65,7 +65,6 @@ export async function runChinese(opts: ChineseRunOptions, results: StepResult[])
     await wb.load(cs.workbenchUrl());
     const w = wb;
     const here = () => [['', w]] as Array<[string, Workbench]>;
-    const keysPane = () => w.viewPane('密钥');
 
     await step('zh-keys-view', here, async () => {
       await w.activityItem('DaiDai').waitFor({ state: 'visible', timeout: 30_000 });

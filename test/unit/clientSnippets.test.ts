@@ -13,7 +13,6 @@ import * as vm from 'node:vm';
 import { setLanguage } from '../../src/core/l10n';
 import { assistantModels, clientSnippets, codexConfigToml, inlineCode, powershellQuote, shellQuote, type ClientId } from '../../src/core/present/clients';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const yaml = require('js-yaml') as { load(s: string): unknown };
 
 const URL_ = 'http://127.0.0.1:5100/v1';
@@ -121,7 +120,10 @@ function readPowershellSingle(text: string, from: number): { value: string; rest
   for (let i = from + 1; i < text.length; i++) {
     const c = text[i]!;
     if (!quote.test(c)) out += c;
-    else if (quote.test(text[i + 1] ?? '')) (out += c), i++;
+    else if (quote.test(text[i + 1] ?? '')) {
+      out += c;
+      i++;
+    }
     else return { value: out, rest: text.slice(i + 1) };
   }
   assert.fail('the string is not closed');

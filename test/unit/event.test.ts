@@ -53,13 +53,12 @@ describe('Emitter', () => {
   it('a fire reaches the listeners of when it began: one removed or added meanwhile counts from the next fire', () => {
     const e = new Emitter<void>();
     const seen: string[] = [];
-    let subB: Disposable | undefined;
     e.event(() => {
       seen.push('a');
-      subB?.dispose();
+      subB.dispose();
       e.event(() => seen.push('late'));
     });
-    subB = e.event(() => seen.push('b'));
+    const subB = e.event(() => seen.push('b'));
     e.fire();
     assert.deepEqual(seen, ['a', 'b']);
     seen.length = 0;

@@ -7,7 +7,7 @@ import { t } from '../l10n';
 import { formatYuan } from '../util/yuan';
 import { nullLogger, type Logger } from '../util/log';
 import { maskKey, redactSecrets } from '../util/mask';
-import { PlatformClient, PlatformError } from './client';
+import { PlatformError, type PlatformClient } from './client';
 import type { AccountKey, AccountSnapshot, Credentials } from './types';
 
 export interface AccountOptions {

@@ -77,8 +77,14 @@ export function chooseKey(keys: readonly KeyView[], start: number, req: ChoiceRe
     } else if (h.kind === 'cooling') {
       if (h.until - now > maxWait) continue;
       if (unknown) {
-        if (h.until < cu1) (cu1 = h.until), (c1 = idx);
-      } else if (h.until < cu0) (cu0 = h.until), (c0 = idx);
+        if (h.until < cu1) {
+          cu1 = h.until;
+          c1 = idx;
+        }
+      } else if (h.until < cu0) {
+        cu0 = h.until;
+        c0 = idx;
+      }
     }
   }
   if (u0 >= 0) return u0;

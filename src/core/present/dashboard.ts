@@ -5,7 +5,7 @@
 import { t } from '../l10n';
 import type { KeySnapshot, KeyState, PoolSnapshot } from '../pool/types';
 import { DAY_MS, emptySum, groupBuckets, HOUR_MS, hourOf, roundYuan, sumBuckets, totalsOf, utilisedByKey, type HourBucket, type RecentRequest, type UsageHistory, type UsageTotals } from '../usage';
-import { formatIn, formatYuan } from './format';
+import { formatYuan } from './format';
 import { keyStateText } from './keys';
 import { costText, formatCount } from './usageTable';
 

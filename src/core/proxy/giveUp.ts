@@ -133,7 +133,11 @@ export function outageAnswer(outage: { reason: string; since: number }, now: num
 export function noModelAnswer(model: string, closest: readonly string[], all: readonly string[] | undefined, acceptLanguage?: string): ErrorAnswer {
   const shown: string[] = [];
   const seen = new Set<string>();
-  for (const id of closest) if (!seen.has(id)) (seen.add(id), shown.push(id));
+  for (const id of closest) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    shown.push(id);
+  }
   let more = 0;
   for (const id of all ?? []) {
     if (seen.has(id)) continue;

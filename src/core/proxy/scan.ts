@@ -209,13 +209,17 @@ function scanEnds(b: Buffer): BodyScan | undefined {
     if (c === QUOTE) {
       end = stringEnd(b, i);
       if (end === -1) return undefined;
-      if (key === 'model') (model = decodeString(b, i, end)), (haveModel = true);
-      else if (key === 'stream') stream = false;
+      if (key === 'model') {
+        model = decodeString(b, i, end);
+        haveModel = true;
+      } else if (key === 'stream') stream = false;
     } else {
       end = literalEnd(b, i);
       if (end === -1) return undefined;
-      if (key === 'model') (model = undefined), (haveModel = true);
-      else if (key === 'stream') stream = end - i === 4 && b[i] === 0x74;
+      if (key === 'model') {
+        model = undefined;
+        haveModel = true;
+      } else if (key === 'stream') stream = end - i === 4 && b[i] === 0x74;
     }
     i = skipSpace(b, end);
     if (b[i] !== COMMA) return undefined; // the end of a small body, or something odd: the whole scan
@@ -279,7 +283,10 @@ function scanEnds(b: Buffer): BodyScan | undefined {
   // would override the head's (or be the only one), so any `stream"` there and the whole scan
   // decides. SillyTavern and Claude Code write `stream` last: the search rarely runs.
   const middle = b.subarray(headEnd, tailStart);
-  if (tailHasModel) (model = tailModel), (haveModel = true);
+  if (tailHasModel) {
+    model = tailModel;
+    haveModel = true;
+  }
   else if (middle.indexOf(MODEL_KEY) !== -1) return undefined;
   if (tailHasStream) stream = tailStream;
   else if (middle.indexOf(STREAM_KEY) !== -1) return undefined;

@@ -187,12 +187,17 @@ export class JsonStateFile<T> {
   /** Writes whatever is pending now (on stop and deactivate). Never rejects. */
   async flush(): Promise<void> {
     this.cancelTimer();
-    while (this.writing) await this.writing;
+    await this.idle();
     if (!this.pending && this.retry) {
       this.pending = this.retry;
       this.retry = undefined;
     }
     if (this.pending) await this.writePending();
+    await this.idle();
+  }
+
+  /** Resolves when no write is under way (a write may chain the next one). */
+  private async idle(): Promise<void> {
     while (this.writing) await this.writing;
   }
 

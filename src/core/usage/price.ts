@@ -2,7 +2,6 @@
 // A model without a known price has no cost: undefined, never a guess.
 
 import type { ModelPrice } from '../platform/types';
-import { totalInputTokens } from './meter';
 import type { TokenUsage, UsagePrice, UsageRecordInput } from './types';
 
 /** `[官Max]claude-sonnet-4-5` → `claude-sonnet-4-5`; names without a channel prefix unchanged. */

@@ -16,9 +16,9 @@ export function maskKey(key: string): string {
 export function redactSecrets(text: string): string {
   if (!text) return text;
   return text
-    .replace(/sk-[A-Za-z0-9_\-]{8,}/g, (m) => maskKey(m))
-    .replace(/(Bearer\s+)[A-Za-z0-9._\-~+/=]{8,}/gi, '$1[redacted]')
-    .replace(/eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+/g, '[token redacted]');
+    .replace(/sk-[A-Za-z0-9_-]{8,}/g, (m) => maskKey(m))
+    .replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi, '$1[redacted]')
+    .replace(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g, '[token redacted]');
 }
 
 /** A person-readable message for any error, free of secrets. */

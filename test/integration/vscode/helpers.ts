@@ -1,5 +1,4 @@
 // Small helpers shared by the suite's files.
-import * as assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 
 export const EXTENSION_ID = 'daidai-aggregator.daidai-aggregator';

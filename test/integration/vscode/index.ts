@@ -75,7 +75,7 @@ export function run(): Promise<void> {
 
   return new Promise<void>((resolve, reject) => {
     try {
-      const runner = mocha.run((failures) => {
+      const runner = mocha.run(() => {
         if (!secondPhase && readRestart()) {
           // Never settles: this host ends here; the next one runs the second phase and reports.
           results.status = 'restarting';
