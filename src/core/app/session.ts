@@ -17,7 +17,7 @@ import type { AccountView, RequestCounts } from '../present';
 import { ProxyServer, ProxyStartError } from '../proxy/server';
 import type { ProxyStatus, RequestRecord } from '../proxy/types';
 import type { StateIdentity } from '../state';
-import { createUsageMeter, requestCost, type UsageHistory } from '../usage';
+import { createUsageMeter, isModelList, requestCost, type UsageHistory } from '../usage';
 import { Emitter, type Disposable, type Event } from '../util/event';
 import { emailHash } from '../util/hash';
 import { connectHost } from '../util/hosts';
@@ -554,8 +554,7 @@ export class Session {
 
   /** One finished request into the usage history (tokens and the estimated ¥ from the prices). */
   private recordUsage(r: RequestRecord): void {
-    // Listing the models costs nothing and is no use of a model: not a request in the usage report.
-    if (isModelList(r)) return;
+    if (isModelList(r)) return; // not a use of a model: not in the usage report
     this.state.history.add(r, Date.now(), requestCost(r, this.market.book));
   }
 
@@ -597,9 +596,4 @@ export class Session {
       await this.login(creds, { remember: false, silent: true }).catch(() => undefined);
     }
   }
-}
-
-/** `GET /v1/models` or `/v1/models/{id}` (the path is the client's, under /v1). */
-function isModelList(r: RequestRecord): boolean {
-  return (r.method === 'GET' || r.method === 'HEAD') && /^\/models(?:\/|$|\?)/.test(r.path);
 }

@@ -295,6 +295,11 @@ export class UsageHistory {
   }
 }
 
+/** `GET /v1/models` or `/v1/models/{id}` (the path is the client's, under /v1): listing models costs nothing and is no use of one. */
+export function isModelList(r: Pick<UsageRecordInput, 'method' | 'path'>): boolean {
+  return (r.method === 'GET' || r.method === 'HEAD') && /^\/models(?:\/|$|\?)/.test(r.path);
+}
+
 /** A request that did not get its answer: an error status, or an answer cut off upstream. */
 export function isFailure(r: Pick<UsageRecordInput, 'status' | 'error' | 'aborted'>): boolean {
   if (r.status >= 400) return true;

@@ -9,6 +9,7 @@ export {
   DAY_MS,
   hourOf,
   isFailure,
+  isModelList,
   safeKeyId,
   type HourBucket,
   type UtilisedBucket,
