@@ -252,9 +252,14 @@ export function correctnessLines(up: Upstream): { lines: string[]; pass: boolean
       const counts = up.keys.map((k) => byKey.get(k) ?? 0);
       const mean = counts.reduce((a, b) => a + b, 0) / counts.length;
       const worst = Math.max(...counts.map((c) => Math.abs(c - mean) / mean)) * 100;
+      // With session affinity (ours' default), the phases' identical bodies are one conversation
+      // each and rightly stay on one key: spread is not what ours promises there.
+      const sticky = name === 'ours' && !cfg.oursArgs.includes('--no-session-affinity');
       const even = worst <= 10;
-      if (!even) pass = false;
-      keyLine = `; keys at the upstream ${counts.join(' / ')} (worst ${worst.toFixed(1)} % from even: ${even ? 'PASS' : 'FAIL'})`;
+      if (!even && !sticky) pass = false;
+      keyLine = sticky
+        ? `; keys at the upstream ${counts.join(' / ')} (session affinity: each phase's identical body is one conversation, kept on one key; spread not judged)`
+        : `; keys at the upstream ${counts.join(' / ')} (worst ${worst.toFixed(1)} % from even: ${even ? 'PASS' : 'FAIL'})`;
       const attempts: Record<string, number> = {};
       for (const s of samples) for (const [a, n] of Object.entries(s.attempts)) attempts[a] = (attempts[a] ?? 0) + n;
       if (Object.keys(attempts).length) keyLine += `; x-daidai-attempts seen ${JSON.stringify(attempts)}`;

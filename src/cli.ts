@@ -19,6 +19,7 @@ import { formatYuan } from './core/util/yuan';
 import { PlatformError } from './core/platform/client';
 import type { PoolKeyInput } from './core/pool/types';
 import { ProxyStartError } from './core/proxy/server';
+import { parseAliasPairs } from './core/routing/modelResolve';
 import { batchedWriter, consoleLogger, type Level, type Logger } from './core/util/log';
 import { maskKey, redactSecrets } from './core/util/mask';
 import { makeDir } from './core/util/mkdir';
@@ -59,6 +60,16 @@ export const OPTIONS: Record<string, OptionSpec> = {
   'model-exclusion-minutes': { type: 'string', for: PROXY, value: 'N', help: () => t('how long a key stays out for a model its group has no channel for\n(default {0})', d.modelExclusionMinutes) },
   'refresh-minutes': { type: 'string', for: PROXY, value: 'N', help: () => t('how often balances are refreshed when logged in (default {0}; 0 = never)', d.refreshMinutes) },
   'low-balance': { type: 'string', for: PROXY, value: 'CNY', help: () => t('warn when a key falls below this balance in ¥ (default {0}; 0 = never)', d.lowBalance) },
+  'model-alias': {
+    type: 'string',
+    for: PROXY,
+    multiple: true,
+    value: 'FROM=TO',
+    help: () => t('send model TO when a client asks for FROM (repeat it for more)'),
+  },
+  'no-family-fallback': { type: 'boolean', for: PROXY, help: () => t('send an id no key lists as it is, not the newest of its family') },
+  'no-session-affinity': { type: 'boolean', for: PROXY, help: () => t('spread every request, instead of keeping a conversation on one key') },
+  'session-idle-minutes': { type: 'string', for: PROXY, value: 'N', help: () => t('a conversation idle this long starts over on the next key (default {0})', d.sessionIdleMinutes) },
   'headers-timeout': { type: 'string', for: PROXY, value: 'S', help: () => t('seconds to wait for the gateway to start answering, then the next key (default {0})', d.headersTimeoutSeconds) },
   'body-timeout': { type: 'string', for: PROXY, value: 'S', help: () => t('seconds of gateway silence mid-answer before it ends with an error (default {0})', d.bodyTimeoutSeconds) },
   'log-level': { type: 'string', for: ['serve', 'demo', 'fake'], value: 'LEVEL', help: () => t('trace | debug | info | warn | error (default info)') },
@@ -198,6 +209,13 @@ function environmentCredentials(email: string | undefined, password: string | un
 }
 
 /** The flags and variables as the application service's settings; every default comes from defaultSettings. */
+/** `--model-alias FROM=TO`, repeatable. */
+function aliasFlags(pairs: readonly string[]): Record<string, string> {
+  const r = parseAliasPairs(pairs);
+  if (r.bad !== undefined) throw new UsageError(t('--model-alias wants FROM=TO, such as claude-opus-4-8=[官Max]claude-opus-4-6-20260205 (got "{0}").', r.bad.slice(0, 80)));
+  return r.aliases;
+}
+
 function settingsOf(args: ParsedArgs, env: Env): DaiDaiSettings {
   const origins = [
     ...originsOf((env.DAIDAI_ALLOWED_ORIGINS ?? '').split(','), 'DAIDAI_ALLOWED_ORIGINS'),
@@ -209,6 +227,10 @@ function settingsOf(args: ParsedArgs, env: Env): DaiDaiSettings {
     proxyHost: str(args, 'host') ?? d.proxyHost,
     proxyAccessToken: env.DAIDAI_ACCESS_TOKEN ?? '',
     proxyAllowedOrigins: [...new Set(origins)],
+    modelAliases: aliasFlags(args.lists.get('model-alias') ?? []),
+    familyFallback: !args.values.has('no-family-fallback'),
+    sessionAffinity: !args.values.has('no-session-affinity'),
+    sessionIdleMinutes: numberFlag(args, 'session-idle-minutes', d.sessionIdleMinutes, 1, 24 * 60),
     platformBaseUrl: urlFlag(args, 'platform-url', d.platformBaseUrl),
     upstreamBaseUrl: urlFlag(args, 'upstream-url', d.upstreamBaseUrl),
     maxRetries: numberFlag(args, 'max-retries', d.maxRetries, 0, 20),

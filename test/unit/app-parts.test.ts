@@ -23,6 +23,10 @@ describe('app: settings', () => {
       'failover.modelExclusionMinutes': 30,
       'balances.refreshMinutes': 0,
       'balances.lowThreshold': 2.5,
+      'models.aliases': { 'claude-opus-4-8': ' [官Max]claude-opus-4-6-20260205 ', bad: 3, ' ': 'x', long: 'y'.repeat(300) },
+      'models.familyFallback': false,
+      'routing.sessionAffinity': false,
+      'routing.sessionIdleMinutes': 15,
       'upstream.headersTimeoutSeconds': 30,
       'upstream.bodyTimeoutSeconds': 1e9,
     };
@@ -41,6 +45,10 @@ describe('app: settings', () => {
       modelExclusionMinutes: 30,
       refreshMinutes: 0,
       lowBalance: 2.5,
+      modelAliases: { 'claude-opus-4-8': '[官Max]claude-opus-4-6-20260205' },
+      familyFallback: false,
+      sessionAffinity: false,
+      sessionIdleMinutes: 15,
       headersTimeoutSeconds: 30,
       bodyTimeoutSeconds: 3600,
     });

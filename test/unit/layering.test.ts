@@ -61,10 +61,9 @@ export const CORE_LAYERS: readonly (readonly string[])[] = [
   ['l10n', 'knobs'],
   ['net'],
   ['platform', 'pool', 'demo'],
-  ['gateway', 'usage', 'keysFile'],
+  ['gateway', 'usage', 'keysFile', 'routing'],
   ['state'],
   ['proxy'],
-  ['routing'],
   ['present'],
   ['app'],
 ];

@@ -30,7 +30,8 @@ import { SessionNetwork } from './network';
 import { PeerWatcher, type PeerProxy } from './peerWatcher';
 import { RefreshTimer } from './refreshTimer';
 import { RequestLog } from './requestLog';
-import { changedSettings, proxyOptionsOf, settingIds, type DaiDaiSettings } from './settings';
+import { changedSettings, proxyOptionsOf, routingOptionsOf, settingIds, type DaiDaiSettings } from './settings';
+import { RequestRouter } from '../routing/router';
 import { createPlatformAccount, type AccountLike, type SessionDeps, type SettingsOutcome } from './sessionDeps';
 import type { AccountSource, SessionChange, SessionMode, SessionSnapshot, SignOutReason } from './snapshot';
 import { StateKeeper } from './stateKeeper';
@@ -65,6 +66,8 @@ export class Session {
   private disposed = false;
   /** The ways out: the proxy's, the background checks', the account's (each its own connections). */
   private readonly net: SessionNetwork;
+  /** Model resolution and session affinity for the proxy (src/core/routing). */
+  private readonly router: RequestRouter;
   private monitor?: { upstream: string; monitor: GatewayMonitor; started: Promise<void> };
   private readonly state: StateKeeper;
   private readonly meter = createUsageMeter();
@@ -95,8 +98,10 @@ export class Session {
     this.state = new StateKeeper(deps.stateDir, this.pool, deps.logger, () => this.proxy.status.state === 'running');
     this.market = new MarketInfo(deps.logger);
     const watch = () => this.monitor?.monitor.watch;
+    this.router = new RequestRouter(routingOptionsOf(deps.settings));
     this.proxy = new ProxyServer({
       pool: this.pool,
+      router: this.router,
       options: proxyOptionsOf(deps.settings),
       logger: deps.logger,
       version: deps.version,
@@ -413,6 +418,7 @@ export class Session {
     if (changed.includes('modelExclusionMinutes')) this.pool.setExclusionMinutes(next.modelExclusionMinutes);
     if (changed.includes('refreshMinutes')) this.scheduleRefresh();
     if (changed.includes('lowBalance')) this.lowBalance.check(this.pool.snapshot(), this._settings.lowBalance);
+    this.router.setOptions(routingOptionsOf(next));
 
     const demo = this.source.kind === 'demo' ? this.source.platform : undefined;
     if (changed.includes('platformBaseUrl') && !demo) {

@@ -2,6 +2,7 @@
 // Reading goes through an injected getter so this file runs anywhere; the VS Code reader is in
 // src/vscode/services.ts, the CLI's in src/cli.ts.
 import { defaultProxyOptions, type ProxyOptions } from '../proxy/types';
+import type { RoutingOptions } from '../routing/router';
 
 export interface DaiDaiSettings {
   proxyPort: number;
@@ -21,6 +22,14 @@ export interface DaiDaiSettings {
   refreshMinutes: number;
   /** ¥; 0 turns the warning off. */
   lowBalance: number;
+  /** Requested model id → id to send (`daidai.models.aliases`; the CLI's `--model-alias`). */
+  modelAliases: Record<string, string>;
+  /** A model the keys do not list is sent as the newest of its family they do (opus, sonnet, gpt-5…). */
+  familyFallback: boolean;
+  /** A conversation's turns go to one key while it works (prompt caches live upstream per key). */
+  sessionAffinity: boolean;
+  /** A conversation idle this long starts over on the next key. */
+  sessionIdleMinutes: number;
   /** Longest wait for the gateway's answer headers on one attempt, then the next key. */
   headersTimeoutSeconds: number;
   /** Longest silence of the gateway between two chunks of an answer, then the answer ends with an error. */
@@ -46,6 +55,10 @@ export const defaultSettings: DaiDaiSettings = {
   modelExclusionMinutes: 10,
   refreshMinutes: 5,
   lowBalance: 1,
+  modelAliases: {},
+  familyFallback: true,
+  sessionAffinity: true,
+  sessionIdleMinutes: 60,
   headersTimeoutSeconds: defaultProxyOptions.headersTimeoutMs / 1000,
   bodyTimeoutSeconds: defaultProxyOptions.bodyTimeoutMs / 1000,
 };
@@ -68,6 +81,10 @@ export const settingIds: Record<keyof DaiDaiSettings, string> = {
   modelExclusionMinutes: 'failover.modelExclusionMinutes',
   refreshMinutes: 'balances.refreshMinutes',
   lowBalance: 'balances.lowThreshold',
+  modelAliases: 'models.aliases',
+  familyFallback: 'models.familyFallback',
+  sessionAffinity: 'routing.sessionAffinity',
+  sessionIdleMinutes: 'routing.sessionIdleMinutes',
   headersTimeoutSeconds: 'upstream.headersTimeoutSeconds',
   bodyTimeoutSeconds: 'upstream.bodyTimeoutSeconds',
 };
@@ -92,9 +109,35 @@ export function readSettings(get: SettingGetter): DaiDaiSettings {
     modelExclusionMinutes: num(get(id.modelExclusionMinutes), d.modelExclusionMinutes, 1, 24 * 60),
     refreshMinutes: num(get(id.refreshMinutes), d.refreshMinutes, 0, 24 * 60),
     lowBalance: num(get(id.lowBalance), d.lowBalance, 0, 1e9),
+    modelAliases: aliases(get(id.modelAliases)),
+    familyFallback: bool(get(id.familyFallback), d.familyFallback),
+    sessionAffinity: bool(get(id.sessionAffinity), d.sessionAffinity),
+    sessionIdleMinutes: num(get(id.sessionIdleMinutes), d.sessionIdleMinutes, 1, 24 * 60),
     headersTimeoutSeconds: num(get(id.headersTimeoutSeconds), d.headersTimeoutSeconds, ...TIMEOUT_BOUNDS.headers),
     bodyTimeoutSeconds: num(get(id.bodyTimeoutSeconds), d.bodyTimeoutSeconds, ...TIMEOUT_BOUNDS.body),
   };
+}
+
+/** The routing part of the settings (model resolution, session affinity), as the proxy's router takes it. */
+export function routingOptionsOf(s: DaiDaiSettings): RoutingOptions {
+  return { aliases: s.modelAliases, familyFallback: s.familyFallback, sessionAffinity: s.sessionAffinity, sessionIdleMinutes: s.sessionIdleMinutes };
+}
+
+function bool(v: unknown, def: boolean): boolean {
+  return typeof v === 'boolean' ? v : def;
+}
+
+/** `{ "from": "to" }` with string values only; ids bounded (they end up in request bodies and log lines). */
+function aliases(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return out;
+  for (const [from, to] of Object.entries(v as Record<string, unknown>)) {
+    if (typeof to !== 'string') continue;
+    const f = from.trim();
+    const t = to.trim();
+    if (f && t && f.length <= 256 && t.length <= 256) out[f] = t;
+  }
+  return out;
 }
 
 export function proxyOptionsOf(s: DaiDaiSettings, upstreamBaseUrl = s.upstreamBaseUrl): Partial<ProxyOptions> {

@@ -54,7 +54,8 @@ export function requestLogLine(r: RequestRecord): string {
   // An in-process caller (VS Code's chat) is named first: its requests never came by the port.
   let line = `${logValue(r.method, 20)} ${logValue(r.path, 300)}`;
   if (r.source) line = `[${logValue(r.source, 40)}] ${line}`;
-  if (r.model) line += ' model=' + logValue(r.model);
+  // A resolved model shows both ids: `model=claude-opus-4-8 → [官Max]claude-opus-4-6-20260205`.
+  if (r.model) line += ' model=' + (r.requestedModel === undefined ? logValue(r.model) : `${logValue(r.requestedModel)} → ${logValue(r.model)}`);
   if (r.stream) line += ' ' + w.stream;
   line += ' → ' + (r.aborted ? fill(w.clientGone, r.status) : r.status);
   line += ' key=' + (r.keyId ?? w.none);

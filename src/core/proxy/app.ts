@@ -30,7 +30,7 @@ export function createApp(env: ProxyEnv): Koa<State> {
 
   router.get('/health', (ctx) => {
     ctx.set('cache-control', 'no-store');
-    ctx.body = healthReport(env.pool.snapshot(), env.status, Date.now(), { version: env.version, account: env.healthAccount(), gateway: env.gatewayHealth() });
+    ctx.body = healthReport(env.pool.snapshot(), env.status, Date.now(), { version: env.version, account: env.healthAccount(), gateway: env.gatewayHealth(), routing: env.router.health() });
   });
   // Claude Code probes the base URL with `HEAD /` before its first call.
   router.head('/', (ctx) => {

@@ -35,6 +35,8 @@ export interface AttemptLabel {
   /** For the usage tap. */
   path: string;
   flavor: ApiFlavor;
+  /** The model sent upstream (after resolution), for the x-daidai-model header. */
+  model?: string;
 }
 
 const WAITING = 0;
@@ -117,7 +119,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     const ct = headers['content-type'];
     const contentType = typeof ct === 'string' ? ct : undefined;
     this.sse = contentType !== undefined && contentType.startsWith('text/event-stream');
-    this.sink.head(statusCode, clientHeaders(headers, this.label.keyId, this.label.attempt));
+    this.sink.head(statusCode, clientHeaders(headers, this.label.keyId, this.label.attempt, this.label.model));
     // A stream's headers go out now, not with its first event: clients show "connected" and
     // start their timers. When the first event came in the same read as the headers (the
     // usual case on a busy gateway), it is written below before this runs and carries the

@@ -6,6 +6,7 @@ import type { Dispatcher } from 'undici';
 import { settingsKnobs, type Knobs } from '../knobs';
 import { BodyBudget } from './bodyBudget';
 import type { PoolSnapshot } from '../pool/types';
+import { RequestRouter } from '../routing/router';
 import { nullLogger, type Logger } from '../util/log';
 import type { Classify, ForwardPool, GatewayModel, GatewayWatch, UsageMeter } from './contracts';
 import { defaultProxyOptions, type ProxyOptions, type ProxyStatus, type RequestRecord } from './types';
@@ -22,6 +23,8 @@ export interface ProxyEnv {
   readonly gateway: GatewayWatch;
   /** Reads token usage off 2xx answers on their way to the client. */
   readonly usage: UsageMeter;
+  /** Model resolution and session affinity (src/core/routing). */
+  readonly router: RequestRouter;
   /** Each finished request, HTTP or in-process (ProxyServer fires onDidRequest). */
   readonly record: (record: RequestRecord) => void;
   readonly version: string | undefined;
@@ -56,6 +59,8 @@ export interface ProxyEnvInit {
   usage?: UsageMeter;
   gatewayHealth?: () => { reason: string; since: number } | undefined;
   record?: (record: RequestRecord) => void;
+  /** Built from the settings by the composition root; without one, models resolve and sessions do not stick. */
+  router?: RequestRouter;
   /** Default: the extension's settings. */
   knobs?: Knobs;
 }
@@ -86,6 +91,7 @@ export function createProxyEnv(init: ProxyEnvInit, classify: Classify, dispatche
     models: init.models ?? nothing,
     gateway: init.gateway ?? nullGatewayWatch,
     usage: init.usage ?? nullUsageMeter,
+    router: init.router ?? new RequestRouter({ sessionAffinity: false }),
     record: init.record ?? nothing,
     version: init.version,
     healthAccount: init.healthAccount ?? nothing,

@@ -23,6 +23,9 @@ export class Exchange {
   attempt: UpstreamAttempt | undefined = undefined;
   /** Ends a cool-down wait early when the client leaves. */
   wake: (() => void) | undefined = undefined;
+  /** Where the body's `model` string sits ([modelAt, modelEnd), quotes included), when the body was scanned: resolution replaces it there. */
+  modelAt = -1;
+  modelEnd = -1;
 
   constructor(
     readonly env: ProxyEnv,

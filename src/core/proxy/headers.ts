@@ -61,7 +61,7 @@ export function upstreamHeaders(
   return out;
 }
 
-export function clientHeaders(upstream: IncomingHttpHeaders, keyId: string, attempts: number): OutgoingHttpHeaders {
+export function clientHeaders(upstream: IncomingHttpHeaders, keyId: string, attempts: number, model?: string): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   const connectionListed = listedInConnection(upstream.connection);
   for (const name in upstream) {
@@ -71,7 +71,29 @@ export function clientHeaders(upstream: IncomingHttpHeaders, keyId: string, atte
   }
   out['x-daidai-key'] = asciiKeyId(keyId);
   out['x-daidai-attempts'] = String(attempts);
+  if (model !== undefined) out['x-daidai-model'] = modelHeader(model);
   return out;
+}
+
+const modelHeaders = new Map<string, string>();
+
+/**
+ * The model sent upstream as a header value: ids carry UTF-8 channel prefixes (`[官Max]…`), which
+ * a header cannot; those bytes (and `%`) are percent-encoded, so decodeURIComponent gives the id
+ * back. Kept per id: one per model, asked on every answer.
+ */
+export function modelHeader(model: string): string {
+  let v = modelHeaders.get(model);
+  if (v === undefined) {
+    v = model.slice(0, 256).replace(/[^\x20-\x24\x26-\x7e]+/g, (s) => {
+      let out = '';
+      for (const byte of Buffer.from(s, 'utf8')) out += `%${byte < 16 ? '0' : ''}${byte.toString(16).toUpperCase()}`;
+      return out;
+    });
+    if (modelHeaders.size >= 1024) modelHeaders.clear();
+    modelHeaders.set(model, v);
+  }
+  return v;
 }
 
 function listedInConnection(value: string | string[] | undefined): Set<string> | undefined {

@@ -1,5 +1,6 @@
 // GET /health: the same facts as the status bar, as JSON. Never a key: ids are masked.
 import type { PoolSnapshot } from '../pool/types';
+import type { HealthRouting } from '../routing/router';
 import type { ProxyStatus } from './types';
 
 export type HealthStatus = 'ok' | 'degraded' | 'down' | 'no-keys' | 'gateway-unreachable';
@@ -13,7 +14,10 @@ export interface HealthInfo {
   account?: string;
   /** Set while the gateway is considered down. */
   gateway?: { reason: string; since: number };
+  /** Model resolution and session affinity (RequestRouter.health()). */
+  routing?: HealthRouting;
 }
+
 
 /** One key as /health shows it: masked id, state, how many models it serves, pairs refused. */
 export interface HealthKey {
@@ -43,6 +47,7 @@ export interface HealthReport {
   nextUsableAt?: string;
   /** Why and since when the gateway is considered down (with status 'gateway-unreachable'). */
   gateway?: { reason: string; since: string };
+  routing?: HealthRouting;
   perKey: HealthKey[];
 }
 
@@ -69,6 +74,7 @@ export function healthReport(snapshot: PoolSnapshot, status: ProxyStatus, now = 
     excludedPairs: snapshot.excludedPairs,
     nextUsableAt: snapshot.nextUsableAt !== undefined ? new Date(snapshot.nextUsableAt).toISOString() : undefined,
     gateway: info.gateway && { reason: info.gateway.reason, since: new Date(info.gateway.since).toISOString() },
+    routing: info.routing,
     perKey: snapshot.keys.map((k) => ({
       id: k.id,
       state: k.manuallyDisabled ? 'disabled-by-you' : k.state,

@@ -18,6 +18,8 @@ import { streamErrorEvent } from './errors';
 import type { Exchange } from './exchange';
 import { giveUpAnswer, htmlRefusalAnswer, noModelAnswer, outageAnswer, type FailedAttempt } from './giveUp';
 import { clientHeaders, upstreamHeaders } from './headers';
+import { scanRequestBody, withModel } from './scan';
+import { countTokensAnswer } from '../routing/countTokens';
 
 /**
  * Runs the request of `ex` (its record already holds the model and stream read from the body)
@@ -27,7 +29,20 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
   const env = ex.env;
   const opts = env.options;
   const record = ex.record;
+  const router = env.router;
+  // The model the account serves for the one asked (claude-opus-4-8 → [官Max]claude-opus-4-6-…),
+  // written into the body in place of the client's; and the conversation it belongs to.
+  const resolution = router.resolve(ex.route.path, record.model, env.models());
+  if (resolution !== undefined && resolution.kind !== 'none' && resolution.served !== resolution.requested) {
+    const rewritten = replaceModel(ex, body, resolution.served);
+    if (rewritten !== undefined) {
+      body = rewritten;
+      record.requestedModel = resolution.requested;
+      record.model = resolution.served;
+    }
+  }
   const model = record.model;
+  const session = router.sessionOf(ex.route.path, headers, body);
   const method = record.method as Dispatcher.HttpMethod;
   const path = env.upstream.basePath + ex.route.path;
   const anthropic = ex.route.flavor === 'anthropic';
@@ -39,6 +54,11 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
   const maxAttempts = 1 + Math.max(0, opts.maxRetries);
   let counted = 0; // attempts that use up the budget (moves past an excluded model do not)
   let nextUsableAt: number | undefined;
+  // Set when no key's list names the model: the request is tried on a key all the same (the
+  // gateway decides; a cached list must never refuse what it would serve), and the helpful 404
+  // comes only when the gateway refuses the model too.
+  let unlisted: { model: string; served: readonly string[] } | undefined;
+  const countsTokens = isCountTokens(ex.route.path);
   // While the gateway is down, the request itself is the probe: one attempt, no failover across
   // keys, no key blamed; its success ends the outage at once (finishAnswer → recordSuccess).
   let probed = false;
@@ -51,12 +71,21 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
     }
     const probe = outage !== undefined;
     if (probe) probed = true;
-    const got = pool.acquire({ model, tried, maxWaitMs: Math.max(0, opts.cooldownWaitMs ?? 0) });
-    if (got.kind === 'none') {
-      if (got.noModel) {
-        ex.answer(noModelAnswer(got.noModel.model, closestModels(got.noModel.model, got.noModel.served), env.models()?.map((m) => m.id), ex.acceptLanguage), t('no key serves {0}', got.noModel.model));
+    const prefer = router.preferred(session, model);
+    const maxWaitMs = Math.max(0, opts.cooldownWaitMs ?? 0);
+    let got = pool.acquire({ model: unlisted ? undefined : model, tried, maxWaitMs, prefer });
+    if (got.kind === 'none' && got.noModel) {
+      const no = unlisted ?? got.noModel;
+      if (unlisted === undefined && router.tryUnlisted(no.model, env.models())) {
+        unlisted = no;
+        got = pool.acquire({ model: undefined, tried, maxWaitMs });
+      }
+      if (got.kind === 'none' || unlisted === undefined) {
+        answerNoModel(ex, no);
         return;
       }
+    }
+    if (got.kind === 'none') {
       nextUsableAt = got.nextUsableAt;
       break;
     }
@@ -75,7 +104,7 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
     record.tier = got.tier;
     env.logger.debug(`request ${record.id}: attempt ${attempt} on ${lease.id} (tier ${got.tier})`);
 
-    const upstreamAttempt = new UpstreamAttempt(ex.sink, { keyId: lease.id, attempt, path: ex.route.path, flavor: ex.route.flavor }, env.usage);
+    const upstreamAttempt = new UpstreamAttempt(ex.sink, { keyId: lease.id, attempt, path: ex.route.path, flavor: ex.route.flavor, model }, env.usage);
     ex.attempt = upstreamAttempt;
     const outcome = await upstreamAttempt.start(env.dispatcher, {
       origin: env.upstream.origin,
@@ -108,6 +137,12 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
     }
     if (outcome.kind === 'error-status') {
       const { status, headers: upstreamHeadersGot } = outcome;
+      if (countsTokens && GATEWAY_LACKS_ROUTE.has(status)) {
+        // The gateway does not route count_tokens (many resellers' do not): no key's fault.
+        pool.reportNeutral(lease);
+        answerCountLocally(ex, body);
+        return;
+      }
       const errorBody = scrubKey(outcome.body, lease.key, lease.id);
       const decision = env.classify({
         status,
@@ -137,6 +172,12 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
       const signature = gatewaySignature({ status, body: errorBody });
       if (signature !== undefined) gateway.recordFailure(lease.id, signature, ticket);
       failures.push({ keyId: lease.id, decision, status, headers: upstreamHeadersGot, body: errorBody });
+      if (unlisted && decision.action === 'exclude-model') {
+        // The gateway refuses it too: now the 404 that names what the keys do serve.
+        router.refusedUnlisted(unlisted.model);
+        answerNoModel(ex, unlisted);
+        return;
+      }
       if (decision.action === 'exclude-model' && model !== undefined) {
         (record.movedOn ??= []).push({ keyId: lease.id, reason: t('{0} not served by {1}, moved on', model, lease.id) });
       } else {
@@ -147,6 +188,7 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
     }
 
     // The answer was on its way to the client: no more failover, whatever happened next.
+    if (outcome.kind === 'done' && session !== undefined && outcome.status < 300) record.session = router.served(session, model, lease.id);
     finishAnswer(ex, outcome, lease);
     return;
   }
@@ -156,6 +198,10 @@ export async function runFailover(ex: Exchange, headers: IncomingHttpHeaders, bo
     return;
   }
   const lastReason = failures.length ? failures[failures.length - 1].decision.reason : t('no usable key');
+  if (countsTokens) {
+    answerCountLocally(ex, body);
+    return;
+  }
   ex.answer(giveUpAnswer(failures, record.attempts, { model, nextUsableAt, now: Date.now(), acceptLanguage: ex.acceptLanguage, login: env.knobs.login }), lastReason);
 }
 
@@ -177,6 +223,46 @@ function finishAnswer(ex: Exchange, outcome: Extract<AttemptOutcome, { kind: 'do
     ex.sink.fail(message, outcome.sse ? streamErrorEvent(ex.route.flavor, message) : undefined);
     ex.finish(outcome.status, t('cut mid-stream: {0}', decision.reason));
   }
+}
+
+/**
+ * The body with `model` in place of the client's, where the scan found it (scanned now when the
+ * in-process entry was told the model instead); undefined when it cannot be placed.
+ */
+function replaceModel(ex: Exchange, body: Buffer, model: string): Buffer | undefined {
+  let at = ex.modelAt;
+  let end = ex.modelEnd;
+  if (at < 0) {
+    const scan = scanRequestBody(body);
+    if (!scan.ok || scan.modelAt === undefined || scan.modelEnd === undefined) return undefined;
+    at = scan.modelAt;
+    end = scan.modelEnd;
+  }
+  return withModel(body, at, end, model);
+}
+
+/** The local 404 for a model no key serves, naming the closest ids they do. */
+function answerNoModel(ex: Exchange, no: { model: string; served: readonly string[] }): void {
+  const listed = ex.env.models()?.map((m) => m.id);
+  ex.answer(noModelAnswer(no.model, closestModels(no.model, no.served), listed, ex.acceptLanguage), t('no key serves {0}', no.model));
+}
+
+/** Statuses by which a gateway says it has no such route. */
+const GATEWAY_LACKS_ROUTE = new Set([404, 405, 501]);
+
+function isCountTokens(path: string): boolean {
+  return path === '/messages/count_tokens' || path.startsWith('/messages/count_tokens?');
+}
+
+/**
+ * Anthropic's count_tokens when the gateway cannot answer it: a local estimate in its shape
+ * (Claude Code's VS Code extension sends dozens at start-up and shows errors without one).
+ */
+function answerCountLocally(ex: Exchange, body: Buffer): void {
+  const answer = countTokensAnswer(body);
+  ex.sink.head(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer), 'x-daidai-estimate': 'local' });
+  ex.sink.end(answer);
+  ex.finish(200, t('count_tokens estimated locally (the gateway did not answer it)'));
 }
 
 /** Waits `ms`, or less when the client leaves (then `ex.gone` is set). */

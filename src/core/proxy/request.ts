@@ -42,7 +42,11 @@ export function readBodyFacts(ex: Exchange, contentType: string | undefined, bod
     ex.finish(400, t('malformed JSON'));
     return false;
   }
-  if (scan.model !== undefined) ex.record.model = scan.model;
+  if (scan.model !== undefined) {
+    ex.record.model = scan.model;
+    ex.modelAt = scan.modelAt ?? -1;
+    ex.modelEnd = scan.modelEnd ?? -1;
+  }
   ex.record.stream = scan.stream;
   return true;
 }

@@ -4,8 +4,13 @@
 // long strings skipped from quote to quote with Buffer.indexOf (memchr), nested values by
 // bracket counting, nothing allocated beyond the model string. Pure.
 
+import { containerEnd, isSpace, skipSpace, stringEnd } from '../util/jsonBytes';
+
+export { stringEnd };
+
 export type BodyScan =
-  | { ok: true; model?: string; stream: boolean }
+  /** `modelAt`: where the model's string value (quotes included) sits, so it can be replaced in place. */
+  | { ok: true; model?: string; stream: boolean; modelAt?: number; modelEnd?: number }
   /** The skeleton itself is broken: not an object, unterminated, garbage between or after keys. */
   | { ok: false; reason: string; at: number };
 
@@ -21,56 +26,6 @@ const COLON = 0x3a;
 // "model" and "stream" as bytes, compared in place.
 const MODEL = [0x6d, 0x6f, 0x64, 0x65, 0x6c];
 const STREAM = [0x73, 0x74, 0x72, 0x65, 0x61, 0x6d];
-
-export function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-}
-
-export function skipSpace(b: Uint8Array, i: number): number {
-  while (i < b.length && isSpace(b[i])) i++;
-  return i;
-}
-
-/** Index just past the closing quote of the string opening at `open`, or -1 when unterminated. */
-export function stringEnd(b: Buffer, open: number): number {
-  const n = b.length;
-  // Keys and short values end within a few bytes: a byte loop beats a native call there.
-  const near = Math.min(n, open + 24);
-  let i = open + 1;
-  for (; i < near; i++) {
-    const c = b[i];
-    if (c === BACKSLASH) i++;
-    else if (c === QUOTE) return i + 1;
-  }
-  // Long text (a chat history): jump from quote to quote with memchr; a quote after an odd run
-  // of backslashes is escaped.
-  for (;;) {
-    const q = b.indexOf(QUOTE, i);
-    if (q === -1) return -1;
-    let k = q - 1;
-    while (k > open && b[k] === BACKSLASH) k--;
-    if (((q - 1 - k) & 1) === 0) return q + 1;
-    i = q + 1;
-  }
-}
-
-/** Index just past the object or array opening at `open`, or -1 when unterminated. */
-export function containerEnd(b: Buffer, open: number): number {
-  let depth = 0;
-  for (let i = open; i < b.length; i++) {
-    const c = b[i];
-    if (c === QUOTE) {
-      const e = stringEnd(b, i);
-      if (e === -1) return -1;
-      i = e - 1;
-    } else if (c === LBRACE || c === LBRACKET) {
-      depth++;
-    } else if (c === RBRACE || c === RBRACKET) {
-      if (--depth === 0) return i + 1;
-    }
-  }
-  return -1;
-}
 
 /** Index just past a top-level literal (true, false, null, a number), or -1 when it is none. */
 function literalEnd(b: Buffer, i: number): number {
@@ -187,6 +142,8 @@ function scanEnds(b: Buffer): BodyScan | undefined {
   const open = i;
   let model: string | undefined;
   let haveModel = false;
+  let modelAt = -1;
+  let modelEnd = -1;
   let stream = false;
   // Forwards, until the first nested value.
   i = skipSpace(b, i + 1);
@@ -212,6 +169,8 @@ function scanEnds(b: Buffer): BodyScan | undefined {
       if (key === 'model') {
         model = decodeString(b, i, end);
         haveModel = true;
+        modelAt = i;
+        modelEnd = end;
       } else if (key === 'stream') stream = false;
     } else {
       end = literalEnd(b, i);
@@ -233,6 +192,7 @@ function scanEnds(b: Buffer): BodyScan | undefined {
   let tailStart = -1;
   let tailModel: string | undefined;
   let tailHasModel = false;
+  let tailModelAt = -1;
   let tailStream = false;
   let tailHasStream = false;
   for (;;) {
@@ -264,6 +224,8 @@ function scanEnds(b: Buffer): BodyScan | undefined {
     if (key === 'model' && !tailHasModel) {
       tailHasModel = true;
       tailModel = b[valueStart] === QUOTE ? decodeString(b, valueStart, j + 1) : undefined;
+      tailModelAt = valueStart;
+      modelEnd = j + 1;
     } else if (key === 'stream' && !tailHasStream) {
       tailHasStream = true;
       tailStream = b[valueStart] !== QUOTE && j + 1 - valueStart === 4 && b[valueStart] === 0x74;
@@ -286,11 +248,12 @@ function scanEnds(b: Buffer): BodyScan | undefined {
   if (tailHasModel) {
     model = tailModel;
     haveModel = true;
+    modelAt = tailModelAt;
   }
   else if (middle.indexOf(MODEL_KEY) !== -1) return undefined;
   if (tailHasStream) stream = tailStream;
   else if (middle.indexOf(STREAM_KEY) !== -1) return undefined;
-  return haveModel && model !== undefined ? { ok: true, model, stream } : { ok: true, stream };
+  return haveModel && model !== undefined ? { ok: true, model, stream, modelAt, modelEnd } : { ok: true, stream };
 }
 
 /** The opening quote of the string whose closing quote is at `close` (the previous unescaped one), or -1. */
@@ -316,9 +279,11 @@ function scanWhole(b: Buffer): BodyScan {
   if (i >= b.length) return broken('the body is empty', i);
   if (b[i] !== LBRACE) return broken('the body is not a JSON object', i);
   let model: string | undefined;
+  let modelAt = -1;
+  let modelEnd = -1;
   let stream = false;
   i = skipSpace(b, i + 1);
-  if (b[i] === RBRACE) return trailing(b, i + 1, model, stream);
+  if (b[i] === RBRACE) return trailing(b, i + 1, model, stream, modelAt, modelEnd);
   for (;;) {
     if (i >= b.length) return broken('the object is not closed', i);
     if (b[i] !== QUOTE) return broken('a key is expected', i);
@@ -334,8 +299,11 @@ function scanWhole(b: Buffer): BodyScan {
     if (c === QUOTE) {
       end = stringEnd(b, i);
       if (end === -1) return broken('a string is not closed', i);
-      if (key === 'model') model = decodeString(b, i, end);
-      else if (key === 'stream') stream = false;
+      if (key === 'model') {
+        model = decodeString(b, i, end);
+        modelAt = i;
+        modelEnd = end;
+      } else if (key === 'stream') stream = false;
     } else if (c === LBRACE || c === LBRACKET) {
       end = containerEnd(b, i);
       if (end === -1) return broken(c === LBRACE ? 'an object is not closed' : 'an array is not closed', i);
@@ -351,14 +319,20 @@ function scanWhole(b: Buffer): BodyScan {
     }
     i = skipSpace(b, end);
     if (i >= b.length) return broken('the object is not closed', i);
-    if (b[i] === RBRACE) return trailing(b, i + 1, model, stream);
+    if (b[i] === RBRACE) return trailing(b, i + 1, model, stream, modelAt, modelEnd);
     if (b[i] !== COMMA) return broken("',' or '}' is expected", i);
     i = skipSpace(b, i + 1);
   }
 }
 
-function trailing(b: Buffer, i: number, model: string | undefined, stream: boolean): BodyScan {
+function trailing(b: Buffer, i: number, model: string | undefined, stream: boolean, modelAt: number, modelEnd: number): BodyScan {
   const j = skipSpace(b, i);
   if (j < b.length) return { ok: false, reason: 'there is more after the JSON object', at: j };
-  return model === undefined ? { ok: true, stream } : { ok: true, model, stream };
+  return model === undefined ? { ok: true, stream } : { ok: true, model, stream, modelAt, modelEnd };
+}
+
+/** The body with the model's string value (at [at, end), quotes included) replaced by `model`. */
+export function withModel(b: Buffer, at: number, end: number, model: string): Buffer {
+  const value = Buffer.from(JSON.stringify(model));
+  return Buffer.concat([b.subarray(0, at), value, b.subarray(end)], b.length - (end - at) + value.length);
 }

@@ -54,6 +54,10 @@ export interface ProxyStatus {
 /** One finished proxied request, for logs and views. Holds no secret. The usage history reads it as a UsageRecordInput. */
 export interface RequestRecord extends UsageRecordInput {
   id: string;
+  /** The model the client asked for, when resolution sent another (`claude-opus-4-8` → `model`, the one sent). */
+  requestedModel?: string;
+  /** Session affinity: the conversation's first turn, a turn on its key, or one that moved it (failover). */
+  session?: 'new' | 'same' | 'moved';
   stream: boolean;
   /** Which tier of the pool the last attempt's key came from. */
   tier?: AcquireTier;

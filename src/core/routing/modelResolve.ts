@@ -198,17 +198,17 @@ function push<K, V>(map: Map<K, V[]>, k: K, v: V): void {
   else map.set(k, [v]);
 }
 
-/** `from=to` pairs (the CLI's repeatable `--model-alias`) as an alias map; throws on a malformed one. */
-export function parseAliasPairs(pairs: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+/** `from=to` pairs (the CLI's repeatable `--model-alias`) as an alias map; `bad` is the first malformed one. */
+export function parseAliasPairs(pairs: readonly string[]): { aliases: Record<string, string>; bad?: string } {
+  const aliases: Record<string, string> = {};
   for (const p of pairs) {
     const at = p.indexOf('=');
     const from = at > 0 ? p.slice(0, at).trim() : '';
     const to = at > 0 ? p.slice(at + 1).trim() : '';
-    if (!from || !to) throw new Error(`--model-alias wants from=to (got ${JSON.stringify(p.slice(0, 80))})`);
-    out[from] = to;
+    if (!from || !to) return { aliases, bad: p };
+    aliases[from] = to;
   }
-  return out;
+  return { aliases };
 }
 
 /** A short, log-safe form of a resolution: `claude-opus-4-8 → [官Max]claude-opus-4-6-20260205`. */

@@ -13,7 +13,7 @@
 // which clients write after the history. Pure; the ids are bounded and never logged whole.
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { containerEnd, isSpace, skipSpace, stringEnd } from '../proxy/scan';
+import { containerEnd, isSpace, skipSpace, stringEnd } from '../util/jsonBytes';
 
 /** Ids longer than this are cut (a session id is a uuid; a client could send anything). */
 const MAX_ID = 128;

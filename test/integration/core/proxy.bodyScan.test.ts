@@ -4,9 +4,18 @@
 // top-level skeleton is broken.
 import * as assert from 'node:assert/strict';
 import { mulberry32 } from '../../../src/core/demo/fixtures';
-import { scanRequestBody, stringEnd } from '../../../src/core/proxy/scan';
+import { scanRequestBody, stringEnd, withModel } from '../../../src/core/proxy/scan';
 
-const scan = (text: string | Buffer) => scanRequestBody(Buffer.isBuffer(text) ? text : Buffer.from(text, 'utf8'));
+const bytes = (text: string | Buffer) => (Buffer.isBuffer(text) ? text : Buffer.from(text, 'utf8'));
+/** The scan without the model's position (checked on its own in assertAgrees). */
+const scan = (text: string | Buffer) => {
+  const r = scanRequestBody(bytes(text));
+  if (r.ok) {
+    delete r.modelAt;
+    delete r.modelEnd;
+  }
+  return r;
+};
 
 /** What JSON.parse says the scan should find. */
 function expected(text: string): { model?: string; stream: boolean } {
@@ -22,6 +31,14 @@ function assertAgrees(text: string): void {
   const want = expected(text);
   assert.equal(got.model, want.model, `model of ${text.slice(0, 200)}`);
   assert.equal(got.stream, want.stream, `stream of ${text.slice(0, 200)}`);
+  // Where the model sits: the string JSON.parse took it from, so that resolution replaces that one.
+  const full = scanRequestBody(bytes(text));
+  if (full.ok && full.model !== undefined) {
+    const b = bytes(text);
+    assert.equal(JSON.parse(b.toString('utf8', full.modelAt, full.modelEnd)), full.model);
+    const replaced = JSON.parse(withModel(b, full.modelAt!, full.modelEnd!, '[官Max]x "y"').toString('utf8')) as { model: string };
+    assert.equal(replaced.model, '[官Max]x "y"', `replaced in ${text.slice(0, 200)}`);
+  }
 }
 
 describe('request body scan (model and stream without JSON.parse)', () => {

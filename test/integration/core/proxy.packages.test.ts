@@ -120,17 +120,19 @@ describe('proxy over packages with the real pool, policy and model catalog (loop
     );
   });
 
-  it('a model no key serves → the local 404 naming the closest models, no upstream attempt, in both formats', async () => {
+  it('a model no key serves → the local 404 naming the closest models after one refused attempt, in both formats', async () => {
     const s = await setup([CLAUDE, GPT]);
     const openai = await chat(s, 'gpt-4o-maxi');
     assert.equal(openai.status, 404, openai.text);
     assert.equal(openai.json().error.code, 'model_not_found');
     assert.match(openai.json().error.message, /^No key of this account serves model "gpt-4o-maxi"\. Models it serves: gpt-4o/);
-    const anthropic = await messages(s, 'claude-opus-9');
+    // (claude-opus-9 would resolve to the newest Opus: an id of no family the keys serve)
+    const anthropic = await messages(s, 'claude-nope-9');
     assert.equal(anthropic.status, 404);
     assert.equal(anthropic.json().error.type, 'not_found_error');
-    assert.match(anthropic.json().error.message, /No key of this account serves model "claude-opus-9"\. Models it serves: .*claude/);
-    assert.equal(s.fake.requests.length, 0);
+    assert.match(anthropic.json().error.message, /No key of this account serves model "claude-nope-9"\. Models it serves: .*claude/);
+    assert.equal(s.fake.requests.length, 2, 'each unlisted model was tried once, and refused');
+    assert.ok(s.fake.requests.every((r) => r.status === 503));
   });
 
   it('a proxy-made error: English, then the Chinese when Accept-Language prefers it or the proxy speaks Chinese, in both formats; the reason phrase stays English', async () => {
@@ -152,11 +154,11 @@ describe('proxy over packages with the real pool, policy and model catalog (loop
 
     const anthropic = await httpRequest(s.port, '/v1/messages', {
       headers: { 'x-api-key': 'sk-client', 'anthropic-version': '2023-06-01', ...zh },
-      body: { model: 'claude-opus-9', max_tokens: 32, messages: [{ role: 'user', content: 'hi' }] },
+      body: { model: 'claude-nope-9', max_tokens: 32, messages: [{ role: 'user', content: 'hi' }] },
     });
     assert.equal(anthropic.status, 404);
     assert.equal(anthropic.json().type, 'error');
-    assert.match(anthropic.json().error.message, / \/ 此账号没有密钥提供模型“claude-opus-9”。/);
+    assert.match(anthropic.json().error.message, / \/ 此账号没有密钥提供模型“claude-nope-9”。/);
 
     // English first in Accept-Language, or none: English only.
     for (const headers of [{ 'accept-language': 'en-US,zh-CN;q=0.5' }, {}]) {
@@ -177,7 +179,7 @@ describe('proxy over packages with the real pool, policy and model catalog (loop
     } finally {
       setLanguage('en');
     }
-    assert.equal(s.fake.requests.length, 0);
+    assert.equal(s.fake.requests.length, 2, 'each unlisted model was tried once; after the refusal the 404 is local');
   });
 
   it('GET /v1/models is the union of the keys\' lists, each id once; /v1/models/{id} answers one, an unknown one 404s', async () => {

@@ -130,9 +130,15 @@ describe('proxy routing by model and the request path of issue 10 (loopback, fak
     });
   });
 
-  describe('a model no key serves: the local 404, no upstream attempt', () => {
+  describe('a model no key lists: tried once on a key (the gateway decides), then the local 404', () => {
+    /** The union as the gateway monitor gives it: one array until the lists change. */
+    const unionOf = (...keys: FakeKey[]) => {
+      const union = keys.flatMap((k) => k.models ?? []).map((id) => ({ id }));
+      return () => union;
+    };
+
     it('OpenAI format, closest ids first', async () => {
-      const s = await setup([CLAUDE, GPT]);
+      const s = await setup([CLAUDE, GPT], { models: unionOf(CLAUDE, GPT) });
       const res = await chat(s, 'claude-nope-9');
       assert.equal(res.status, 404, res.text);
       const err = res.json().error;
@@ -141,17 +147,20 @@ describe('proxy routing by model and the request path of issue 10 (loopback, fak
       const listed = err.message.replace(/^.*Models it serves: /, '').replace(/\.$/, '').split(', ');
       assert.ok(listed[0].includes('claude'), `closest first: ${listed[0]}`);
       assert.match(res.statusMessage, /DaiDai proxy: No key of this account serves model "claude-nope-9"/);
-      assert.equal(s.fake.requests.length, 0);
+      assert.equal(s.fake.requests.length, 1, 'one key was asked: the gateway refused it too');
+      // refused once: the next request is answered at once
+      assert.equal((await chat(s, 'claude-nope-9')).status, 404);
+      assert.equal(s.fake.requests.length, 1);
     });
 
     it('Anthropic format on /v1/messages', async () => {
-      const s = await setup([GPT]);
+      const s = await setup([GPT], { models: unionOf(GPT) });
       const res = await messages(s, 'claude-opus-9');
       assert.equal(res.status, 404);
       assert.equal(res.json().type, 'error');
       assert.equal(res.json().error.type, 'not_found_error');
       assert.match(res.json().error.message, /No key of this account serves model "claude-opus-9"/);
-      assert.equal(s.fake.requests.length, 0);
+      assert.equal(s.fake.requests.length, 1);
     });
   });
 

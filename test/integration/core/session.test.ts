@@ -79,11 +79,12 @@ describe('app: command handlers and session', function () {
     h.ui.showInputBox.onFirstCall().resolves(email).onSecondCall().resolves(password);
   }
 
-  async function chat(url: string, stream = false): Promise<{ status: number; text: string; key: string | null }> {
+  /** `text` names the conversation: the same text is the same session (affinity keeps its key). */
+  async function chat(url: string, stream = false, text = 'hi'): Promise<{ status: number; text: string; key: string | null }> {
     const res = await fetch(`${url}/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer anything' },
-      body: JSON.stringify({ model: DEMO_MODELS[4], stream, messages: [{ role: 'user', content: 'hi' }] }),
+      body: JSON.stringify({ model: DEMO_MODELS[4], stream, messages: [{ role: 'user', content: text }] }),
     });
     return { status: res.status, text: await res.text(), key: res.headers.get('x-daidai-key') };
   }
@@ -330,7 +331,7 @@ describe('app: command handlers and session', function () {
     const next = h.session.pool.snapshot().nextKeyId!;
     const victim = h.session.accountView.keys.find((k) => maskKey(k.key) === next)!.key;
     h.fake.setFault(victim, { status: 500, times: 1 });
-    assert.equal((await chat(h.session.proxyUrl())).status, 200, 'the request moved on to the next key');
+    assert.equal((await chat(h.session.proxyUrl(), false, 'a new conversation')).status, 200, 'the request moved on to the next key');
     const after = h.session.pool.snapshot().keys.find((k) => k.id === next)!;
     assert.equal(after.state, 'disabled', 'one failure took the key out under a threshold of 1');
 
