@@ -1,32 +1,27 @@
 // The Koa application: error handling first, then local-safety guards, then the few routes of
 // our own (/health, /), then the pass-through for every API path.
-// The Koa application: error handling first (which also works out the route once), then
-// local-safety guards, then the pass-through for every API path, then the few routes of our
-// own (/health, /). Koa through its public API only: the API paths answer themselves with
-// `ctx.respond = false` (see docs/PERFORMANCE.md for what Koa's on-finished listeners cost there).
+// The Koa application, through Koa's public API only. One entry middleware works out the route,
+// runs the local-safety guard, hands API paths to the pass-through (which answers itself:
+// `ctx.respond = false`) and turns every error into the client's own format; behind it only our
+// own few routes (/health, /) and the 404. One middleware rather than three: each step of Koa's
+// chain is a promise per request (docs/PERFORMANCE.md).
 import Router from '@koa/router';
 import Koa from 'koa';
 import { bilingual, t } from '../l10n';
-import type { Logger } from '../util/log';
 import { redactSecrets } from '../util/mask';
 import type { ProxyEnv } from './env';
 import { answerError, ProxyHttpError, type ApiFlavor } from './errors';
 import { forwardWithFailover } from './forward';
 import { healthReport } from './health';
 import { refusalLog, type Refusal, type RefusalKind, type RefusalLog } from './refusals';
-import { unknownPath, unsafePath, upstreamRoute, type UpstreamRoute } from './routes';
+import { unknownPath, unsafePath, upstreamRoute } from './routes';
 import { HttpSink } from './sink';
 import { ACCESS_TOKEN_REFUSED, isLoopbackAddress, isLoopbackHost, originAllowed, presentedToken, tokenMatches } from './safety';
 
-interface State {
-  route?: UpstreamRoute;
-  flavor: ApiFlavor;
-}
-
-export function createApp(env: ProxyEnv): Koa<State> {
-  const app = new Koa<State>();
-  app.silent = true; // errorMiddleware reports; Koa's default would print stacks to stderr
-  const router = new Router<State>();
+export function createApp(env: ProxyEnv): Koa {
+  const app = new Koa();
+  app.silent = true; // the entry middleware reports; Koa's default would print stacks to stderr
+  const router = new Router();
 
   router.get('/health', (ctx) => {
     ctx.set('cache-control', 'no-store');
@@ -49,19 +44,7 @@ export function createApp(env: ProxyEnv): Koa<State> {
     };
   });
 
-  app.use(errorMiddleware(env.logger));
-  app.use(guardMiddleware(env, refusalLog(env.logger)));
-  // API paths go straight to the pass-through: the router only holds our own few routes, and
-  // matching it on every proxied request would be pure overhead.
-  app.use(async (ctx, next) => {
-    const route = ctx.state.route;
-    if (route === undefined) return next();
-    if (route.unsafe) {
-      throw unsafePath(ctx.req.url ?? '', ctx.req.headers['accept-language']);
-    }
-    ctx.respond = false; // we write the response ourselves, as it streams
-    await forwardWithFailover(ctx.req, ctx.res, route, env);
-  });
+  app.use(entryMiddleware(env));
   app.use(router.routes());
   app.use((ctx) => {
     // Our own paths exist, only not for this method: 405 naming the ones they take, not "Unknown path".
@@ -75,18 +58,24 @@ export function createApp(env: ProxyEnv): Koa<State> {
 }
 
 /**
- * Works out the route (an API path, or one of ours) once, for the guard and the pass-through;
- * turns any error into the client's own error format; logs without secrets.
+ * Works out the route once; guards; sends API paths straight to the pass-through (the router
+ * only holds our own few routes: matching it on every proxied request would be pure overhead);
+ * turns any error into the client's own error format (OpenAI or Anthropic by path) and logs it
+ * without secrets.
  */
-function errorMiddleware(logger: Logger): Koa.Middleware<State> {
+function entryMiddleware(env: ProxyEnv): Koa.Middleware {
+  const guard = requestGuard(env, refusalLog(env.logger));
+  const logger = env.logger;
   return async (ctx, next) => {
     const route = upstreamRoute(ctx.req.url ?? '/');
-    ctx.state.route = route;
-    ctx.state.flavor = route === undefined ? 'openai' : route.flavor;
     try {
-      await next();
+      if (!guard(ctx)) return; // a CORS preflight, answered
+      if (route === undefined) return await next();
+      if (route.unsafe) throw unsafePath(ctx.req.url ?? '', ctx.req.headers['accept-language']);
+      ctx.respond = false; // we write the response ourselves, as it streams
+      await forwardWithFailover(ctx.req, ctx.res, route, env);
     } catch (err) {
-      const flavor = ctx.state.flavor ?? 'openai';
+      const flavor: ApiFlavor = route === undefined ? 'openai' : route.flavor;
       if (err instanceof ProxyHttpError) {
         answerError(new HttpSink(ctx.res), flavor, err.status, err.message, err.code, err.headers);
       } else {
@@ -98,15 +87,18 @@ function errorMiddleware(logger: Logger): Koa.Middleware<State> {
   };
 }
 
-/** Host (DNS rebinding), Origin (cross-site pages), CORS preflight and the optional access token. */
-function guardMiddleware(env: ProxyEnv, logRefusal: RefusalLog): Koa.Middleware<State> {
+/**
+ * Host (DNS rebinding), Origin (cross-site pages), CORS preflight and the optional access token.
+ * Throws a ProxyHttpError to refuse; false when it answered a CORS preflight.
+ */
+function requestGuard(env: ProxyEnv, logRefusal: RefusalLog): (ctx: Koa.Context) => boolean {
   // A client sends the same Host on every request, and the listen address changes only with
   // the settings: both answers are kept for the last value seen.
   let bindSeen: string | undefined;
   let bindLoopback = true;
   let hostSeen: string | undefined = '\u0000';
   let hostLoopback = false;
-  return async (ctx, next) => {
+  return (ctx) => {
     const opts = env.options;
     const headers = ctx.req.headers;
 
@@ -140,7 +132,7 @@ function guardMiddleware(env: ProxyEnv, logRefusal: RefusalLog): Koa.Middleware<
         ctx.set('access-control-allow-headers', headers['access-control-request-headers'] ?? 'authorization, content-type, x-api-key, anthropic-version');
         ctx.set('access-control-max-age', '600');
         ctx.status = 204;
-        return;
+        return false;
       }
       // With respond = false Koa will not write these; copy them onto the raw response.
       ctx.res.setHeader('access-control-allow-origin', origin);
@@ -163,12 +155,12 @@ function guardMiddleware(env: ProxyEnv, logRefusal: RefusalLog): Koa.Middleware<
         ACCESS_TOKEN_REFUSED,
       );
     }
-    await next();
+    return true;
   };
 }
 
 /** What the refusal log is told of a refused request (only a refusal builds one). */
-function refusal(ctx: Koa.ParameterizedContext<State>, kind: RefusalKind, value?: string, knob?: string): Refusal {
+function refusal(ctx: Koa.Context, kind: RefusalKind, value?: string, knob?: string): Refusal {
   const tokenSent = kind === 'token' ? presentedToken(ctx.req.headers) !== undefined : undefined;
   return { kind, method: ctx.method, path: ctx.path, remote: ctx.req.socket.remoteAddress, value, knob, tokenSent };
 }
