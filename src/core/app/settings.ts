@@ -38,7 +38,7 @@ export interface DaiDaiSettings {
 
 /**
  * Every default of the product, in one place: the extension's manifest is checked against it
- * (test/unit/vscode-manifest.test.ts), the CLI's flags default to it, and the proxy's own defaults
+ * (test/unit/vscode.manifest.test.ts), the CLI's flags default to it, and the proxy's own defaults
  * are the same values.
  */
 export const defaultSettings: DaiDaiSettings = {

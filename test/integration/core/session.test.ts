@@ -1,6 +1,6 @@
 // The session and its command handlers end to end, driven like VS Code would drive them, against
 // the fake DaiDai platform on 127.0.0.1, with the VS Code window replaced by sinon stubs. The
-// handlers alone, over a fake SessionPort and no HTTP, are test/unit/app-commands.test.ts.
+// handlers alone, over a fake SessionPort and no HTTP, are test/unit/app.commands.test.ts.
 import * as assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import * as sinon from 'sinon';

@@ -95,3 +95,28 @@ describe('knobs: each host names its own', () => {
     assert.match(help, /--allow-origin ORIGIN/);
   });
 });
+
+describe('the README\'s CLI commands (both languages) are commands and options the CLI takes', () => {
+  for (const name of ['README.md', 'README.zh-CN.md']) {
+    it(name, () => {
+      const text = readFileSync(join(__dirname, '..', '..', '..', name), 'utf8');
+      const blocks = text.match(/```sh\n[\s\S]*?```/g) ?? [];
+      const commands = blocks
+        .flatMap((b) => b.split('\n'))
+        .map((l) => l.replace(/#.*$/, '').trim())
+        .filter((l) => /(?:npx daidai-proxy|node dist\/cli\.js) /.test(l))
+        .map((l) => l.replace(/^.*?(?:npx daidai-proxy|node dist\/cli\.js) /, ''));
+      assert.ok(commands.length >= 5, `only ${commands.length} CLI commands found in ${name}`);
+      for (const c of commands) {
+        const argv = c.split(/\s+/).filter(Boolean);
+        const parsed = parseCommandLine(argv, OPTIONS);
+        assert.ok(['serve', 'demo', 'usage', 'fake'].includes(parsed.command ?? ''), c);
+      }
+      // Inline mentions too: every --flag the README names is an option of the CLI (or npm's own).
+      for (const flag of new Set(text.match(/`--[a-z][a-z-]*/g)?.map((f) => f.slice(3)) ?? [])) {
+        assert.ok(flag in OPTIONS || ['help', 'lang'].includes(flag), `${name} names --${flag}`);
+      }
+    });
+  }
+});
+
