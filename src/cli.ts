@@ -2,9 +2,9 @@
 // daidai-proxy: the same core as the extension, without VS Code, for people who run
 // SillyTavern on a server. Secrets come from the environment, never from argv (argv shows up
 // in `ps` and shell history).
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { COMMANDS, optionsHelp, parseCommandLine, UsageError, type Command, type OptionSpec, type ParsedArgs } from './cli/args';
+import { readFileSync } from 'node:fs';
+import { usage } from './cli/usage';
+import { COMMANDS, optionsHelp, parseCommandLine, stringOption as str, UsageError, type Command, type OptionSpec, type ParsedArgs } from './cli/args';
 import { PeerProxyRunning, Session, type CredentialsPort } from './core/app/session';
 import { defaultSettings, TIMEOUT_BOUNDS, type DaiDaiSettings } from './core/app/settings';
 import { networkFromEnv } from './core/net/dispatchers';
@@ -12,9 +12,7 @@ import type { DemoDaiDai } from './core/demo/types';
 import { looksLikeApiKey, parseKeys } from './core/keysFile';
 import type { Knobs } from './core/knobs';
 import { cliLanguage, parseLanguage, setLanguage, t } from './core/l10n';
-import { defaultStateDir, readUsageFileSync, stateFileNames, type StateIdentity } from './core/state';
-import { formatUsageTable } from './core/present/usageTable';
-import { parseSince, usageCsv, usageReport, UsageHistory, type UsageTotals } from './core/usage';
+import { defaultStateDir, type StateIdentity } from './core/state';
 import { formatYuan } from './core/util/yuan';
 import { PlatformError } from './core/platform/client';
 import type { PoolKeyInput } from './core/pool/types';
@@ -143,11 +141,6 @@ function langArg(argv: readonly string[]): string | undefined {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-function str(args: ParsedArgs, name: string): string | undefined {
-  const v = args.values.get(name);
-  return typeof v === 'string' ? v : undefined;
-}
 
 function numberFlag(args: ParsedArgs, name: string, fallback: number, min: number, max: number, whole = true): number {
   const v = str(args, name);
@@ -374,83 +367,6 @@ async function serve(args: ParsedArgs, env: Env, log: Logger, out: (s: string) =
     await session.dispose();
     throw err;
   }
-}
-
-/** Longest period `usage --since` accepts: the history keeps far less, and a typo must not print the year -711. */
-const MAX_SINCE_DAYS = 3650;
-
-/**
- * `daidai-proxy usage`: what the usage history in the state folder says, as a table, JSON or CSV.
- * Reads the file `serve` writes (it flushes about every second), never writes or moves it: a
- * running serve owns it.
- */
-function usage(args: ParsedArgs, env: Env, out: (s: string) => void, warn: (s: string) => void): number {
-  if (args.values.has('json') && args.values.has('csv')) throw new UsageError(t('--json and --csv cannot be used together: choose one.'));
-  const dir = str(args, 'state-dir') ?? defaultStateDir(env);
-  const now = Date.now();
-  let since: number;
-  const period = str(args, 'since') ?? '24h';
-  try {
-    since = parseSince(period, now);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (!(since >= now - MAX_SINCE_DAYS * 86_400_000) || since > now) {
-    throw new UsageError(t('--since {0} is out of range: give a period of up to {1} days, or a past date.', period, MAX_SINCE_DAYS));
-  }
-  const keysFile = str(args, 'keys-file');
-  const identity: StateIdentity | undefined = env.DAIDAI_EMAIL
-    ? { kind: 'account', email: env.DAIDAI_EMAIL }
-    : keysFile
-      ? { kind: 'keys-file', path: keysFile }
-      : env.DAIDAI_KEYS
-        ? { kind: 'keys' }
-        : undefined;
-  let file: string | undefined;
-  if (identity) {
-    file = join(dir, stateFileNames(identity).usage);
-    if (!existsSync(file)) throw new UsageError(t('No usage history for that account in {0} yet: run serve first (or pass --state-dir).', dir));
-  } else {
-    // Without a login or keys to say whose: the history written last.
-    const found = existsSync(dir) ? readdirSync(dir).filter((f) => /^usage-.+\.json$/.test(f)) : [];
-    if (found.length === 0) throw new UsageError(t('No usage history in {0} yet: run serve first (or pass --state-dir).', dir));
-    found.sort((a, b) => statSync(join(dir, b)).mtimeMs - statSync(join(dir, a)).mtimeMs);
-    file = join(dir, found[0]);
-    if (found.length > 1) warn(t('{0} usage histories in {1}; showing the newest ({2}). Set DAIDAI_EMAIL or DAIDAI_KEYS to choose.', found.length, dir, found[0]));
-  }
-  let history: UsageHistory;
-  try {
-    history = UsageHistory.fromData(readUsageFileSync(file), now);
-  } catch (err) {
-    throw new UsageError(t('The usage history {0} could not be read: {1}.', file, redactSecrets((err as Error).message)));
-  }
-  if (args.values.has('csv')) {
-    out(usageCsv(history, since).replace(/\r?\n$/, ''));
-    return 0;
-  }
-  const report = usageReport(history, { since, now });
-  if (args.values.has('json')) {
-    // What the table shows, failures and unpriced requests included: costCny leaves the unpriced ones out.
-    const totals = (x: UsageTotals) => ({
-      requests: x.requests,
-      failures: x.failures,
-      inputTokens: x.inputTokens,
-      outputTokens: x.outputTokens,
-      cacheTokens: x.cacheTokens,
-      costCny: x.costCny,
-      unpricedRequests: x.unpricedRequests,
-    });
-    out(
-      JSON.stringify(
-        { since: report.since, total: totals(report.total), byModel: report.byModel.map((m) => ({ model: m.model, ...totals(m) })), byKey: report.byKey.map((k) => ({ key: k.key, ...totals(k) })) },
-        null,
-        2,
-      ),
-    );
-    return 0;
-  }
-  out(formatUsageTable(report));
-  return 0;
 }
 
 async function demo(args: ParsedArgs, env: Env, log: Logger, out: (s: string) => void): Promise<Running> {

@@ -40,6 +40,12 @@ export interface ParsedArgs {
  * Splits argv by `options`; throws UsageError for an unknown option (or a secret one), an option
  * without its value, a value given to a flag, an option of another command, or an extra argument.
  */
+/** A string option's value, or undefined when it was not given (or is a flag). */
+export function stringOption(args: ParsedArgs, name: string): string | undefined {
+  const v = args.values.get(name);
+  return typeof v === 'string' ? v : undefined;
+}
+
 export function parseCommandLine(argv: readonly string[], options: Readonly<Record<string, OptionSpec>>): ParsedArgs {
   const config: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const [name, spec] of Object.entries(options)) config[name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) };

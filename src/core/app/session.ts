@@ -7,7 +7,7 @@ import { t } from '../l10n';
 import { createDemoDaiDai, DEMO_ACCOUNT } from '../demo/demoDaiDai';
 import type { DemoDaiDai } from '../demo/types';
 import { directNetwork, type NetworkSettings } from '../net/dispatchers';
-import { gatewayDiagnosis } from '../gateway/diagnose';
+import { diagnoseGateway } from '../gateway/diagnose';
 import { settingsKnobs } from '../knobs';
 import { createGatewayProbe, GatewayMonitor, type GatewayHealth, type GatewayModel } from '../gateway';
 import type { Credentials } from '../platform/types';
@@ -30,7 +30,7 @@ import { SessionNetwork } from './network';
 import { PeerWatcher, type PeerProxy } from './peerWatcher';
 import { RefreshTimer } from './refreshTimer';
 import { RequestLog } from './requestLog';
-import { changedSettings, proxyOptionsOf, routingOptionsOf, settingIds, type DaiDaiSettings } from './settings';
+import { changedSettings, proxyOptionsOf, restartReasons, routingOptionsOf, settingIds, type DaiDaiSettings } from './settings';
 import { RequestRouter } from '../routing/router';
 import { createPlatformAccount, type AccountLike, type SessionDeps, type SettingsOutcome } from './sessionDeps';
 import type { AccountSource, SessionChange, SessionMode, SessionSnapshot, SignOutReason } from './snapshot';
@@ -214,10 +214,7 @@ export class Session {
     return this.monitor?.monitor.health();
   }
 
-  /**
-   * `DaiDai: Reset Key States` / `serve --reset-state`: forgets what the pool learned (hand-disabled,
-   * revoked, exhausted, cool-downs, exclusions, counters), here and in the state file.
-   */
+  /** `DaiDai: Reset Key States` / `serve --reset-state`: forgets all the pool learned, here and in the state file. */
   async resetKeyStates(): Promise<void> {
     await this.state.resetPoolState();
     const keys = this.source.kind === 'keys' ? this.source.keys : this.poolInputs();
@@ -358,11 +355,10 @@ export class Session {
    * a gateway. Also waits for the first model-list fetch, so that what that logs comes first.
    */
   async checkGateway(timeoutMs = 5_000): Promise<string | undefined> {
-    const lease = this.pool.leases()[0];
-    if (!lease) return undefined;
     const upstream = this.proxy.options.upstreamBaseUrl;
-    const [result] = await Promise.all([createGatewayProbe(this.net.checks, upstream).models(lease.key, timeoutMs), this.monitor?.started]);
-    return gatewayDiagnosis(result, upstream, (this.deps.knobs ?? settingsKnobs).upstreamUrl);
+    const probe = createGatewayProbe(this.net.checks, upstream);
+    const [said] = await Promise.all([diagnoseGateway(probe, this.pool.leases()[0]?.key, upstream, (this.deps.knobs ?? settingsKnobs).upstreamUrl, timeoutMs), this.monitor?.started]);
+    return said;
   }
 
   /**
@@ -438,8 +434,7 @@ export class Session {
     const upstream = demo ? demo.gatewayUrl : next.upstreamBaseUrl;
     const { needsRestart } = this.proxy.updateOptions(proxyOptionsOf(next, upstream));
     if (needsRestart) {
-      const proxyKeys: Array<keyof DaiDaiSettings> = ['proxyHost', 'proxyPort', 'upstreamBaseUrl'];
-      outcome.restartedFor = changed.filter((k) => proxyKeys.includes(k) && !(k === 'upstreamBaseUrl' && demo)).map((k) => `daidai.${settingIds[k]}`);
+      outcome.restartedFor = restartReasons(changed, !!demo);
       try {
         await this.proxy.restart();
         this.logger.info(outcome.restartedFor.length ? t('Proxy restarted to apply {0}.', outcome.restartedFor.join(', ')) : t('Proxy restarted to apply the new settings.'));
@@ -450,10 +445,7 @@ export class Session {
     return outcome;
   }
 
-  /**
-   * New network settings (VS Code's http.proxy, http.noProxy, http.proxyStrictSSL changed): new
-   * connections from now on; requests under way finish on the old ones.
-   */
+  /** New http.proxy / noProxy / proxyStrictSSL: new connections use them; requests under way finish on the old ones. */
   applyNetwork(network: NetworkSettings): void {
     if (!this.disposed) this.net.apply(network);
   }

@@ -188,3 +188,9 @@ function url(v: unknown): string | undefined {
   }
   return s.replace(/\/+$/, '');
 }
+
+/** The changed settings that restart a running proxy, as setting ids (the demo's gateway is its own). */
+export function restartReasons(changed: ReadonlyArray<keyof DaiDaiSettings>, demo: boolean): string[] {
+  const proxyKeys: ReadonlyArray<keyof DaiDaiSettings> = ['proxyHost', 'proxyPort', 'upstreamBaseUrl'];
+  return changed.filter((k) => proxyKeys.includes(k) && !(k === 'upstreamBaseUrl' && demo)).map((k) => `daidai.${settingIds[k]}`);
+}

@@ -3,7 +3,7 @@
 // `--upstream-url` (no /v1: every request 404s) or a gateway that is down shows only as
 // "model lists: 0 of 3 keys fetched", or not at all until the first request.
 import { t } from '../l10n';
-import type { ProbeResult } from './types';
+import type { GatewayProbe, ProbeResult } from './types';
 
 /**
  * Pure: what a probe's result says about the gateway address, as one sentence for the log, or
@@ -33,4 +33,10 @@ export function gatewayDiagnosis(result: ProbeResult, upstreamBaseUrl: string, u
     return t('The gateway {0} answers with errors ({1}): requests may fail until it recovers.', base, result.reason);
   }
   return undefined; // 401/403/429…: about the key, not the address
+}
+
+/** One probe with `key` (none: nothing to say), read by `gatewayDiagnosis`. */
+export async function diagnoseGateway(probe: GatewayProbe, key: string | undefined, upstreamBaseUrl: string, upstreamKnob: string, timeoutMs: number): Promise<string | undefined> {
+  if (!key) return undefined;
+  return gatewayDiagnosis(await probe.models(key, timeoutMs), upstreamBaseUrl, upstreamKnob);
 }

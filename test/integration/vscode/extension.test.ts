@@ -10,11 +10,12 @@ import { EXTENSION_ID, freePort, waitUntil } from './helpers';
 
 const SETTINGS = ['platform.baseUrl', 'upstream.baseUrl', 'proxy.port', 'balances.refreshMinutes', 'proxy.autoStart'];
 
-async function chat(url: string, stream: boolean): Promise<{ status: number; text: string }> {
+/** One request of a conversation (`content` is its first message: session affinity keeps a conversation on one key). */
+async function chat(url: string, stream: boolean, content = 'Hello from VS Code'): Promise<{ status: number; text: string }> {
   const res = await fetch(`${url}/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: 'Bearer anything' },
-    body: JSON.stringify({ model: DEMO_MODELS[4], stream, messages: [{ role: 'user', content: 'Hello from VS Code' }] }),
+    body: JSON.stringify({ model: DEMO_MODELS[4], stream, messages: [{ role: 'user', content }] }),
   });
   return { status: res.status, text: await res.text() };
 }
@@ -111,7 +112,7 @@ describe('DaiDai Aggregator in VS Code', function () {
 
     const plain = await chat(s.proxyUrl, false);
     assert.equal(plain.status, 200, plain.text);
-    const streamed = await chat(s.proxyUrl, true);
+    const streamed = await chat(s.proxyUrl, true, 'A second conversation from VS Code');
     assert.equal(streamed.status, 200, streamed.text);
     assert.match(streamed.text, /data: \[DONE\]/);
 
@@ -120,7 +121,7 @@ describe('DaiDai Aggregator in VS Code', function () {
     assert.match(s.statusBar.tooltip, /Requests served: 2, failed: 0/);
     assert.match(s.statusBar.tooltip, /Last key used: sk-/);
     const used = api.getTreeRows().filter((r) => /Requests: 1 \(1 ok/.test(r.tooltip));
-    assert.equal(used.length, 2, 'round-robin: two keys served one request each');
+    assert.equal(used.length, 2, 'two conversations: round-robin gave each its own key');
   });
 
   it('takes a key out of rotation from its row and puts it back', async () => {
