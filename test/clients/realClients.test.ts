@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { codexConfigToml } from '../../src/core/present/clients';
+import { waitUntil } from '../helpers/wait';
 import { createFakeDaiDai, DEMO_PACKAGE_KEYS, type FakeDaiDai, type GatewayRequestLog } from '../fake/fakeDaiDai';
 
 const ROOT = [resolve(__dirname, '../../..'), resolve(__dirname, '../..')].find((d) => existsSync(join(d, 'package.json')))!;
@@ -119,6 +120,8 @@ describe('real clients: Claude Code and Codex CLI through the CLI proxy (loopbac
     assert.equal(sent[sent.length - 1]!.model, '[官Max]claude-opus-4-6-20260205');
     assert.ok([CLAUDE_A, CLAUDE_B].includes(sent[sent.length - 1]!.key!));
     assert.match(header(sent[0]!, 'x-claude-code-session-id'), /^[0-9a-f-]{36}$/);
+    // The CLI writes its log in batches: the request line may come a moment after the client has exited.
+    await waitUntil('the request line in the proxy log', () => /model=claude-opus-4-8 → \[官Max\]claude-opus-4-6-20260205/.test(proxyLog), 10_000).catch(() => undefined);
     assert.match(proxyLog, /model=claude-opus-4-8 → \[官Max\]claude-opus-4-6-20260205/);
   });
 
@@ -193,6 +196,7 @@ describe('real clients: Claude Code and Codex CLI through the CLI proxy (loopbac
     assert.equal(sent[0]!.model, 'gpt-5-codex', 'gpt-5.1-codex resolved to the served gpt-5-codex');
     assert.equal(sent[0]!.stream, true);
     assert.ok([GPT_C, GPT_F].includes(sent[0]!.key!));
+    await waitUntil('the request line in the proxy log', () => /POST \/responses model=gpt-5\.1-codex → gpt-5-codex stream → 200/.test(proxyLog), 10_000).catch(() => undefined);
     assert.match(proxyLog, /POST \/responses model=gpt-5\.1-codex → gpt-5-codex stream → 200/);
   });
 
