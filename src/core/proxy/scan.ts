@@ -4,7 +4,7 @@
 // long strings skipped from quote to quote with Buffer.indexOf (memchr), nested values by
 // bracket counting, nothing allocated beyond the model string. Pure.
 
-import { containerEnd, isSpace, skipSpace, stringEnd } from '../util/jsonBytes';
+import { BACKSLASH, COLON, COMMA, containerEnd, isSpace, LBRACE, LBRACKET, QUOTE, RBRACE, RBRACKET, skipSpace, stringEnd } from '../util/jsonBytes';
 
 export { stringEnd };
 
@@ -13,15 +13,6 @@ export type BodyScan =
   | { ok: true; model?: string; stream: boolean; modelAt?: number; modelEnd?: number }
   /** The skeleton itself is broken: not an object, unterminated, garbage between or after keys. */
   | { ok: false; reason: string; at: number };
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
 
 // "model" and "stream" as bytes, compared in place.
 const MODEL = [0x6d, 0x6f, 0x64, 0x65, 0x6c];

@@ -13,7 +13,7 @@
 // which clients write after the history. Pure; the ids are bounded and never logged whole.
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { containerEnd, isSpace, skipSpace, stringEnd } from '../util/jsonBytes';
+import { BACKSLASH, COLON, COMMA, containerEnd, isSpace, LBRACE, LBRACKET, QUOTE, RBRACKET, skipSpace, stringEnd } from '../util/jsonBytes';
 
 /** Ids longer than this are cut (a session id is a uuid; a client could send anything). */
 const MAX_ID = 128;
@@ -23,14 +23,6 @@ const MAX_METADATA = 16 * 1024;
 const MAX_HASHED = 64 * 1024;
 /** The body's tail searched for `prompt_cache_key` and `user`. */
 const TAIL = 4 * 1024;
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const LBRACE = 0x7b;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
 
 /** Where a session id came from (for tests and the debug log). */
 export type SessionSource = 'claude-code' | 'codex' | 'metadata' | 'prompt-cache-key' | 'user' | 'hash';
