@@ -134,20 +134,34 @@ function pickerButton(w: Workbench) {
   return w.page.locator('.interactive-input-part .action-label[aria-label*="Model" i], .interactive-input-part .chat-model-picker-item .action-label').first();
 }
 
-/** Opens the picker, expands "Other Models", returns every row's text; leaves the picker open. */
+/**
+ * Opens the picker, expands "Other Models" when the model is not shown yet, returns every row's
+ * text; leaves the picker open. "Other Models" is a toggle that stays expanded between openings:
+ * clicking it every time would fold the list away again on every other try.
+ */
 async function pickerModels(w: Workbench): Promise<string[]> {
   let names: string[] = [];
-  await waitUntil('DaiDai models in the chat model picker', async () => {
-    await w.page.keyboard.press('Escape');
-    await pickerButton(w).click();
-    const widget = w.page.locator('.quick-input-widget, .action-widget').filter({ has: w.page.locator('.monaco-list-row') }).first();
-    await widget.waitFor({ state: 'visible', timeout: 10_000 });
-    const other = widget.locator('.monaco-list-row', { hasText: /Other Models|其他模型/ }).first();
-    if (await other.count()) await other.click();
-    await new Promise((r) => setTimeout(r, 500));
-    names = (await widget.locator('.monaco-list-row').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
-    return names.some((n) => n.includes(MODEL));
-  }, 60_000, 2000);
+  const rowsOf = async (widget: ReturnType<Workbench['page']['locator']>) => (await widget.locator('.monaco-list-row').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+  try {
+    await waitUntil('DaiDai models in the chat model picker', async () => {
+      await w.page.keyboard.press('Escape');
+      await pickerButton(w).click();
+      const widget = w.page.locator('.quick-input-widget, .action-widget').filter({ has: w.page.locator('.monaco-list-row') }).first();
+      await widget.waitFor({ state: 'visible', timeout: 10_000 });
+      names = await rowsOf(widget);
+      if (names.some((n) => n.includes(MODEL))) return true;
+      const other = widget.locator('.monaco-list-row', { hasText: /Other Models|其他模型/ }).first();
+      if (await other.count()) {
+        await other.click();
+        await new Promise((r) => setTimeout(r, 500));
+        names = await rowsOf(widget);
+      }
+      return names.some((n) => n.includes(MODEL));
+    }, 90_000, 2000);
+  } catch (e) {
+    const log = (await w.page.locator('.statusbar-item', { hasText: /DaiDai/ }).allInnerTexts().catch(() => [])).join(' | ');
+    throw new Error(`${e instanceof Error ? e.message : String(e)}; the picker's rows last seen: ${names.join(' | ').slice(0, 600) || '(none)'}; status bar: ${log || '(no DaiDai item)'}`);
+  }
   return names;
 }
 

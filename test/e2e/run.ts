@@ -79,6 +79,8 @@ async function packageExtension(): Promise<string> {
 
 interface Attempt {
   ok: boolean;
+  /** Why the attempt failed when no step did (the scenario threw between steps, the zh-cn or chat run). */
+  error?: string;
   steps: StepResult[];
   suite?: SuiteOutcome;
 }
@@ -92,6 +94,8 @@ async function attempt(n: number, install: CodeServerInstall, vsix: string): Pro
   let wb: Workbench | undefined;
   let ok = false;
   let suite: SuiteOutcome | undefined;
+  let error: string | undefined;
+  const why = (e: unknown) => (e instanceof Error ? e.message : String(e));
   try {
     await fake.start(0, '127.0.0.1');
     const proxyPort = await freePort();
@@ -122,6 +126,7 @@ async function attempt(n: number, install: CodeServerInstall, vsix: string): Pro
     ok = true;
   } catch (e) {
     log(`attempt ${n} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    error = why(e);
     if (cs) console.log(cs.diagnostics());
     const shot = steps[steps.length - 1]?.shot || wb?.lastShot;
     if (shot) log(`last screenshot: ${shot}`);
@@ -133,7 +138,10 @@ async function attempt(n: number, install: CodeServerInstall, vsix: string): Pro
 
   if (ok && process.env.DAIDAI_E2E_SUITE !== '0') {
     suite = await runSuiteInHost({ install, repo: REPO, root: join(root, 'suite'), shotDir });
-    if (!suite.ok && !suite.skipped) ok = false;
+    if (!suite.ok && !suite.skipped) {
+      ok = false;
+      error ??= `the extension-host suite: ${suite.failed} failed`;
+    }
   }
   // After the suite, so that a gap in the translations does not hide the suite's results.
   if (steps.length && steps.every((s) => s.ok)) {
@@ -141,6 +149,7 @@ async function attempt(n: number, install: CodeServerInstall, vsix: string): Pro
       await runChinese({ install, repo: REPO, vsix, root: join(root, 'zh-cn'), shotDir: join(shotDir, 'zh-cn'), secrets: SECRETS, checkLogs: assertLogsClean }, steps);
     } catch (e) {
       log(`attempt ${n}: the zh-cn run failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      error ??= `the zh-cn run: ${why(e)}`;
       ok = false;
     }
   }
@@ -150,12 +159,19 @@ async function attempt(n: number, install: CodeServerInstall, vsix: string): Pro
       await runChatScenarios({ install, repo: REPO, vsix, root: join(root, 'chat'), shotDir: join(shotDir, 'chat'), secrets: SECRETS, checkLogs: assertLogsClean }, steps);
     } catch (e) {
       log(`attempt ${n}: the chat run failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      error ??= `the chat run: ${why(e)}`;
       ok = false;
     }
   }
   if (ok) rmSync(root, { recursive: true, force: true });
   else log(`state of the failed attempt kept in ${root}`);
-  return { ok, steps, suite };
+  return { ok, steps, suite, error };
+}
+
+/** A message on one line, bounded, for the summary at the end of the output. */
+function oneLine(s: string): string {
+  const flat = s.replace(/\s+/g, ' ').trim();
+  return flat.length > 500 ? `${flat.slice(0, 500)}…` : flat;
 }
 
 /** The extension's log files (and the whole server log folder) must hold no key in clear. */
@@ -186,13 +202,20 @@ async function main(): Promise<number> {
   watchdog.unref();
 
   let result = await attempt(1, install, vsix);
+  const attempts = [result];
   if (!result.ok) {
     log('retrying the whole run once');
     result = await attempt(2, install, vsix);
+    attempts.push(result);
   }
 
   console.log('\n[e2e] screenshots:');
   for (const s of result.steps) console.log(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.name}: ${s.shot || '(none)'}`);
+  // CI shows only the end of the output: the reasons again here, one line each, for both attempts.
+  for (const [n, a] of attempts.entries()) {
+    for (const s of a.steps.filter((x) => !x.ok)) console.log(`  attempt ${n + 1} FAIL ${s.name}: ${oneLine(s.error ?? '(no message)')}`);
+    if (!a.ok && a.steps.every((x) => x.ok)) console.log(`  attempt ${n + 1} failed outside the steps: ${oneLine(a.error ?? '(see the log above)')}`);
+  }
   for (const s of result.suite?.shots ?? []) console.log(`  suite: ${s}`);
   const passed = result.steps.filter((s) => s.ok).length + (result.suite?.passed ?? 0);
   const failed = result.steps.filter((s) => !s.ok).length + (result.suite?.failed ?? 0) + (result.ok ? 0 : result.steps.every((s) => s.ok) && !result.suite?.failed ? 1 : 0);
