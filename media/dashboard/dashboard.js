@@ -84,10 +84,11 @@
     app.append(el('section', {}, [parts.seriesTitle, parts.series, parts.note]));
 
     parts.byModel = el('div', { 'data-testid': 'by-model' });
+    parts.modelNote = el('p', { class: 'muted note', 'data-testid': 'cache-note' });
     parts.byKey = el('div', { 'data-testid': 'by-key' });
     app.append(
       el('section', { class: 'two' }, [
-        el('div', {}, [el('h2', { text: text.byModel }), parts.byModel]),
+        el('div', {}, [el('h2', { text: text.byModel }), parts.byModel, parts.modelNote]),
         el('div', {}, [el('h2', { text: text.byKey }), parts.byKey]),
       ]),
     );
@@ -261,7 +262,14 @@
 
     const tot = period.total;
     card(parts.spend, `${text.spend} · ${period.label}`, tot.costText, tot.utilisedText ? `${text.accountFigure} ${tot.utilisedText}` : '', 'period-spend');
-    card(parts.tokens, text.tokens, count(tot.inputTokens + tot.outputTokens), `${text.input} ${tot.inputText} · ${text.output} ${tot.outputText}`, 'period-tokens');
+    card(
+      parts.tokens,
+      text.tokens,
+      count(tot.inputTokens + tot.outputTokens),
+      `${text.input} ${tot.inputText} · ${text.output} ${tot.outputText}` + (tot.cacheTokens > 0 ? ` · ${text.cacheHit} ${tot.cacheHitText}` : ''),
+      'period-tokens',
+    );
+    if (tot.cacheTokens > 0) parts.tokens.querySelector('.muted').setAttribute('title', tot.cacheDetailText);
     card(parts.requests, text.requests, tot.requestsText, `${text.failures} ${count(tot.failures)}`, 'period-requests');
 
     parts.seriesTitle.textContent = period.id === 'today' ? text.spendPerHour : text.spendPerDay;
@@ -276,11 +284,21 @@
       period.byModel.length === 0
         ? el('p', { class: 'muted', text: text.noRequests })
         : table(
-            [text.model, text.requests, text.input, text.output, text.cost, text.share],
-            period.byModel.map((r) => [r.label, r.requestsText, r.inputText, r.outputText, r.costText, shareBar(r.share)]),
-            ['1', '2', '3', '4'],
+            [text.model, text.requests, text.input, text.output, text.cacheHit, text.cost, text.share],
+            period.byModel.map((r) => [
+              // The model that served, and under it the names clients asked for it by.
+              r.requestedAsText ? el('div', {}, [el('div', { text: r.label }), el('div', { class: 'muted small', 'data-testid': 'requested-as', text: r.requestedAsText })]) : r.label,
+              r.requestsText,
+              r.inputText,
+              r.outputText,
+              el('span', { title: r.cacheDetailText, 'data-testid': 'cache-hit', text: r.cacheHitText }),
+              r.costText,
+              shareBar(r.share),
+            ]),
+            ['1', '2', '3', '4', '5'],
           ),
     );
+    parts.modelNote.textContent = tot.cacheTokens > 0 ? (tot.cacheHitAtLeast ? `${text.cacheNote} ${text.cacheAtLeastNote}` : text.cacheNote) : '';
     parts.byKey.replaceChildren(
       period.byKey.length === 0
         ? el('p', { class: 'muted', text: text.noRequests })
@@ -359,8 +377,9 @@
     f.status = parts.fStatus.value;
 
     const all = model.recent.rows;
+    // A model chosen matches the requests it served and those that asked for it by that name.
     const rows = all.filter(
-      (r) => (!f.model || r.model === f.model) && (!f.key || r.key === f.key) && (!f.status || (f.status === 'failed' ? r.failed : String(r.status) === f.status)),
+      (r) => (!f.model || r.model === f.model || r.requestedModel === f.model) && (!f.key || r.key === f.key) && (!f.status || (f.status === 'failed' ? r.failed : String(r.status) === f.status)),
     );
     parts.recentCount.textContent = fill(text.shown, count(rows.length), count(all.length));
     parts.recent.replaceChildren(
@@ -373,7 +392,9 @@
               rows.map((r) => [
                 r.timeText,
                 r.stream ? `${r.route} (${text.stream})` : r.route,
-                el('span', { class: 'nowrap', text: r.model }),
+                r.requestedModel
+                  ? el('span', { class: 'nowrap', title: fill(text.requestedAs, r.requestedModel) }, [el('span', { class: 'muted', text: `${r.requestedModel} → ` }), r.model])
+                  : el('span', { class: 'nowrap', text: r.model }),
                 el('span', { class: 'mono', text: r.key }),
                 el('span', { class: r.failed ? 'warn' : '', text: r.statusText }),
                 String(r.attempts),

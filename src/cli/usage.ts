@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { t } from '../core/l10n';
 import { formatUsageTable } from '../core/present/usageTable';
 import { defaultStateDir, readUsageFileSync, stateFileNames, type StateIdentity } from '../core/state';
-import { parseSince, usageCsv, usageReport, UsageHistory, type UsageTotals } from '../core/usage';
+import { cacheHitShare, parseSince, usageCsv, usageReport, UsageHistory, type UsageTotals } from '../core/usage';
 import { redactSecrets } from '../core/util/mask';
 import { stringOption as str, UsageError, type ParsedArgs } from './args';
 
@@ -66,18 +66,26 @@ export function usage(args: ParsedArgs, env: Env, out: (s: string) => void, warn
   const report = usageReport(history, { since, now });
   if (args.values.has('json')) {
     // What the table shows, failures and unpriced requests included: costCny leaves the unpriced ones out.
-    const totals = (x: UsageTotals) => ({
-      requests: x.requests,
-      failures: x.failures,
-      inputTokens: x.inputTokens,
-      outputTokens: x.outputTokens,
-      cacheTokens: x.cacheTokens,
-      costCny: x.costCny,
-      unpricedRequests: x.unpricedRequests,
-    });
+    // cacheHitShare: cache reads over all input tokens (0–1, null without input); cacheTokens beyond
+    // reads + writes were recorded before the two were kept apart (the share is then a lower bound).
+    const totals = (x: UsageTotals) => {
+      const hit = cacheHitShare(x);
+      return {
+        requests: x.requests,
+        failures: x.failures,
+        inputTokens: x.inputTokens,
+        outputTokens: x.outputTokens,
+        cacheTokens: x.cacheTokens,
+        cacheReadTokens: x.cacheReadTokens,
+        cacheWriteTokens: x.cacheWriteTokens,
+        cacheHitShare: hit === null ? null : Math.round(hit.share * 1e4) / 1e4,
+        costCny: x.costCny,
+        unpricedRequests: x.unpricedRequests,
+      };
+    };
     out(
       JSON.stringify(
-        { since: report.since, total: totals(report.total), byModel: report.byModel.map((m) => ({ model: m.model, ...totals(m) })), byKey: report.byKey.map((k) => ({ key: k.key, ...totals(k) })) },
+        { since: report.since, total: totals(report.total), byModel: report.byModel.map((m) => ({ model: m.model, requestedAs: m.requestedAs, ...totals(m) })), byKey: report.byKey.map((k) => ({ key: k.key, ...totals(k) })) },
         null,
         2,
       ),

@@ -34,6 +34,10 @@ export interface DashboardText {
   accountFigure: string;
   differs: string;
   unpricedNote: string;
+  cacheHit: string;
+  cacheNote: string;
+  cacheAtLeastNote: string;
+  requestedAs: string;
   spendPerHour: string;
   spendPerDay: string;
   live: string;
@@ -89,6 +93,10 @@ export function dashboardText(): DashboardText {
     accountFigure: t('Account says'),
     differs: t('The estimate and the account differ'),
     unpricedNote: t('* some requests have no known price and are left out of the sum.'),
+    cacheHit: t('Cache hit'),
+    cacheNote: t('Cache hit: the share of input tokens read from a prompt cache. The price list has no cache price, so cache tokens are estimated at the input price.'),
+    cacheAtLeastNote: t('≥: part of the cache tokens was recorded before reads and writes were kept apart; those are not counted as hits.'),
+    requestedAs: t('Requested as {0}', '{0}'),
     spendPerHour: t('Spend per hour'),
     spendPerDay: t('Spend per day'),
     live: t('Live'),

@@ -115,7 +115,7 @@ describe('app: dashboard and Models view commands', () => {
       assert.equal(await h.exportUsage(NOW), '/home/me/daidai-usage-2026-12-01.csv');
       const [name, csv] = ui.saveTextFile.firstCall.args as [string, string];
       assert.equal(name, 'daidai-usage-2026-12-01.csv');
-      assert.ok(csv.startsWith('\ufeffhour_start,key,model,requests,'), csv.slice(0, 60));
+      assert.ok(csv.startsWith('\ufeffhour_start,key,model,requested_model,requests,'), csv.slice(0, 60));
       const lines = csv.trim().split('\r\n');
       assert.equal(lines.length, 3, 'a header and one row per hour × key × model');
       assert.ok(csv.includes(maskKey(CLEAR_A)) && csv.includes('[官Max]claude-sonnet-4-5-20250929'));
@@ -130,7 +130,7 @@ describe('app: dashboard and Models view commands', () => {
       await h.exportUsage(NOW);
       const [name, csv] = ui.saveTextFile.firstCall.args as [string, string];
       assert.equal(name, 'daidai-requests-2026-12-01.csv');
-      assert.ok(csv.startsWith('\ufefftime,method,route,model,key,status,'));
+      assert.ok(csv.startsWith('\ufefftime,method,route,model,requested_model,key,status,'));
       assert.equal(csv.trim().split('\r\n').length, 4);
       assert.ok(csv.includes(',503,'));
     });

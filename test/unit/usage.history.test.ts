@@ -33,7 +33,7 @@ describe('usage history: hourly roll-up', () => {
     const a = buckets.find((b) => b.hour === T0 && b.key === KEY_A && b.model === 'gpt-4o-mini')!;
     assert.deepEqual(
       { ...a },
-      { hour: T0, key: KEY_A, model: 'gpt-4o-mini', requests: 3, failures: 1, inputTokens: 350, outputTokens: 25, cacheTokens: 200, costCny: 0.003, unpricedRequests: 0 },
+      { hour: T0, key: KEY_A, model: 'gpt-4o-mini', requested: '', requests: 3, failures: 1, inputTokens: 350, outputTokens: 25, cacheTokens: 200, cacheReadTokens: 200, cacheWriteTokens: 0, costCny: 0.003, unpricedRequests: 0 },
     );
     const unknown = buckets.find((b) => b.model === 'claude-x')!;
     assert.equal(unknown.unpricedRequests, 1);

@@ -48,15 +48,15 @@ describe('usage report (daidai-proxy usage --json)', () => {
     assert.deepEqual(report, {
       since: '2026-11-29T11:00:00.000Z',
       until: '2026-11-30T11:30:00.000Z',
-      total: { requests: 5, failures: 1, inputTokens: 4010, outputTokens: 860, cacheTokens: 900, costCny: 0.036, unpricedRequests: 1, utilisedCny: 0.04 },
+      total: { requests: 5, failures: 1, inputTokens: 4010, outputTokens: 860, cacheTokens: 900, cacheReadTokens: 900, cacheWriteTokens: 0, costCny: 0.036, unpricedRequests: 1, utilisedCny: 0.04 },
       byModel: [
-        { model: 'claude-sonnet-4-5', requests: 1, failures: 0, inputTokens: 1000, outputTokens: 100, cacheTokens: 900, costCny: 0.03, unpricedRequests: 0 },
-        { model: 'gpt-4o-mini', requests: 3, failures: 1, inputTokens: 3000, outputTokens: 750, cacheTokens: 0, costCny: 0.006, unpricedRequests: 0 },
-        { model: 'mystery-model', requests: 1, failures: 0, inputTokens: 10, outputTokens: 10, cacheTokens: 0, costCny: null, unpricedRequests: 1 },
+        { model: 'claude-sonnet-4-5', requestedAs: [], requests: 1, failures: 0, inputTokens: 1000, outputTokens: 100, cacheTokens: 900, cacheReadTokens: 900, cacheWriteTokens: 0, costCny: 0.03, unpricedRequests: 0 },
+        { model: 'gpt-4o-mini', requestedAs: [], requests: 3, failures: 1, inputTokens: 3000, outputTokens: 750, cacheTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costCny: 0.006, unpricedRequests: 0 },
+        { model: 'mystery-model', requestedAs: [], requests: 1, failures: 0, inputTokens: 10, outputTokens: 10, cacheTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costCny: null, unpricedRequests: 1 },
       ],
       byKey: [
-        { key: KEY_A, requests: 3, failures: 1, inputTokens: 2000, outputTokens: 600, cacheTokens: 900, costCny: 0.033, unpricedRequests: 0, utilisedCny: 0.04 },
-        { key: KEY_B, requests: 2, failures: 0, inputTokens: 2010, outputTokens: 260, cacheTokens: 0, costCny: 0.003, unpricedRequests: 1, utilisedCny: null },
+        { key: KEY_A, requests: 3, failures: 1, inputTokens: 2000, outputTokens: 600, cacheTokens: 900, cacheReadTokens: 900, cacheWriteTokens: 0, costCny: 0.033, unpricedRequests: 0, utilisedCny: 0.04 },
+        { key: KEY_B, requests: 2, failures: 0, inputTokens: 2010, outputTokens: 260, cacheTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costCny: 0.003, unpricedRequests: 1, utilisedCny: null },
       ],
     });
     // The shape the issue names, in every row.
@@ -77,7 +77,7 @@ describe('usage report (daidai-proxy usage --json)', () => {
     h.recordUtilised(KEY_B, 1, T0);
     h.recordUtilised(KEY_B, 3, T0 + 1);
     const report = usageReport(h, { since: T0 - DAY_MS, now: T0 + 2 });
-    assert.deepEqual(report.byKey, [{ key: KEY_B, requests: 0, failures: 0, inputTokens: 0, outputTokens: 0, cacheTokens: 0, costCny: 0, unpricedRequests: 0, utilisedCny: 2 }]);
+    assert.deepEqual(report.byKey, [{ key: KEY_B, requests: 0, failures: 0, inputTokens: 0, outputTokens: 0, cacheTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costCny: 0, unpricedRequests: 0, utilisedCny: 2 }]);
     assert.equal(report.total.utilisedCny, 2);
   });
 
@@ -86,10 +86,13 @@ describe('usage report (daidai-proxy usage --json)', () => {
     const text = formatUsageTable(usageReport(session(), { since: parseSince('24h', now), now }));
     const lines = text.split('\n');
     assert.equal(lines[0], 'Usage since 2026-11-29 11:00 UTC (until 2026-11-30 11:30 UTC)');
-    assert.ok(lines.some((l) => /^claude-sonnet-4-5\s+1\s+0\s+1,000\s+100\s+¥0\.03$/.test(l)), text);
-    assert.ok(lines.some((l) => /^mystery-model\s+1\s+0\s+10\s+10\s+price unknown$/.test(l)), text);
-    assert.ok(lines.some((l) => /^sk-eeee…8888\s+2\s+0\s+2,010\s+260\s+<¥0\.01\*$/.test(l)), text);
-    assert.ok(lines.some((l) => /^Total\s+5\s+1\s+4,010\s+860\s+¥0\.04\*$/.test(l)), text);
+    // Cache hit: cache reads over all input (900 of 1,000 for Claude; 900 of 4,010 in all).
+    assert.ok(lines.some((l) => /^claude-sonnet-4-5\s+1\s+0\s+1,000\s+100\s+90%\s+¥0\.03$/.test(l)), text);
+    assert.ok(lines.some((l) => /^mystery-model\s+1\s+0\s+10\s+10\s+0%\s+price unknown$/.test(l)), text);
+    assert.ok(lines.some((l) => /^sk-eeee…8888\s+2\s+0\s+2,010\s+260\s+0%\s+<¥0\.01\*$/.test(l)), text);
+    assert.ok(lines.some((l) => /^Total\s+5\s+1\s+4,010\s+860\s+22%\s+¥0\.04\*$/.test(l)), text);
+    assert.ok(text.includes('cache tokens are estimated at the input price'), 'cache tokens were used: says how they are priced');
+    assert.ok(!text.includes('≥'), 'every cache token of this session has its kind');
     assert.ok(text.includes('* Requests without a known price: 1.'));
     assert.ok(text.includes('The account itself reports ¥0.04 spent'));
     // Columns line up: every row of a section ends at the same column.
@@ -167,14 +170,14 @@ describe('usage report: CSV', () => {
     h.add({ method: 'POST', path: '/v1/chat/completions', status: 200, attempts: 1, durationMs: 1, aborted: false, model: '=HYPERLINK("x"),"quoted"', keyId: KEY_A }, T0 + 5_000, undefined);
     const text = usageCsv(h, T0);
     const lines = text.split('\r\n');
-    assert.equal(lines[0], 'hour_start,key,model,requests,failures,input_tokens,output_tokens,cache_tokens,cost_cny,unpriced_requests');
+    assert.equal(lines[0], 'hour_start,key,model,requested_model,requests,failures,input_tokens,output_tokens,cache_tokens,cache_read_tokens,cache_write_tokens,cost_cny,unpriced_requests');
     assert.equal(lines.at(-1), '', 'ends with CRLF');
     assert.deepEqual(lines.slice(1, -1), [
-      `2026-11-30T10:00:00.000Z,${KEY_A},"'=HYPERLINK(""x""),""quoted""",1,0,0,0,0,,1`,
-      `2026-11-30T10:00:00.000Z,${KEY_A},claude-sonnet-4-5,1,0,1000,100,900,0.03,0`,
-      `2026-11-30T10:00:00.000Z,${KEY_A},gpt-4o-mini,2,1,1000,500,0,0.003,0`,
-      `2026-11-30T10:00:00.000Z,${KEY_B},gpt-4o-mini,1,0,2000,250,0,0.003,0`,
-      `2026-11-30T11:00:00.000Z,${KEY_B},mystery-model,1,0,10,10,0,,1`,
+      `2026-11-30T10:00:00.000Z,${KEY_A},"'=HYPERLINK(""x""),""quoted""",,1,0,0,0,0,0,0,,1`,
+      `2026-11-30T10:00:00.000Z,${KEY_A},claude-sonnet-4-5,,1,0,1000,100,900,900,0,0.03,0`,
+      `2026-11-30T10:00:00.000Z,${KEY_A},gpt-4o-mini,,2,1,1000,500,0,0,0,0.003,0`,
+      `2026-11-30T10:00:00.000Z,${KEY_B},gpt-4o-mini,,1,0,2000,250,0,0,0,0.003,0`,
+      `2026-11-30T11:00:00.000Z,${KEY_B},mystery-model,,1,0,10,10,0,0,0,,1`,
     ]);
     assert.ok(usageCsv(h, T0, { bom: true }).startsWith('\ufeffhour_start,'));
   });
@@ -182,9 +185,10 @@ describe('usage report: CSV', () => {
   it('the recent requests as CSV', () => {
     const text = recentRequestsCsv(session(), T0);
     const lines = text.split('\r\n');
-    assert.equal(lines[0], 'time,method,route,model,key,status,attempts,stream,input_tokens,output_tokens,cache_tokens,cost_cny,duration_ms,failed,error,source');
+    assert.equal(lines[0], 'time,method,route,model,requested_model,key,status,attempts,stream,input_tokens,output_tokens,cache_tokens,cache_read_tokens,cache_write_tokens,cost_cny,duration_ms,failed,error,source');
     assert.equal(lines.length, 2 + 5);
-    assert.equal(lines[4], `2026-11-30T10:00:04.000Z,POST,/v1/chat/completions,gpt-4o-mini,${KEY_A},502,4,true,,,,0,500,true,HTTP 502,`);
-    assert.equal(lines[5], `2026-11-30T11:00:00.000Z,POST,/v1/chat/completions,mystery-model,${KEY_B},200,1,true,10,10,,,500,false,,`);
+    assert.equal(lines[3], `2026-11-30T10:00:03.000Z,POST,/v1/messages,claude-sonnet-4-5,,${KEY_A},200,1,true,1000,100,900,900,0,0.03,500,false,,`);
+    assert.equal(lines[4], `2026-11-30T10:00:04.000Z,POST,/v1/chat/completions,gpt-4o-mini,,${KEY_A},502,4,true,,,,,,0,500,true,HTTP 502,`);
+    assert.equal(lines[5], `2026-11-30T11:00:00.000Z,POST,/v1/chat/completions,mystery-model,,${KEY_B},200,1,true,10,10,,,,,500,false,,`);
   });
 });

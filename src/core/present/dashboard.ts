@@ -4,10 +4,27 @@
 
 import { t } from '../l10n';
 import type { KeySnapshot, KeyState, PoolSnapshot } from '../pool/types';
-import { DAY_MS, emptySum, groupBuckets, HOUR_MS, hourOf, roundYuan, sumBuckets, totalsOf, utilisedByKey, type HourBucket, type RecentRequest, type UsageHistory, type UsageTotals } from '../usage';
+import {
+  cacheHitShare,
+  DAY_MS,
+  emptySum,
+  groupBuckets,
+  HOUR_MS,
+  hourOf,
+  requestedAsByModel,
+  roundYuan,
+  sumBuckets,
+  totalsOf,
+  utilisedByKey,
+  type HourBucket,
+  type RecentRequest,
+  type RequestedAs,
+  type UsageHistory,
+  type UsageTotals,
+} from '../usage';
 import { formatYuan } from './format';
 import { keyStateText } from './keys';
-import { costText, formatCount } from './usageTable';
+import { cacheHitText, costText, formatCount, requestedAsText } from './usageTable';
 
 export interface DashboardInput {
   now: number;
@@ -26,14 +43,25 @@ export interface TotalsView extends UsageTotals {
   inputText: string;
   outputText: string;
   requestsText: string;
+  /** Cache reads over all input tokens, as text (`85%`, `≥40%`, `—`). */
+  cacheHitText: string;
+  /** Cache reads, writes and all input tokens, for the tooltip. */
+  cacheDetailText: string;
+  /** Part of the cache tokens was recorded before reads and writes were kept apart: the share is a lower bound. */
+  cacheHitAtLeast: boolean;
 }
 export interface ShareView extends TotalsView {
   /** Part of the period's known cost (0–1; 0 when nothing is known). */
   share: number;
 }
 export interface ModelSpendRow extends ShareView {
+  /** The model sent upstream (the one that served and is priced). */
   model: string;
   label: string;
+  /** The names clients asked for it by, when resolution sent this model. */
+  requestedAs: RequestedAs[];
+  /** `requested as claude-opus-4-8 (12)`; '' when every request asked for the model itself. */
+  requestedAsText: string;
 }
 export interface KeySpendRow extends ShareView {
   key: string;
@@ -105,7 +133,10 @@ export interface RecentRow {
   at: number;
   timeText: string;
   route: string;
+  /** The model sent upstream. */
   model: string;
+  /** The model the client asked for, when resolution sent another. */
+  requestedModel?: string;
   key: string;
   status: number;
   statusText: string;
@@ -122,6 +153,7 @@ export interface DashboardModel {
   balance?: BalanceView;
   live: LiveView;
   keys: KeyStateRow[];
+  /** `filters.models`: the models that served and the names clients asked for (a choice matches either). */
   recent: { rows: RecentRow[]; filters: { models: string[]; keys: string[]; statuses: number[] } };
 }
 
@@ -160,7 +192,16 @@ export function dashboardModel(history: UsageHistory, input: DashboardInput): Da
 }
 
 function totalsView(x: UsageTotals): TotalsView {
-  return { ...x, costText: costText(x), inputText: formatCount(x.inputTokens), outputText: formatCount(x.outputTokens), requestsText: formatCount(x.requests) };
+  return {
+    ...x,
+    costText: costText(x),
+    inputText: formatCount(x.inputTokens),
+    outputText: formatCount(x.outputTokens),
+    requestsText: formatCount(x.requests),
+    cacheHitText: cacheHitText(x),
+    cacheDetailText: t('Cache reads {0} · cache writes {1} · input tokens in all {2}', formatCount(x.cacheReadTokens), formatCount(x.cacheWriteTokens), formatCount(x.inputTokens)),
+    cacheHitAtLeast: cacheHitShare(x)?.atLeast ?? false,
+  };
 }
 
 function period(history: UsageHistory, all: readonly HourBucket[], id: PeriodView['id'], label: string, since: number, now: number, offset: number): PeriodView {
@@ -173,6 +214,7 @@ function period(history: UsageHistory, all: readonly HourBucket[], id: PeriodVie
   let utilised: number | null = null;
   for (const y of spent.values()) utilised = (utilised ?? 0) + y;
 
+  const asked = requestedAsByModel(buckets);
   const byKey: KeySpendRow[] = groupBuckets(buckets, 'key').map(([key, x]) => keySpendRow(key, x, spent.get(key), share(x)));
   for (const [key, yuan] of spent) if (!byKey.some((k) => k.key === key)) byKey.push(keySpendRow(key, totalsOf(emptySum()), yuan, 0));
 
@@ -181,7 +223,10 @@ function period(history: UsageHistory, all: readonly HourBucket[], id: PeriodVie
     label,
     since,
     total: { ...totalsView(total), utilisedCny: utilised === null ? null : roundYuan(utilised), ...(utilised !== null ? { utilisedText: formatYuan(utilised, 'spend') } : {}) },
-    byModel: groupBuckets(buckets, 'model').map(([model, x]) => ({ model, label: model || t('(no model)'), ...totalsView(x), share: share(x) })),
+    byModel: groupBuckets(buckets, 'model').map(([model, x]) => {
+      const requestedAs = asked.get(model) ?? [];
+      return { model, label: model || t('(no model)'), requestedAs, requestedAsText: requestedAsText(requestedAs), ...totalsView(x), share: share(x) };
+    }),
     byKey,
     series: id === 'today' ? series(buckets, since, now, HOUR_MS, offset, 'hour') : series(buckets, localDayStart(since, offset), now, DAY_MS, offset, 'day'),
   };
@@ -373,6 +418,7 @@ function recentView(recent: readonly RecentRequest[], todayStart: number, offset
   for (let i = recent.length - 1; i >= 0; i--) {
     const r = recent[i]!;
     models.add(r.model);
+    if (r.requestedModel) models.add(r.requestedModel);
     keys.add(r.key);
     statuses.add(r.status);
     const d = new Date(r.at + offset);
@@ -382,6 +428,7 @@ function recentView(recent: readonly RecentRequest[], todayStart: number, offset
       timeText: r.at >= todayStart ? clock : `${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())} ${clock}`,
       route: r.route,
       model: r.model,
+      ...(r.requestedModel ? { requestedModel: r.requestedModel } : {}),
       key: r.key,
       status: r.status,
       statusText: r.error ? `${r.status} · ${r.error}` : String(r.status),

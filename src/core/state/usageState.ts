@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { t } from '../l10n';
-import { hourOf, safeKeyId, USAGE_HISTORY_VERSION, type HourBucket, type UsageHistoryData } from '../usage/history';
+import { hourOf, hourRow, safeKeyId, USAGE_HISTORY_VERSION, type HourBucket, type UsageHistoryData } from '../usage/history';
 import type { RecentRequest } from '../usage/types';
 import { redactSecrets } from '../util/mask';
 import { clip, isAmount, isCount, isRecord, isTime, rowsOf } from './decode';
@@ -42,7 +42,7 @@ export function decodeUsageHistory(raw: unknown, report: UsageDecodeReport = { d
   const out: UsageHistoryData = { version: USAGE_HISTORY_VERSION, hours: [], utilised: [], baselines: [], recent: [] };
   for (const row of rowsOf(raw.hours)) {
     const b = readHour(row);
-    if (b) out.hours.push([b.hour, b.key, b.model, b.requests, b.failures, b.inputTokens, b.outputTokens, b.cacheTokens, b.costCny, b.unpricedRequests]);
+    if (b) out.hours.push(hourRow(b));
     else report.dropped++;
   }
   for (const row of rowsOf(raw.utilised)) {
@@ -61,24 +61,48 @@ export function decodeUsageHistory(raw: unknown, report: UsageDecodeReport = { d
   return out;
 }
 
+/**
+ * A bucket row (HourRow). The fields after the tenth are read where they make sense and left out
+ * otherwise, keeping the row: a row of an earlier build has none of them, and its cache tokens
+ * stay of unknown kind (neither counted as reads nor as writes: the cache-hit share is then
+ * shown as a lower bound, never guessed).
+ */
 function readHour(row: unknown): HourBucket | undefined {
   if (!Array.isArray(row) || row.length < 10) return undefined;
-  const [hour, key, model, requests, failures, inputTokens, outputTokens, cacheTokens, costCny, unpricedRequests] = row as unknown[];
+  const [hour, key, model, requests, failures, inputTokens, outputTokens, cacheTokens, costCny, unpricedRequests, cacheRead, cacheWrite, requested] = row as unknown[];
   if (!isTime(hour) || typeof key !== 'string' || typeof model !== 'string') return undefined;
   if (!isCount(requests) || !isCount(failures) || !isCount(inputTokens) || !isCount(outputTokens) || !isCount(cacheTokens) || !isCount(unpricedRequests)) return undefined;
   if (!isAmount(costCny) || failures > requests || unpricedRequests > requests) return undefined;
-  return { hour: hourOf(hour), key: safeKeyId(key), model: clip(model, MAX_TEXT), requests, failures, inputTokens, outputTokens, cacheTokens, costCny, unpricedRequests };
+  const split = isCount(cacheRead) && isCount(cacheWrite) && cacheRead + cacheWrite <= cacheTokens;
+  const clippedModel = clip(model, MAX_TEXT);
+  const asked = typeof requested === 'string' ? clip(requested, MAX_TEXT) : '';
+  return {
+    hour: hourOf(hour),
+    key: safeKeyId(key),
+    model: clippedModel,
+    requested: asked === clippedModel ? '' : asked,
+    requests,
+    failures,
+    inputTokens,
+    outputTokens,
+    cacheTokens,
+    cacheReadTokens: split ? cacheRead : 0,
+    cacheWriteTokens: split ? cacheWrite : 0,
+    costCny,
+    unpricedRequests,
+  };
 }
 
 function readRecent(v: unknown): RecentRequest | undefined {
   if (!isRecord(v)) return undefined;
   if (!isTime(v.at) || typeof v.route !== 'string' || !isCount(v.status) || !isCount(v.attempts) || !isAmount(v.durationMs)) return undefined;
   if (v.costCny !== null && !isAmount(v.costCny)) return undefined;
+  const model = typeof v.model === 'string' ? clip(v.model, MAX_TEXT) : '';
   const r: RecentRequest = {
     at: v.at,
     method: typeof v.method === 'string' ? clip(v.method, MAX_TEXT) : 'POST',
     route: clip(v.route, MAX_TEXT),
-    model: typeof v.model === 'string' ? clip(v.model, MAX_TEXT) : '',
+    model,
     key: typeof v.key === 'string' ? safeKeyId(v.key) : '',
     status: v.status,
     attempts: v.attempts,
@@ -88,10 +112,18 @@ function readRecent(v: unknown): RecentRequest | undefined {
     failed: v.failed === true,
     aborted: v.aborted === true,
   };
+  if (typeof v.requestedModel === 'string' && v.requestedModel && v.requestedModel !== v.model) r.requestedModel = clip(v.requestedModel, MAX_TEXT);
   for (const f of ['inputTokens', 'outputTokens', 'cacheTokens'] as const) {
     if (v[f] === undefined) continue;
     if (!isCount(v[f])) return undefined;
     r[f] = v[f] as number;
+  }
+  // The split of cacheTokens (later builds): kept only when it adds up; otherwise of unknown kind.
+  const read = v.cacheReadTokens ?? 0;
+  const write = v.cacheWriteTokens ?? 0;
+  if (isCount(read) && isCount(write) && read + write > 0 && read + write <= (r.cacheTokens ?? 0)) {
+    if (read) r.cacheReadTokens = read;
+    if (write) r.cacheWriteTokens = write;
   }
   if (typeof v.error === 'string' && v.error) r.error = clip(redactSecrets(v.error), MAX_TEXT);
   if (typeof v.source === 'string' && v.source) r.source = clip(v.source, MAX_TEXT);

@@ -26,14 +26,20 @@ export interface HourBucket {
   hour: number;
   /** Masked key id; '' when no key was tried. */
   key: string;
-  /** The model the client asked for, as it named it; '' when the request named none. */
+  /** The model sent upstream (the one that served, priced); '' when the request named none. */
   model: string;
+  /** The model the client asked for when resolution sent another (`claude-opus-4-8`); '' when it asked for `model` itself. */
+  requested: string;
   requests: number;
   failures: number;
   /** Cache included. */
   inputTokens: number;
   outputTokens: number;
+  /** Cache reads and writes (part of inputTokens). */
   cacheTokens: number;
+  /** The parts of cacheTokens read from and written to a cache. What is left was recorded before the two were kept apart (a file of an earlier build): its kind is unknown. */
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
   /** Sum of the known costs (¥). */
   costCny: number;
   /** Requests whose cost is unknown; costCny leaves them out. */
@@ -49,11 +55,19 @@ export interface UtilisedBucket {
 
 export const USAGE_HISTORY_VERSION = 1;
 
+/**
+ * One hour bucket in the file: [hour, key, model, requests, failures, inputTokens, outputTokens,
+ * cacheTokens, costCny, unpricedRequests, cacheReadTokens, cacheWriteTokens, requested]. The last
+ * three came later and are left off while they say nothing (no cache tokens, nothing requested
+ * under another name), so the file stays small and a build that reads ten fields still reads it;
+ * a row of ten with cacheTokens above 0 comes from before reads and writes were kept apart.
+ */
+export type HourRow = [number, string, string, number, number, number, number, number, number, number, number?, number?, string?];
+
 /** The file form. Buckets as arrays: a 90-day history has tens of thousands of them. */
 export interface UsageHistoryData {
   version: typeof USAGE_HISTORY_VERSION;
-  /** [hour, key, model, requests, failures, inputTokens, outputTokens, cacheTokens, costCny, unpricedRequests] */
-  hours: [number, string, string, number, number, number, number, number, number, number][];
+  hours: HourRow[];
   /** [hour, key, yuan] */
   utilised: [number, string, number][];
   /** [key, last utilised ¥ seen, epoch ms seen] */
@@ -93,17 +107,20 @@ export class UsageHistory {
     this.pruneHourly(now, hour);
     const key = safeKeyId(record.keyId);
     const model = clip(record.model ?? '');
+    const requested = record.requestedModel !== undefined && record.requestedModel !== record.model ? clip(record.requestedModel) : '';
     const failed = isFailure(record);
     const u = record.usage;
     const input = totalInputTokens(u);
     const output = u?.outputTokens ?? 0;
-    const cache = (u?.cacheReadTokens ?? 0) + (u?.cacheWriteTokens ?? 0);
+    const cacheRead = u?.cacheReadTokens ?? 0;
+    const cacheWrite = u?.cacheWriteTokens ?? 0;
+    const cache = cacheRead + cacheWrite;
     const known = costCny !== undefined && Number.isFinite(costCny);
 
-    const id = bucketId(hour, key, model);
+    const id = bucketId(hour, key, model, requested);
     let b = this.hours.get(id);
     if (!b) {
-      b = { hour, key, model, requests: 0, failures: 0, inputTokens: 0, outputTokens: 0, cacheTokens: 0, costCny: 0, unpricedRequests: 0 };
+      b = { hour, key, model, requested, requests: 0, failures: 0, inputTokens: 0, outputTokens: 0, cacheTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costCny: 0, unpricedRequests: 0 };
       this.hours.set(id, b);
       this.bound(this.hours);
     }
@@ -112,6 +129,8 @@ export class UsageHistory {
     b.inputTokens += input;
     b.outputTokens += output;
     b.cacheTokens += cache;
+    b.cacheReadTokens += cacheRead;
+    b.cacheWriteTokens += cacheWrite;
     if (known) b.costCny += costCny;
     else b.unpricedRequests++;
 
@@ -120,6 +139,7 @@ export class UsageHistory {
       method: clip(record.method),
       route: clip(routeOf(record.path)),
       model,
+      ...(requested ? { requestedModel: requested } : {}),
       key,
       status: record.status,
       attempts: record.attempts,
@@ -132,7 +152,11 @@ export class UsageHistory {
     if (u) {
       r.inputTokens = input;
       r.outputTokens = output;
-      if (cache) r.cacheTokens = cache;
+      if (cache) {
+        r.cacheTokens = cache;
+        if (cacheRead) r.cacheReadTokens = cacheRead;
+        if (cacheWrite) r.cacheWriteTokens = cacheWrite;
+      }
     }
     if (record.error) r.error = clip(redactSecrets(record.error));
     if (record.source) r.source = clip(record.source);
@@ -212,7 +236,7 @@ export class UsageHistory {
   toJSON(): UsageHistoryData {
     return {
       version: USAGE_HISTORY_VERSION,
-      hours: [...this.hours.values()].map((b) => [b.hour, b.key, b.model, b.requests, b.failures, b.inputTokens, b.outputTokens, b.cacheTokens, round8(b.costCny), b.unpricedRequests]),
+      hours: [...this.hours.values()].map(hourRow),
       utilised: [...this.spent.values()].map((b) => [b.hour, b.key, round8(b.yuan)]),
       baselines: [...this.baselines].map(([k, v]) => [k, v.yuan, v.at]),
       recent: this.recent(),
@@ -229,9 +253,9 @@ export class UsageHistory {
     if (data === null) return h;
     // Oldest first, so that the size bound drops the oldest.
     const hours = [...data.hours].sort((a, b) => a[0] - b[0]);
-    for (const [hour, key, model, requests, failures, inputTokens, outputTokens, cacheTokens, costCny, unpricedRequests] of hours) {
-      const b: HourBucket = { hour, key, model, requests, failures, inputTokens, outputTokens, cacheTokens, costCny, unpricedRequests };
-      const id = bucketId(hour, key, model);
+    for (const row of hours) {
+      const b = bucketOfRow(row);
+      const id = bucketId(b.hour, b.key, b.model, b.requested);
       const had = h.hours.get(id);
       if (had) mergeInto(had, b);
       else h.hours.set(id, b);
@@ -313,8 +337,40 @@ export function hourOf(t: number): number {
   return Math.floor(t / HOUR_MS) * HOUR_MS;
 }
 
-function bucketId(hour: number, key: string, model: string): string {
-  return `${hour}\u0000${key}\u0000${model}`;
+function bucketId(hour: number, key: string, model: string, requested: string): string {
+  return `${hour}\u0000${key}\u0000${model}\u0000${requested}`;
+}
+
+/** A bucket's file row, without the trailing fields that say nothing (HourRow). */
+export function hourRow(b: Readonly<HourBucket>): HourRow {
+  const row: HourRow = [b.hour, b.key, b.model, b.requests, b.failures, b.inputTokens, b.outputTokens, b.cacheTokens, round8(b.costCny), b.unpricedRequests];
+  if (b.requested) row.push(b.cacheReadTokens, b.cacheWriteTokens, b.requested);
+  else if (b.cacheTokens > 0) row.push(b.cacheReadTokens, b.cacheWriteTokens);
+  return row;
+}
+
+/** The bucket a (decoded) file row holds; a row without the split holds cache tokens of unknown kind. */
+export function bucketOfRow(r: Readonly<HourRow>): HourBucket {
+  return {
+    hour: r[0],
+    key: r[1],
+    model: r[2],
+    requested: r[12] ?? '',
+    requests: r[3],
+    failures: r[4],
+    inputTokens: r[5],
+    outputTokens: r[6],
+    cacheTokens: r[7],
+    cacheReadTokens: r[10] ?? 0,
+    cacheWriteTokens: r[11] ?? 0,
+    costCny: r[8],
+    unpricedRequests: r[9],
+  };
+}
+
+/** The id of a row's bucket: hour, key, served and requested model. */
+export function hourRowId(r: Readonly<HourRow>): string {
+  return bucketId(r[0], r[1], r[2], r[12] ?? '');
 }
 
 function routeOf(path: string): string {
@@ -340,12 +396,14 @@ function round8(n: number): number {
   return Math.round(n * 1e8) / 1e8;
 }
 
-function mergeInto(a: HourBucket, b: HourBucket): void {
+export function mergeInto(a: HourBucket, b: Readonly<HourBucket>): void {
   a.requests += b.requests;
   a.failures += b.failures;
   a.inputTokens += b.inputTokens;
   a.outputTokens += b.outputTokens;
   a.cacheTokens += b.cacheTokens;
+  a.cacheReadTokens += b.cacheReadTokens;
+  a.cacheWriteTokens += b.cacheWriteTokens;
   a.costCny += b.costCny;
   a.unpricedRequests += b.unpricedRequests;
 }

@@ -2,17 +2,14 @@
 // only what it added itself (its delta over what it last read or wrote) onto what the file holds
 // at that moment, so that neither loses the other's requests (issue 22: 10 requests on one CLI
 // and 7 on another showed 7). Pure functions over the file form.
-import { USAGE_HISTORY_VERSION, type UsageHistoryData } from './history';
+import { bucketOfRow, hourRow, hourRowId as hourId, mergeInto, USAGE_HISTORY_VERSION, type HourBucket, type UsageHistoryData } from './history';
 import type { RecentRequest } from './types';
-
-type HourRow = UsageHistoryData['hours'][number];
 
 /** The file form of an empty history. */
 export function emptyUsage(): UsageHistoryData {
   return { version: USAGE_HISTORY_VERSION, hours: [], utilised: [], baselines: [], recent: [] };
 }
 
-const hourId = (r: HourRow) => `${r[0]}\u0000${r[1]}\u0000${r[2]}`;
 const spentId = (r: UsageHistoryData['utilised'][number]) => `${r[0]}\u0000${r[1]}`;
 /** A recent request has no id of its own: when, what, by which key, how it ended. */
 const recentId = (r: RecentRequest) => `${r.at}\u0000${r.route}\u0000${r.key}\u0000${r.model}\u0000${r.status}\u0000${r.durationMs}\u0000${r.attempts}`;
@@ -30,9 +27,23 @@ export function usageDelta(now: UsageHistoryData, base: UsageHistoryData | null)
       out.hours.push(r);
       continue;
     }
-    const d: HourRow = [r[0], r[1], r[2], r[3] - b[3], r[4] - b[4], r[5] - b[5], r[6] - b[6], r[7] - b[7], round8(r[8] - b[8]), r[9] - b[9]];
+    const n = bucketOfRow(r);
+    const o = bucketOfRow(b);
+    const d: HourBucket = {
+      ...n,
+      requests: n.requests - o.requests,
+      failures: n.failures - o.failures,
+      inputTokens: n.inputTokens - o.inputTokens,
+      outputTokens: n.outputTokens - o.outputTokens,
+      cacheTokens: n.cacheTokens - o.cacheTokens,
+      cacheReadTokens: n.cacheReadTokens - o.cacheReadTokens,
+      cacheWriteTokens: n.cacheWriteTokens - o.cacheWriteTokens,
+      costCny: round8(n.costCny - o.costCny),
+      unpricedRequests: n.unpricedRequests - o.unpricedRequests,
+    };
     // Only growth is ours: a bucket that shrank was pruned or bounded, not un-counted.
-    if (d[3] > 0 && d.slice(3).every((v) => (v as number) >= 0)) out.hours.push(d);
+    const grew = d.requests > 0 && [d.failures, d.inputTokens, d.outputTokens, d.cacheTokens, d.cacheReadTokens, d.cacheWriteTokens, d.costCny, d.unpricedRequests].every((v) => v >= 0);
+    if (grew) out.hours.push(hourRow(d));
   }
   // The account's own spend per key and hour is the same figure in every process that saw it:
   // the larger reading wins on merge (never a sum, which would count it twice).
@@ -48,14 +59,14 @@ export function usageDelta(now: UsageHistoryData, base: UsageHistoryData | null)
 /** `disk` with `delta` added: counters summed, the larger spend, the newer baseline, the recent requests of both. */
 export function addUsage(disk: UsageHistoryData | null, delta: UsageHistoryData, maxRecent = 1000): UsageHistoryData {
   const out = emptyUsage();
-  const hours = new Map<string, HourRow>();
+  const hours = new Map<string, HourBucket>();
   for (const r of [...(disk?.hours ?? []), ...delta.hours]) {
     const id = hourId(r);
     const had = hours.get(id);
-    if (!had) hours.set(id, [...r] as HourRow);
-    else for (let i = 3; i < 10; i++) (had as unknown as number[])[i] = i === 8 ? round8(had[8] + r[8]) : (had[i] as number) + (r[i] as number);
+    if (!had) hours.set(id, bucketOfRow(r));
+    else mergeInto(had, bucketOfRow(r));
   }
-  out.hours = [...hours.values()];
+  out.hours = [...hours.values()].map(hourRow);
   const spent = new Map<string, UsageHistoryData['utilised'][number]>();
   for (const r of [...(disk?.utilised ?? []), ...delta.utilised]) {
     const had = spent.get(spentId(r));

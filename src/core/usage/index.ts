@@ -12,12 +12,15 @@ export {
   isModelList,
   safeKeyId,
   type HourBucket,
+  type HourRow,
   type UtilisedBucket,
   type UsageHistoryData,
   type UsageHistoryOptions,
 } from './history';
 export {
   usageReport,
+  cacheHitShare,
+  requestedAsByModel,
   usageCsv,
   recentRequestsCsv,
   parseSince,
@@ -30,6 +33,7 @@ export {
   csvField,
   type UsageReport,
   type ModelUsage,
+  type RequestedAs,
   type KeyUsage,
   type CsvOptions,
 } from './report';

@@ -6,7 +6,15 @@ import { DAY_MS, HOUR_MS, hourOf, type HourBucket, type UsageHistory, type Utili
 import type { RecentRequest, UsageTotals } from './types';
 
 export interface ModelUsage extends UsageTotals {
+  /** The model sent upstream (the one that served and is priced). */
   model: string;
+  /** The names clients asked for that resolved to this model, most requests first (not the model's own name). */
+  requestedAs: RequestedAs[];
+}
+/** A name clients asked for, and how many requests used it. */
+export interface RequestedAs {
+  model: string;
+  requests: number;
 }
 export interface KeyUsage extends UsageTotals {
   /** Masked key id. */
@@ -31,12 +39,14 @@ export interface Sum {
   inputTokens: number;
   outputTokens: number;
   cacheTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
   cost: number;
   unpriced: number;
 }
 
 export function emptySum(): Sum {
-  return { requests: 0, failures: 0, inputTokens: 0, outputTokens: 0, cacheTokens: 0, cost: 0, unpriced: 0 };
+  return { requests: 0, failures: 0, inputTokens: 0, outputTokens: 0, cacheTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cost: 0, unpriced: 0 };
 }
 
 export function addBucket(s: Sum, b: HourBucket): void {
@@ -45,6 +55,8 @@ export function addBucket(s: Sum, b: HourBucket): void {
   s.inputTokens += b.inputTokens;
   s.outputTokens += b.outputTokens;
   s.cacheTokens += b.cacheTokens;
+  s.cacheReadTokens += b.cacheReadTokens;
+  s.cacheWriteTokens += b.cacheWriteTokens;
   s.cost += b.costCny;
   s.unpriced += b.unpricedRequests;
 }
@@ -56,11 +68,42 @@ export function totalsOf(s: Sum): UsageTotals {
     inputTokens: s.inputTokens,
     outputTokens: s.outputTokens,
     cacheTokens: s.cacheTokens,
+    cacheReadTokens: s.cacheReadTokens,
+    cacheWriteTokens: s.cacheWriteTokens,
     // Unknown only when nothing in the group has a known cost: a partial sum is still
     // reported (with unpricedRequests saying how much it leaves out), never filled in.
     costCny: s.requests > 0 && s.unpriced === s.requests ? null : roundYuan(s.cost),
     unpricedRequests: s.unpriced,
   };
+}
+
+/**
+ * The cache-hit share: cache reads over all input tokens (cache reads and writes included), 0–1;
+ * null without input. `atLeast`: some cache tokens were recorded before reads and writes were kept
+ * apart (an earlier build's history), so the share may be higher than it says; it is never guessed.
+ */
+export function cacheHitShare(x: Pick<UsageTotals, 'inputTokens' | 'cacheTokens' | 'cacheReadTokens' | 'cacheWriteTokens'>): { share: number; atLeast: boolean } | null {
+  if (!(x.inputTokens > 0)) return null;
+  return { share: Math.min(1, x.cacheReadTokens / x.inputTokens), atLeast: x.cacheTokens > x.cacheReadTokens + x.cacheWriteTokens };
+}
+
+/** Per model sent upstream: the other names clients asked for it by, most requests first. */
+export function requestedAsByModel(buckets: readonly HourBucket[]): Map<string, RequestedAs[]> {
+  const counts = new Map<string, Map<string, number>>();
+  for (const b of buckets) {
+    if (!b.requested) continue;
+    let m = counts.get(b.model);
+    if (!m) counts.set(b.model, (m = new Map()));
+    m.set(b.requested, (m.get(b.requested) ?? 0) + b.requests);
+  }
+  const out = new Map<string, RequestedAs[]>();
+  for (const [model, m] of counts) {
+    out.set(
+      model,
+      [...m].map(([name, requests]) => ({ model: name, requests })).sort((a, b) => b.requests - a.requests || a.model.localeCompare(b.model)),
+    );
+  }
+  return out;
 }
 
 export function roundYuan(n: number): number {
@@ -108,11 +151,12 @@ export function usageReport(history: UsageHistory, options: { since: number; now
   }
   let utilised: number | null = null;
   for (const y of spent.values()) utilised = (utilised ?? 0) + y;
+  const asked = requestedAsByModel(buckets);
   return {
     since: new Date(since).toISOString(),
     until: new Date(options.now).toISOString(),
     total: { ...sumBuckets(buckets), utilisedCny: utilised === null ? null : roundYuan(utilised) },
-    byModel: groupBuckets(buckets, 'model').map(([model, totals]) => ({ model, ...totals })),
+    byModel: groupBuckets(buckets, 'model').map(([model, totals]) => ({ model, ...totals, requestedAs: asked.get(model) ?? [] })),
     byKey,
   };
 }
@@ -163,16 +207,38 @@ export interface CsvOptions {
   bom?: boolean;
 }
 
+/** Cache reads and writes as two cells; both empty when cache tokens were recorded before they were kept apart (unknown, not 0). */
+function cacheSplit(total: number | undefined, read: number, write: number): [number | undefined, number | undefined] {
+  if (total === undefined || read + write < total) return [undefined, undefined];
+  return [read, write];
+}
+
 function amount(n: number | null): string {
   return n === null ? '' : String(roundYuan(n));
 }
 
 /** One row per hour × key × model since `since` (epoch ms). cost_cny is empty when unknown. */
 export function usageCsv(history: UsageHistory, since: number, options: CsvOptions = {}): string {
-  const buckets = history.hourBuckets(hourOf(since)).slice().sort((a, b) => a.hour - b.hour || a.key.localeCompare(b.key) || a.model.localeCompare(b.model));
+  const buckets = history
+    .hourBuckets(hourOf(since))
+    .slice()
+    .sort((a, b) => a.hour - b.hour || a.key.localeCompare(b.key) || a.model.localeCompare(b.model) || a.requested.localeCompare(b.requested));
   return csv(
-    buckets.map((b) => [new Date(b.hour).toISOString(), b.key, b.model, b.requests, b.failures, b.inputTokens, b.outputTokens, b.cacheTokens, amount(b.requests > 0 && b.unpricedRequests === b.requests ? null : b.costCny), b.unpricedRequests]),
-    ['hour_start', 'key', 'model', 'requests', 'failures', 'input_tokens', 'output_tokens', 'cache_tokens', 'cost_cny', 'unpriced_requests'],
+    buckets.map((b) => [
+      new Date(b.hour).toISOString(),
+      b.key,
+      b.model,
+      b.requested,
+      b.requests,
+      b.failures,
+      b.inputTokens,
+      b.outputTokens,
+      b.cacheTokens,
+      ...cacheSplit(b.cacheTokens, b.cacheReadTokens, b.cacheWriteTokens),
+      amount(b.requests > 0 && b.unpricedRequests === b.requests ? null : b.costCny),
+      b.unpricedRequests,
+    ]),
+    ['hour_start', 'key', 'model', 'requested_model', 'requests', 'failures', 'input_tokens', 'output_tokens', 'cache_tokens', 'cache_read_tokens', 'cache_write_tokens', 'cost_cny', 'unpriced_requests'],
     options,
   );
 }
@@ -186,6 +252,7 @@ export function recentRequestsCsv(history: UsageHistory, since = -Infinity, opti
       r.method,
       r.route,
       r.model,
+      r.requestedModel,
       r.key,
       r.status,
       r.attempts,
@@ -193,13 +260,14 @@ export function recentRequestsCsv(history: UsageHistory, since = -Infinity, opti
       r.inputTokens,
       r.outputTokens,
       r.cacheTokens,
+      ...cacheSplit(r.cacheTokens, r.cacheReadTokens ?? 0, r.cacheWriteTokens ?? 0),
       amount(r.costCny),
       Math.round(r.durationMs),
       r.failed,
       r.error,
       r.source,
     ]),
-    ['time', 'method', 'route', 'model', 'key', 'status', 'attempts', 'stream', 'input_tokens', 'output_tokens', 'cache_tokens', 'cost_cny', 'duration_ms', 'failed', 'error', 'source'],
+    ['time', 'method', 'route', 'model', 'requested_model', 'key', 'status', 'attempts', 'stream', 'input_tokens', 'output_tokens', 'cache_tokens', 'cache_read_tokens', 'cache_write_tokens', 'cost_cny', 'duration_ms', 'failed', 'error', 'source'],
     options,
   );
 }

@@ -40,7 +40,10 @@ export interface UsageRecordInput {
   id?: string;
   method: string;
   path: string;
+  /** The model sent upstream (the one that served, after resolution). */
   model?: string;
+  /** The model the client asked for, when resolution sent another (`claude-opus-4-8` → `model`). */
+  requestedModel?: string;
   stream?: boolean;
   status: number;
   /** Masked id of the key that served (or last tried). */
@@ -63,6 +66,11 @@ export interface UsageTotals {
   outputTokens: number;
   /** The part of inputTokens read from or written to a cache. */
   cacheTokens: number;
+  /** The part of cacheTokens read from a cache (a cache hit). */
+  cacheReadTokens: number;
+  /** The part of cacheTokens written to a cache. What is left of cacheTokens after reads and
+   * writes was recorded before the two were kept apart: its kind is unknown. */
+  cacheWriteTokens: number;
   /** ¥ of the requests whose cost is known; null when requests > 0 and none is known. */
   costCny: number | null;
   /** Requests whose cost could not be known (no price, or no usage on a per-token price). */
@@ -76,7 +84,10 @@ export interface RecentRequest {
   method: string;
   /** The client's route, without the query. */
   route: string;
+  /** The model sent upstream (the one that served). */
   model: string;
+  /** The model the client asked for, only when resolution sent another. */
+  requestedModel?: string;
   /** Masked key id ('' when no key was tried). */
   key: string;
   status: number;
@@ -84,14 +95,18 @@ export interface RecentRequest {
   stream: boolean;
   inputTokens?: number;
   outputTokens?: number;
+  /** Cache reads and writes, part of inputTokens. */
   cacheTokens?: number;
+  /** The parts of cacheTokens read and written; both absent on a request recorded before they were kept apart. */
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
   /** null: cost unknown. */
   costCny: number | null;
   durationMs: number;
   failed: boolean;
   aborted: boolean;
-  /** Short, secret-free reason when it failed. */
   /** Who asked when not a client of the proxy's port: 'vscode-chat' for VS Code's own chat. */
   source?: string;
+  /** Short, secret-free reason when it failed. */
   error?: string;
 }
