@@ -17,6 +17,8 @@ const yaml = require('js-yaml') as { load(s: string): unknown };
 
 const URL_ = 'http://127.0.0.1:5100/v1';
 
+const LONG_ID = `x'; touch PWNED; echo '$(touch PWNED)` + 'y'.repeat(10_000 - 37);
+
 /** Payloads a hostile (or broken) gateway could list as model ids. */
 const PAYLOADS: string[] = [
   "x'; touch PWNED; echo '",
@@ -37,10 +39,16 @@ const PAYLOADS: string[] = [
   '-o /tmp/PWNED',
   '{{ id }} %s #{x} \\$HOME $HOME',
   '[官Max]claude-opus-4-6-20260205',
+  // 10,000 characters with a quote and a substitution in it: longer than any real id (256 at most).
+  LONG_ID,
 ];
 
-/** What a program reading the snippet should get back (lone surrogates cannot be written in UTF-8). */
+/**
+ * What a program reading the snippet should get back (lone surrogates cannot be written in UTF-8);
+ * an id longer than any real one goes in no snippet: the default model stands in for it.
+ */
 function expected(id: string): string {
+  if (id.length > 256) return 'gpt-4o-mini';
   return id.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }
 
@@ -197,7 +205,7 @@ describe('present: Connect a Client snippets with hostile model ids', function (
 
     it(`Claude Code (${shell}, JSON, PowerShell): the served ids land in the model variables`, () => {
       // Hostile ids as channel prefixes, so that they parse as the opus family and are picked.
-      const payloads = PAYLOADS.filter((p) => !p.includes(']') && !p.includes('】'));
+      const payloads = PAYLOADS.filter((p) => !p.includes(']') && !p.includes('】') && p.length <= 256);
       const opusOf = (p: string) => `[${p}]claude-opus-4-6-20260205`;
       const haiku = '[官Max]claude-haiku-4-5-20251001';
       const mds = payloads.map((p) => clientSnippets(URL_, 'claude-code', { models: [opusOf(p), haiku, 'gpt-4o'] }).markdown);
@@ -258,6 +266,24 @@ describe('present: Connect a Client snippets with hostile model ids', function (
         features: { plugins: false, remote_plugin: false, apps: false },
       }),
     );
+  });
+
+  it('a 10,000-character id goes in no snippet: a bounded snippet with another model, and a note saying why', () => {
+    assert.equal(LONG_ID.length, 10_000);
+    for (const client of ['curl', 'continue', 'openai-sdk', 'codex', 'cline', 'sillytavern', 'claude-code'] as ClientId[]) {
+      const md = clientSnippets(URL_, client, { model: LONG_ID }).markdown;
+      assert.ok(md.length < 4_000, `${client}: ${md.length} characters`);
+      assert.ok(!md.includes('yyyyyyyyyy'), client);
+      assert.match(md, /has an id of 10000 characters, longer than any real one/, client);
+    }
+    // In the served list: the others are chosen, the long one never (it is in the opus family by its name).
+    const md = clientSnippets(URL_, 'claude-code', { models: [`[官Max]claude-opus-4-7-${LONG_ID}`, '[官Max]claude-opus-4-6-20260205', '[官Max]claude-haiku-4-5-20251001'] }).markdown;
+    assert.match(md, /export ANTHROPIC_DEFAULT_OPUS_MODEL='\[官Max\]claude-opus-4-6-20260205'\n/);
+    assert.ok(!md.includes('yyyyyyyyyy') && md.length < 4_000);
+    assert.ok(!md.includes('longer than any real one'), 'nothing was picked: no note');
+    // A 256-character id is still an id.
+    const edge = 'm'.repeat(256);
+    assert.ok(clientSnippets(URL_, 'curl', { model: edge }).markdown.includes(edge));
   });
 
   it('quotes nothing that needs no quotes, and everything that does', () => {

@@ -5,7 +5,7 @@
 // from the gateway: every value is quoted for the language it is pasted into (issue 22), and the
 // Markdown fences are longer than any backtick run inside them.
 import { t } from '../l10n';
-import { ModelResolver } from '../routing/modelResolve';
+import { MAX_ID_LENGTH, ModelResolver } from '../routing/modelResolve';
 
 export type ClientId = 'sillytavern' | 'continue' | 'cline' | 'claude-code' | 'codex' | 'openai-sdk' | 'curl';
 
@@ -168,9 +168,14 @@ function wellFormed(s: string): string {
 export function clientSnippets(proxyUrl: string, client: ClientId, opts: SnippetOptions = {}): ClientSnippet {
   const v1 = openAiBaseUrl(proxyUrl);
   const origin = anthropicBaseUrl(proxyUrl);
-  const picked = assistantModels(opts.models?.map(wellFormed));
-  const chosen = opts.model === undefined ? undefined : wellFormed(opts.model);
-  const model = chosen ?? picked.sonnet ?? picked.codex ?? opts.models?.[0] ?? 'gpt-4o-mini';
+  // An id longer than any real one (a broken or hostile gateway's list) goes in no snippet: cut
+  // short it would name no model either. The served ones are chosen among the others; a picked
+  // one that long is replaced, and the snippet says so.
+  const served = opts.models?.map(wellFormed).filter((id) => id.length <= MAX_ID_LENGTH);
+  const picked = assistantModels(served);
+  const given = opts.model === undefined ? undefined : wellFormed(opts.model);
+  const chosen = given !== undefined && given.length <= MAX_ID_LENGTH ? given : undefined;
+  const model = chosen ?? picked.sonnet ?? picked.codex ?? served?.[0] ?? 'gpt-4o-mini';
   const token = opts.accessTokenSet ? '<your daidai.proxy.accessToken>' : 'anything';
   const keyLine = (field: string) =>
     opts.accessTokenSet
@@ -179,6 +184,9 @@ export function clientSnippets(proxyUrl: string, client: ClientId, opts: Snippet
   const head = (title: string) => {
     const lines = [t('# Connect {0} to DaiDai Aggregator', title), ''];
     if (opts.running === false) lines.push(t('> The proxy is not running yet: run **DaiDai: Start Proxy** first.'), '');
+    if (given !== undefined && chosen === undefined) {
+      lines.push(t('> The model picked has an id of {0} characters, longer than any real one: the examples below use another model.', given.length), '');
+    }
     return lines;
   };
 

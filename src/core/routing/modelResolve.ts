@@ -39,8 +39,8 @@ export interface ParsedModelId {
 
 /** Cached resolutions per resolver; requested ids come from clients, so the cache is bounded. */
 const CACHE_LIMIT = 512;
-/** Longer ids are nobody's model: resolved as 'none' without looking. */
-const MAX_ID_LENGTH = 256;
+/** Longer ids are nobody's model: resolved as 'none' without looking (and put in no Connect a Client snippet). */
+export const MAX_ID_LENGTH = 256;
 
 const PREFIX = /^\s*(?:[[【][^\]】]*[\]】]\s*)+/;
 const DISPLAY_SUFFIX = /\[[^\]]*\]\s*$/;

@@ -353,6 +353,69 @@ describe('CLI (dist/cli.js)', function () {
     assert.equal(await r.exit, 0);
   });
 
+  it('usage after a Claude Code conversation asking for claude-opus-4-8: the requested and the served model, cache reads and writes, the cache-hit share', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'daidai-cli-usage-cache-'));
+    const env = { DAIDAI_EMAIL: DEMO_ACCOUNT.email, DAIDAI_PASSWORD: DEMO_ACCOUNT.password };
+    await fake.stop();
+    fake = createFakeDaiDai({ packages: true });
+    await fake.start(0);
+    const r = run(['serve', '--port', '0', '--platform-url', fake.url, '--upstream-url', fake.gatewayUrl, '--state-dir', stateDir], env);
+    children.push(r.child);
+    const [, url] = await waitForOutput(r, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    // A long cached system prompt and a growing conversation, as Claude Code sends them.
+    const system = [{ type: 'text', text: 'You are Claude Code. '.repeat(300), cache_control: { type: 'ephemeral' } }];
+    const messages: { role: string; content: string }[] = [{ role: 'user', content: 'first' }];
+    let served = '';
+    let input = 0;
+    let read = 0;
+    let write = 0;
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${url}/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': 'anything', 'anthropic-version': '2023-06-01', 'x-claude-code-session-id': 'usage-cache-session' },
+        body: JSON.stringify({ model: 'claude-opus-4-8', max_tokens: 50, system, messages }),
+      });
+      assert.equal(res.status, 200);
+      served = decodeURIComponent(res.headers.get('x-daidai-model') ?? ''); // a header is ASCII: the id goes percent-encoded
+      const u = ((await res.json()) as { usage: { input_tokens: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number } }).usage;
+      input += u.input_tokens + (u.cache_read_input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0);
+      read += u.cache_read_input_tokens ?? 0;
+      write += u.cache_creation_input_tokens ?? 0;
+      messages.push({ role: 'assistant', content: `answer ${i}` }, { role: 'user', content: `next ${i}` });
+    }
+    assert.ok(served && served !== 'claude-opus-4-8', `resolved to a model the account serves (${served})`);
+    assert.ok(read > 0 && write > 0, `the fake's prompt cache was written and read (${write}, ${read})`);
+
+    type Row = { model: string; requests: number; inputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; cacheHitShare: number | null; requestedAs: { model: string; requests: number }[] };
+    let row: Row | undefined;
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((res) => setTimeout(res, 200))) {
+      const u = run(['usage', '--json', '--state-dir', stateDir], env);
+      if ((await u.exit) !== 0) continue;
+      row = (JSON.parse(u.stdout()) as { byModel: Row[] }).byModel.find((m) => m.model === served);
+      if (row?.requests === 3) break;
+    }
+    assert.ok(row, `usage --json lists ${served}`);
+    assert.equal(row.requests, 3);
+    assert.deepEqual(row.requestedAs, [{ model: 'claude-opus-4-8', requests: 3 }]);
+    assert.deepEqual([row.inputTokens, row.cacheReadTokens, row.cacheWriteTokens], [input, read, write]);
+    assert.equal(row.cacheHitShare, Math.round((read / input) * 1e4) / 1e4);
+
+    const table = run(['usage', '--state-dir', stateDir], env);
+    assert.equal(await table.exit, 0);
+    const lines = table.stdout().split('\n');
+    const at = lines.findIndex((l) => l.startsWith(served));
+    assert.ok(at > 0, table.stdout());
+    assert.ok(lines[at]!.includes(`${Math.round((read / input) * 100)}%`), `the cache-hit share in the row: ${lines[at]}`);
+    assert.equal(lines[at + 1], '  ↳ requested as claude-opus-4-8 (3)');
+    assert.match(lines[0 + lines.findIndex((l) => l.startsWith('By model'))]!, /Cache hit/);
+    const csv = run(['usage', '--csv', '--state-dir', stateDir], env);
+    assert.equal(await csv.exit, 0);
+    assert.match(csv.stdout(), /^hour_start,key,model,requested_model,.*cache_read_tokens,cache_write_tokens,/);
+    assert.ok(csv.stdout().includes(`,claude-opus-4-8,3,0,${input},`), csv.stdout());
+    r.child.kill('SIGTERM');
+    assert.equal(await r.exit, 0);
+  });
+
   it('serve over packages: mixed Claude and GPT requests all succeed, no key is blamed, /v1/models is the union', async () => {
     await fake.stop();
     fake = createFakeDaiDai({ packages: true });
