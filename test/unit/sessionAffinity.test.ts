@@ -82,6 +82,33 @@ describe('routing: session ids', () => {
     assert.equal(a, b);
   });
 
+  it('a key that only ends like metadata, user or prompt_cache_key is not one, nor is an escaped one in a text', () => {
+    const messages = [{ role: 'user', content: 'quote: "metadata": {"user_id": "x"}, "user": "eve"' }];
+    const b = body({ model: 'm', messages, sub_metadata: { user_id: JSON.stringify({ session_id: UUID }) }, superuser: 'root', not_prompt_cache_key: OTHER });
+    assert.equal(sessionIdOf({}, b)?.source, 'hash');
+  });
+
+  it('large bodies (the tail read first) give the same ids as small ones, by the same order of sources', () => {
+    const history = Array.from({ length: 300 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `turn ${i} `.repeat(8) }));
+    const tools = Array.from({ length: 40 }, (_, i) => ({ name: `t${i}`, description: 'd'.repeat(200), input_schema: { type: 'object', properties: { user: { type: 'string' } } } }));
+    const big = (extra: Record<string, unknown>) => body({ model: 'claude-opus-4-8', system: 'S', tools, messages: history, ...extra });
+    assert.ok(big({}).length > 32 * 1024, 'the body is large');
+    const session = JSON.stringify({ device_id: 'a'.repeat(64), account_uuid: '', session_id: UUID });
+    assert.deepEqual(sessionIdOf({}, big({ metadata: { user_id: session } })), { id: `metadata:${UUID}`, source: 'metadata' });
+    assert.deepEqual(sessionIdOf({}, big({ metadata: { user_id: 'plain-user' } })), { id: 'user:plain-user', source: 'user' });
+    assert.deepEqual(sessionIdOf({}, big({ metadata: { user_id: 'plain-user' }, prompt_cache_key: OTHER })), { id: `prompt-cache-key:${OTHER}`, source: 'prompt-cache-key' });
+    // metadata before the history: found by the walk, as in a small body
+    const before = body({ model: 'm', metadata: { user_id: session }, system: 'S', tools, messages: history });
+    assert.deepEqual(sessionIdOf({}, before), { id: `metadata:${UUID}`, source: 'metadata' });
+    // no id at all: the hash of the system prompt and the first user turn, stable as the history grows
+    const h1 = sessionIdOf({}, big({}))!;
+    const h2 = sessionIdOf({}, body({ model: 'claude-opus-4-8', system: 'S', tools, messages: [...history, { role: 'user', content: 'more' }] }))!;
+    assert.equal(h1.source, 'hash');
+    assert.equal(h1.id, h2.id);
+    const h3 = sessionIdOf({}, body({ model: 'claude-opus-4-8', system: 'T', tools, messages: history }))!;
+    assert.notEqual(h1.id, h3.id, 'another system prompt is another conversation');
+  });
+
   it('gives nothing for a body that is not an object, and bounds long ids', () => {
     assert.equal(sessionIdOf({}, Buffer.from('[1,2]')), undefined);
     assert.equal(sessionIdOf({}, Buffer.from('')), undefined);

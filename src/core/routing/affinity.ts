@@ -19,7 +19,16 @@ export interface AffinityOptions {
 interface Entry {
   keyId: string;
   lastUsed: number;
+  /** When the entry last moved to the back of the Map's order. */
+  movedAt: number;
 }
+
+/**
+ * The least-recently-used order is kept to the second: a session's turns within a second of its
+ * last move update it in place. Eviction stays bounded (the size limit drops from the front
+ * whatever the order), and an idle entry is dropped when looked up or reached from the front.
+ */
+const REORDER_MS = 1000;
 
 export const DEFAULT_SESSION_IDLE_MS = 60 * 60_000;
 const DEFAULT_MAX_SESSIONS = 10_000;
@@ -61,10 +70,21 @@ export class SessionAffinity {
     const k = slot(session, model);
     const now = this.clock();
     const e = this.map.get(k);
+    if (e !== undefined && now - e.lastUsed <= this.idleMs && e.keyId === keyId) {
+      // The common turn: the same key again. Updated in place (no garbage per request); moved
+      // to the back of the least-recently-used order at most once a second.
+      if (now - e.movedAt >= REORDER_MS) {
+        this.map.delete(k);
+        this.map.set(k, e);
+        e.movedAt = now;
+      }
+      e.lastUsed = now;
+      return 'same';
+    }
     let outcome: 'new' | 'same' | 'moved' = 'new';
-    if (e && now - e.lastUsed <= this.idleMs) outcome = e.keyId === keyId ? 'same' : 'moved';
-    if (e) this.map.delete(k); // re-inserted last: the Map's order is least recently used first
-    this.map.set(k, { keyId, lastUsed: now });
+    if (e !== undefined && now - e.lastUsed <= this.idleMs) outcome = 'moved';
+    if (e !== undefined) this.map.delete(k); // re-inserted last: the Map's order is least recently used first
+    this.map.set(k, { keyId, lastUsed: now, movedAt: now });
     if (outcome === 'moved') this.moves++;
     this.trim(now);
     return outcome;
@@ -87,8 +107,10 @@ export class SessionAffinity {
 
   private trim(now: number): void {
     // Least recently used first: the over-limit and the idle ones are all at the front.
-    for (const [k, e] of this.map) {
-      if (this.map.size > this.max || now - e.lastUsed > this.idleMs) this.map.delete(k);
+    while (this.map.size > 0) {
+      const first = this.map.keys().next().value!;
+      const e = this.map.get(first)!;
+      if (this.map.size > this.max || now - e.lastUsed > this.idleMs) this.map.delete(first);
       else break;
     }
   }

@@ -11,7 +11,7 @@
 // The body is read without parsing it: the members before `messages` (or `input`) forwards, the
 // first user message within it, and the body's last few KB for `prompt_cache_key` and `user`,
 // which clients write after the history. Pure; the ids are bounded and never logged whole.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { BACKSLASH, COLON, COMMA, containerEnd, isSpace, LBRACE, LBRACKET, QUOTE, RBRACKET, skipSpace, stringEnd } from '../util/jsonBytes';
 
@@ -21,8 +21,10 @@ const MAX_ID = 128;
 const MAX_METADATA = 16 * 1024;
 /** Bytes of each hashed part taken into the hash (a longer system prompt is known by its start). */
 const MAX_HASHED = 64 * 1024;
-/** The body's tail searched for `prompt_cache_key` and `user`. */
+/** The body's tail searched for `metadata`, `prompt_cache_key` and `user`. */
 const TAIL = 4 * 1024;
+/** Bodies from this size on have their tail searched for `metadata` before the walk. */
+const EARLY_METADATA_BYTES = 16 * 1024;
 
 /** Where a session id came from (for tests and the debug log). */
 export type SessionSource = 'claude-code' | 'codex' | 'metadata' | 'prompt-cache-key' | 'user' | 'hash';
@@ -82,12 +84,28 @@ interface Found {
   user?: string;
   /** [start, end) byte ranges hashed, in order. */
   parts: [number, number][];
+  /** Where the history's first user turn ends: members after the history lie beyond it. */
+  after: number;
 }
 
 function bodySession(b: Buffer): SessionId | undefined {
-  const found: Found = { parts: [] };
+  const found: Found = { parts: [], after: 0 };
   let i = skipSpace(b, 0);
   if (b[i] !== LBRACE) return undefined;
+  // Claude-style `metadata` is written after the history: found in a large body's tail, it wins
+  // outright (the highest of the body's sources), and the walk through the head (tools, system
+  // prompt) is saved. A small body is walked first, and its tail searched only past the history.
+  const early = b.length >= EARLY_METADATA_BYTES;
+  if (early) {
+    tailMetadata(b, Math.max(0, b.length - TAIL), found);
+    if (found.metadata) return make('metadata', found.metadata);
+    if (found.user !== undefined) {
+      // A plain `metadata.user_id` (an Anthropic-style body): only `prompt_cache_key`, an
+      // OpenAI member written after the history too, would rank above it.
+      const key = stringValue(b, PROMPT_CACHE_KEY, Math.max(0, b.length - TAIL));
+      return key ? make('prompt-cache-key', key) : make('user', found.user);
+    }
+  }
   i = skipSpace(b, i + 1);
   // Forwards through the top-level members until the history.
   while (i < b.length && b[i] === QUOTE) {
@@ -112,14 +130,26 @@ function bodySession(b: Buffer): SessionId | undefined {
     if (b[i] !== COMMA) break;
     i = skipSpace(b, i + 1);
   }
+  if (!early && found.metadata === undefined) tailMetadata(b, Math.max(0, b.length - TAIL, found.after), found);
   searchTail(b, found);
   if (found.metadata) return make('metadata', found.metadata);
   if (found.promptCacheKey) return make('prompt-cache-key', found.promptCacheKey);
   if (found.user) return make('user', found.user);
   if (found.parts.length === 0) return undefined;
-  const h = createHash('sha256');
-  for (const [s, e] of found.parts) h.update(b.subarray(s, Math.min(e, s + MAX_HASHED)));
-  return { id: `hash:${h.digest('base64url').slice(0, 22)}`, source: 'hash' };
+  return { id: `hash:${digest(b, found.parts).slice(0, 22)}`, source: 'hash' };
+}
+
+/** Node ≥ 20.12's one-shot hash: half the cost of a Hash object for the common single part. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'base64url') => string }).hash;
+
+function digest(b: Buffer, parts: readonly [number, number][]): string {
+  if (parts.length === 1 && oneShot !== undefined) {
+    const [s, e] = parts[0]!;
+    return oneShot('sha256', b.subarray(s, Math.min(e, s + MAX_HASHED)), 'base64url');
+  }
+  const h = crypto.createHash('sha256');
+  for (const [s, e] of parts) h.update(b.subarray(s, Math.min(e, s + MAX_HASHED)));
+  return h.digest('base64url');
 }
 
 /** `metadata.user_id`: Claude Code's JSON string with `session_id`, or a plain user id. */
@@ -145,7 +175,7 @@ function readMetadata(b: Buffer, start: number, end: number, found: Found): void
   if (s) found.user ??= s;
 }
 
-const ROLE = Buffer.from('"role"');
+const ROLE = Buffer.from('role"');
 const USER = Buffer.from('"user"');
 
 /**
@@ -156,7 +186,10 @@ const USER = Buffer.from('"user"');
 function firstUserTurn(b: Buffer, start: number, found: Found): void {
   if (b[start] === QUOTE) {
     const end = stringEnd(b, start);
-    if (end !== -1) found.parts.push([start, end]);
+    if (end !== -1) {
+      found.parts.push([start, end]);
+      found.after = end;
+    }
     return;
   }
   let i = skipSpace(b, start + 1);
@@ -172,20 +205,21 @@ function firstUserTurn(b: Buffer, start: number, found: Found): void {
     if (last - start > MAX_HASHED) break;
   }
   found.parts.push([start, last]);
+  found.after = last;
 }
 
 /** Whether the object at [start, end) says `"role": "user"` (an unescaped key, so not inside a string). */
 function isUserMessage(b: Buffer, start: number, end: number): boolean {
-  let from = start;
+  let from = start + 1;
   for (;;) {
     const at = b.indexOf(ROLE, from);
     if (at === -1 || at >= end) return false;
     from = at + ROLE.length;
-    if (escaped(b, at)) continue;
+    if (b[at - 1] !== QUOTE || escaped(b, at - 1)) continue;
     let j = skipSpace(b, from);
     if (b[j] !== COLON) continue;
     j = skipSpace(b, j + 1);
-    if (j + USER.length <= end && b.subarray(j, j + USER.length).equals(USER)) return true;
+    if (j + USER.length <= end && b.compare(USER, 0, USER.length, j, j + USER.length) === 0) return true;
     // A message's own role is the first `"role"` in it (nested content carries none as a key).
     return false;
   }
@@ -197,25 +231,30 @@ function escaped(b: Buffer, quoteAt: number): boolean {
   return (n & 1) === 1;
 }
 
-const PROMPT_CACHE_KEY = Buffer.from('"prompt_cache_key"');
-const METADATA = Buffer.from('"metadata"');
+// Keys searched without their opening quote, which is checked after a hit: Buffer#indexOf is
+// several times slower on a needle that starts with a byte as frequent as `"` (PERFORMANCE.md #4).
+const PROMPT_CACHE_KEY = Buffer.from('prompt_cache_key"');
+const METADATA = Buffer.from('metadata"');
+const USER_KEY = Buffer.from('user"');
 
 /**
  * `"metadata": {…}`, `"prompt_cache_key": "…"` and `"user": "…"` as keys (unescaped, with a
  * value of that type) in the body's tail, for what the forward walk did not see.
  */
 function searchTail(b: Buffer, found: Found): void {
-  const from = Math.max(0, b.length - TAIL);
-  if (found.metadata === undefined) {
-    const at = valueOf(b, METADATA, from, LBRACE);
-    if (at !== -1) {
-      const end = containerEnd(b, at);
-      if (end !== -1 && end - at <= MAX_METADATA) readMetadata(b, at, end, found);
-    }
-    if (found.metadata) return;
-  }
+  // The forward walk saw every member up to the history's first user turn.
+  const from = Math.max(0, b.length - TAIL, found.after);
+  if (found.metadata !== undefined) return;
   if (found.promptCacheKey === undefined) found.promptCacheKey = stringValue(b, PROMPT_CACHE_KEY, from);
-  if (found.user === undefined) found.user = stringValue(b, USER, from);
+  if (found.user === undefined) found.user = stringValue(b, USER_KEY, from);
+}
+
+/** `"metadata": {…}` as a key in the body's tail (Claude Code's `user_id` with its `session_id`). */
+function tailMetadata(b: Buffer, from: number, found: Found): void {
+  const at = valueOf(b, METADATA, from, LBRACE);
+  if (at === -1) return;
+  const end = containerEnd(b, at);
+  if (end !== -1 && end - at <= MAX_METADATA) readMetadata(b, at, end, found);
 }
 
 function stringValue(b: Buffer, key: Buffer, from: number): string | undefined {
@@ -225,11 +264,15 @@ function stringValue(b: Buffer, key: Buffer, from: number): string | undefined {
   return end === -1 ? undefined : decode(b, at, end);
 }
 
-/** Where the first value of `key` (a key: unescaped, followed by a colon) starting with `opener` begins, or -1. */
+/**
+ * Where the first value of `key` (the key's text and closing quote; a key: its opening quote just
+ * before, unescaped, and a colon after) starting with `opener` begins, or -1.
+ */
 function valueOf(b: Buffer, key: Buffer, from: number, opener: number): number {
-  let at = b.indexOf(key, from);
+  let at = b.indexOf(key, from + 1);
   while (at !== -1) {
-    if (!escaped(b, at)) {
+    const quote = at - 1;
+    if (b[quote] === QUOTE && !escaped(b, quote)) {
       let j = skipSpace(b, at + key.length);
       if (b[j] === COLON) {
         j = skipSpace(b, j + 1);
