@@ -139,7 +139,6 @@ export class UsageHistory {
       method: clip(record.method),
       route: clip(routeOf(record.path)),
       model,
-      ...(requested ? { requestedModel: requested } : {}),
       key,
       status: record.status,
       attempts: record.attempts,
@@ -158,6 +157,7 @@ export class UsageHistory {
         if (cacheWrite) r.cacheWriteTokens = cacheWrite;
       }
     }
+    if (requested) r.requestedModel = requested;
     if (record.error) r.error = clip(redactSecrets(record.error));
     if (record.source) r.source = clip(record.source);
     this.pushRecent(r);
