@@ -87,7 +87,7 @@
     parts.modelNote = el('p', { class: 'muted note', 'data-testid': 'cache-note' });
     parts.byKey = el('div', { 'data-testid': 'by-key' });
     app.append(
-      el('section', { class: 'two' }, [
+      el('section', { class: 'two wide' }, [
         el('div', {}, [el('h2', { text: text.byModel }), parts.byModel, parts.modelNote]),
         el('div', {}, [el('h2', { text: text.byKey }), parts.byKey]),
       ]),
