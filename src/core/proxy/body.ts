@@ -34,27 +34,50 @@ export interface BodyHold {
  * {@link answerTooLarge}. With a declared length the body is read into one buffer of that size
  * (no list of chunks joined at the end: half the peak memory of a large body).
  */
-export async function readBody(req: IncomingMessage, limit: number, hold?: BodyHold): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, hold?: BodyHold): Promise<Buffer> {
   const declared = req.headers['content-length'];
   let expected = -1;
   if (declared !== undefined) {
     const n = Number(declared);
-    if (n === 0) return EMPTY;
-    if (n > limit) throw tooLarge(limit, req.headers['accept-language']);
+    if (n === 0) return Promise.resolve(EMPTY);
+    if (n > limit) return Promise.reject(tooLarge(limit, req.headers['accept-language']));
     if (Number.isSafeInteger(n) && n > 0) expected = n;
   } else if (req.headers['transfer-encoding'] === undefined) {
-    return EMPTY;
+    return Promise.resolve(EMPTY);
   }
-  // Counted from now until the answer is over (its socket's close comes in every case).
-  let held = 0;
-  if (hold) {
-    hold.until.once('close', () => hold.budget.release(held));
-    if (expected > 0) {
-      const ok = hold.budget.tryTake(expected) || (await hold.budget.take(expected, hold.waitMs ?? BODY_BUDGET_WAIT_MS, { onCancel: (fn) => hold.until.once('close', fn) }));
-      if (!ok) throw busy(hold.budget, req.headers['accept-language']);
-      held = expected;
-    }
+  if (!hold) return collect(req, limit, expected, undefined);
+  // Counted from now until the answer is over (its socket's close comes in every case). No
+  // async wrapper on the usual path (the body fits at once): a promise and two ticks fewer.
+  const counted = new HeldBytes(hold.budget);
+  hold.until.on('close', counted.release);
+  if (expected <= 0 || hold.budget.tryTake(expected)) {
+    if (expected > 0) counted.bytes = expected;
+    return collect(req, limit, expected, counted);
   }
+  return hold.budget.take(expected, hold.waitMs ?? BODY_BUDGET_WAIT_MS, { onCancel: (fn) => hold.until.once('close', fn) }).then((ok) => {
+    if (!ok) throw busy(hold.budget, req.headers['accept-language']);
+    counted.bytes = expected;
+    return collect(req, limit, expected, counted);
+  });
+}
+
+/** A body's bytes held in the budget, given back once when its answer is over. */
+class HeldBytes {
+  bytes = 0;
+  constructor(readonly budget: BodyBudget) {}
+  readonly release = (): void => {
+    const n = this.bytes;
+    this.bytes = 0;
+    this.budget.release(n);
+  };
+}
+
+/**
+ * Reads the body. With a declared length it goes into one buffer of that size (no list of chunks
+ * joined at the end: half the peak memory of a large body); a chunked body is counted against the
+ * budget as it comes (`counted`), and refused past it (no length to wait for).
+ */
+function collect(req: IncomingMessage, limit: number, expected: number, counted: HeldBytes | undefined): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     let whole: Buffer | undefined;
     let chunks: Buffer[] | undefined;
@@ -67,15 +90,14 @@ export async function readBody(req: IncomingMessage, limit: number, hold?: BodyH
         reject(tooLarge(limit, req.headers['accept-language']));
         return;
       }
-      if (hold && expected < 0) {
-        // Chunked: counted as it comes; past the budget, refused (no length to wait for).
-        if (!hold.budget.tryTake(c.length)) {
+      if (counted !== undefined && expected < 0) {
+        if (!counted.budget.tryTake(c.length)) {
           cleanup();
           req.pause();
-          reject(busy(hold.budget, req.headers['accept-language']));
+          reject(busy(counted.budget, req.headers['accept-language']));
           return;
         }
-        held += c.length;
+        counted.bytes += c.length;
       }
       if (first === undefined) {
         first = c;
