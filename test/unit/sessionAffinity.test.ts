@@ -109,6 +109,17 @@ describe('routing: session ids', () => {
     assert.notEqual(h1.id, h3.id, 'another system prompt is another conversation');
   });
 
+  it('a long character card (known by its ends and length) keeps its conversation apart and together', () => {
+    const card = (name: string) => `You are ${name}. ` + 'She keeps the lighthouse and tells its story. '.repeat(700);
+    const chat = (name: string, first: string, more: { role: string; content: string }[] = []) =>
+      sessionIdOf({}, body({ model: 'm', messages: [{ role: 'system', content: card(name) }, { role: 'user', content: first }, ...more] }))!.id;
+    assert.ok(card('Aqua').length > 30_000);
+    const a = chat('Aqua', 'Hello');
+    assert.equal(chat('Aqua', 'Hello', [{ role: 'assistant', content: 'Hi' }, { role: 'user', content: 'Tell me more' }]), a, 'a growing conversation stays');
+    assert.notEqual(chat('Nova', 'Hello'), a, 'another character is another conversation');
+    assert.notEqual(chat('Aqua', 'Good evening'), a, 'another first message is another conversation');
+  });
+
   it('gives nothing for a body that is not an object, and bounds long ids', () => {
     assert.equal(sessionIdOf({}, Buffer.from('[1,2]')), undefined);
     assert.equal(sessionIdOf({}, Buffer.from('')), undefined);

@@ -21,19 +21,28 @@ export function bodyBudgetOf(env: { readonly options: { bodyLimitBytes: number }
 /** How long a request waits for room in the body budget before its 503. */
 export const BODY_BUDGET_WAIT_MS = 5_000;
 
-/** The shared budget a body is counted against, until its answer (`until`) is over. */
+/**
+ * The shared budget a body is counted against: `held.release` must run when its answer is over
+ * (the caller hangs it on the response's close, with whatever else it does then), and `until`'s
+ * close ends a wait for room.
+ */
 export interface BodyHold {
-  budget: BodyBudget;
+  held: HeldBytes;
   until: ServerResponse;
   waitMs?: number;
 }
 
-/**
- * Rejects with a 413 ProxyHttpError past `limit`, and with a 503 when the bodies in flight
- * together would pass the budget; the rest of the body is then left unread for
- * {@link answerTooLarge}. With a declared length the body is read into one buffer of that size
- * (no list of chunks joined at the end: half the peak memory of a large body).
- */
+/** A body's bytes held in the budget, given back once when its answer is over. */
+export class HeldBytes {
+  bytes = 0;
+  constructor(readonly budget: BodyBudget) {}
+  readonly release = (): void => {
+    const n = this.bytes;
+    this.bytes = 0;
+    this.budget.release(n);
+  };
+}
+
 export function readBody(req: IncomingMessage, limit: number, hold?: BodyHold): Promise<Buffer> {
   const declared = req.headers['content-length'];
   let expected = -1;
@@ -46,30 +55,18 @@ export function readBody(req: IncomingMessage, limit: number, hold?: BodyHold): 
     return Promise.resolve(EMPTY);
   }
   if (!hold) return collect(req, limit, expected, undefined);
-  // Counted from now until the answer is over (its socket's close comes in every case). No
-  // async wrapper on the usual path (the body fits at once): a promise and two ticks fewer.
-  const counted = new HeldBytes(hold.budget);
-  hold.until.on('close', counted.release);
-  if (expected <= 0 || hold.budget.tryTake(expected)) {
+  // Counted from now until the answer is over. No async wrapper on the usual path (the body
+  // fits at once): a promise and two ticks fewer.
+  const counted = hold.held;
+  if (expected <= 0 || counted.budget.tryTake(expected)) {
     if (expected > 0) counted.bytes = expected;
     return collect(req, limit, expected, counted);
   }
-  return hold.budget.take(expected, hold.waitMs ?? BODY_BUDGET_WAIT_MS, { onCancel: (fn) => hold.until.once('close', fn) }).then((ok) => {
-    if (!ok) throw busy(hold.budget, req.headers['accept-language']);
+  return counted.budget.take(expected, hold.waitMs ?? BODY_BUDGET_WAIT_MS, { onCancel: (fn) => hold.until.once('close', fn) }).then((ok) => {
+    if (!ok) throw busy(counted.budget, req.headers['accept-language']);
     counted.bytes = expected;
     return collect(req, limit, expected, counted);
   });
-}
-
-/** A body's bytes held in the budget, given back once when its answer is over. */
-class HeldBytes {
-  bytes = 0;
-  constructor(readonly budget: BodyBudget) {}
-  readonly release = (): void => {
-    const n = this.bytes;
-    this.bytes = 0;
-    this.budget.release(n);
-  };
 }
 
 /**

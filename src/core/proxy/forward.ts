@@ -5,7 +5,7 @@
 // way into the same loop.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { t } from '../l10n';
-import { answerTooLarge, bodyBudgetOf, readBody } from './body';
+import { answerTooLarge, bodyBudgetOf, HeldBytes, readBody } from './body';
 import type { ProxyEnv } from './env';
 import { ProxyHttpError } from './errors';
 import { Exchange } from './exchange';
@@ -19,13 +19,17 @@ export async function forwardWithFailover(req: IncomingMessage, res: ServerRespo
   const ex = new Exchange(env, new HttpSink(res), req.method ?? 'GET', route, headers['accept-language']);
   if (answeredLocally(ex, headers)) return;
 
-  res.once('close', () => {
+  // One listener for the answer's end, whichever way it comes: the body's bytes go back to the
+  // budget, and a client that left before its answer was whole stops the attempt.
+  const held = new HeldBytes(bodyBudgetOf(env));
+  res.on('close', () => {
+    held.release();
     if (!res.writableFinished) ex.clientGone();
   });
 
   let body: Buffer;
   try {
-    body = await readBody(req, env.options.bodyLimitBytes, { budget: bodyBudgetOf(env), until: res });
+    body = await readBody(req, env.options.bodyLimitBytes, { held, until: res });
   } catch (err) {
     if (err instanceof ProxyHttpError) {
       answerTooLarge(req, res, route.flavor, err);
