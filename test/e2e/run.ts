@@ -210,14 +210,15 @@ async function main(): Promise<number> {
   }
 
   console.log('\n[e2e] screenshots:');
-  for (const s of result.steps) console.log(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.name}: ${s.shot || '(none)'}`);
+  for (const s of result.steps) console.log(`  ${s.retried ? 'RETR' : s.ok ? 'ok  ' : 'FAIL'} ${s.name}: ${s.shot || '(none)'}`);
   // CI shows only the end of the output: the reasons again here, one line each, for both attempts.
+  for (const s of result.steps.filter((x) => x.ok && x.error)) console.log(`  note ${s.name}: ${oneLine(s.error!)}`);
   for (const [n, a] of attempts.entries()) {
     for (const s of a.steps.filter((x) => !x.ok)) console.log(`  attempt ${n + 1} FAIL ${s.name}: ${oneLine(s.error ?? '(no message)')}`);
     if (!a.ok && a.steps.every((x) => x.ok)) console.log(`  attempt ${n + 1} failed outside the steps: ${oneLine(a.error ?? '(see the log above)')}`);
   }
   for (const s of result.suite?.shots ?? []) console.log(`  suite: ${s}`);
-  const passed = result.steps.filter((s) => s.ok).length + (result.suite?.passed ?? 0);
+  const passed = result.steps.filter((s) => s.ok && !s.retried).length + (result.suite?.passed ?? 0);
   const failed = result.steps.filter((s) => !s.ok).length + (result.suite?.failed ?? 0) + (result.ok ? 0 : result.steps.every((s) => s.ok) && !result.suite?.failed ? 1 : 0);
   if (result.suite?.skipped) log(`integration suite in the extension host skipped: ${result.suite.skipped}`);
   log(`total time ${Math.round((Date.now() - t0) / 1000)} s`);

@@ -23,6 +23,8 @@ export interface StepResult {
   error?: string;
   shot?: string;
   ms: number;
+  /** A failure whose retry passed: shown in the summary, counted neither as passed nor failed. */
+  retried?: boolean;
 }
 
 /** The view container and view as the extension contributes them. */

@@ -88,6 +88,8 @@ export class UsageHistory {
   private ring: RecentRequest[] = [];
   private ringStart = 0;
   private prunedForHour = -1;
+  /** The bucket the last request went to (dropped whenever buckets are). */
+  private lastBucket: HourBucket | undefined;
   private readonly changed = new Emitter<void>();
   /** Fires after every change (once per request: subscribers throttle). */
   readonly onDidChange: Event<void> = this.changed.event;
@@ -117,12 +119,17 @@ export class UsageHistory {
     const cache = cacheRead + cacheWrite;
     const known = costCny !== undefined && Number.isFinite(costCny);
 
-    const id = bucketId(hour, key, model, requested);
-    let b = this.hours.get(id);
-    if (!b) {
-      b = { hour, key, model, requested, requests: 0, failures: 0, inputTokens: 0, outputTokens: 0, cacheTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costCny: 0, unpricedRequests: 0 };
-      this.hours.set(id, b);
-      this.bound(this.hours);
+    // A client's requests mostly land in the bucket of the one before: no id built, no lookup.
+    let b = this.lastBucket;
+    if (b === undefined || b.hour !== hour || b.key !== key || b.model !== model || b.requested !== requested) {
+      const id = bucketId(hour, key, model, requested);
+      b = this.hours.get(id);
+      if (!b) {
+        b = { hour, key, model, requested, requests: 0, failures: 0, inputTokens: 0, outputTokens: 0, cacheTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costCny: 0, unpricedRequests: 0 };
+        this.hours.set(id, b);
+        this.bound(this.hours);
+      }
+      this.lastBucket = b;
     }
     b.requests++;
     if (failed) b.failures++;
@@ -222,6 +229,7 @@ export class UsageHistory {
   /** Drops what is older than the retention period. */
   prune(now: number): void {
     const cutoff = now - this.retentionMs;
+    this.lastBucket = undefined;
     for (const [id, b] of this.hours) if (b.hour + HOUR_MS <= cutoff) this.hours.delete(id);
     for (const [id, b] of this.spent) if (b.hour + HOUR_MS <= cutoff) this.spent.delete(id);
     for (const [k, v] of this.baselines) if (v.at <= cutoff) this.baselines.delete(k);
@@ -281,6 +289,7 @@ export class UsageHistory {
    */
   replaceData(data: UsageHistoryData | null, now: number): void {
     const h = UsageHistory.fromData(data, now, { retentionDays: this.retentionMs / DAY_MS, maxRecent: this.maxRecent, maxBuckets: this.maxBuckets });
+    this.lastBucket = undefined;
     this.hours.clear();
     for (const [k, v] of h.hours) this.hours.set(k, v);
     this.spent.clear();
@@ -308,6 +317,7 @@ export class UsageHistory {
 
   /** Maps keep insertion order, which is time order: the first entries are the oldest. */
   private bound(map: Map<string, unknown>): void {
+    if (map.size > this.maxBuckets) this.lastBucket = undefined;
     while (map.size > this.maxBuckets) {
       const first = map.keys().next();
       if (first.done) return;
