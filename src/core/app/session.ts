@@ -337,7 +337,8 @@ export class Session {
       throw err;
     }
     this.source = { kind: 'demo', platform };
-    this.logger.info(t('Logged in to the demo account {0}.', DEMO_ACCOUNT.email));
+    // No line of its own: the platform client's "Signed in to … as demo@daidai.local." after the
+    // "Demo platform running at …" line says it (three lines said one thing).
     // The demo keeps nothing, unless the host asks for its usage (the CLI: `usage` after `demo`).
     await this.afterSignIn(this.deps.keepDemoUsage ? { kind: 'account', email: DEMO_ACCOUNT.email } : undefined);
     this.scheduleRefresh();

@@ -669,7 +669,9 @@ describe('CLI (dist/cli.js)', function () {
     const stderrThen = r.stderr();
     await new Promise((res) => setTimeout(res, 300));
     assert.equal(r.stderr(), stderrThen, 'nothing logged after the banner while idle');
-    assert.equal((r.stdout() + r.stderr()).split('\n').filter((l) => /Logged in/.test(l)).length, 1, 'the login is said once');
+    const lines = (r.stdout() + r.stderr()).split('\n');
+    assert.equal(lines.filter((l) => /Signed in to .* as demo@daidai\.local\./.test(l)).length, 1, 'the login is said once');
+    assert.equal(lines.filter((l) => /Logged in/.test(l)).length, 0, 'and not again in other words');
     r.child.kill('SIGINT');
     assert.equal(await r.exit, 0);
   });
