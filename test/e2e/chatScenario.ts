@@ -191,10 +191,24 @@ async function pickerModels(w: Workbench): Promise<string[]> {
   return names;
 }
 
+/**
+ * Picks `id` in the open picker. The list is drawn again when the models change (their lists come
+ * in one key at a time), which can swallow a click on a row being replaced: tried up to three times.
+ */
 async function pickModel(w: Workbench, id: string): Promise<void> {
-  const widget = w.page.locator('.quick-input-widget, .action-widget').filter({ has: w.page.locator('.monaco-list-row') }).first();
-  await widget.locator('.monaco-list-row', { hasText: new RegExp(`^\\s*${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`) }).first().click();
-  await waitUntil(`the picker to show ${id}`, async () => (await pickerButton(w).innerText()).includes(id), 10_000);
+  const row = new RegExp(`^\\s*${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`);
+  for (let i = 1; ; i++) {
+    const widget = w.page.locator('.quick-input-widget, .action-widget').filter({ has: w.page.locator('.monaco-list-row') }).first();
+    if (!(await widget.isVisible())) await pickerModels(w);
+    await widget.locator('.monaco-list-row', { hasText: row }).first().click();
+    try {
+      await waitUntil(`the picker to show ${id}`, async () => (await pickerButton(w).innerText()).includes(id), 10_000);
+      return;
+    } catch (e) {
+      if (i === 3) throw e;
+      console.log(`  the picker did not take ${id} (try ${i}): picking it again`);
+    }
+  }
 }
 
 /** Types into the chat input (waiting until the editor shows the text) and sends it. */

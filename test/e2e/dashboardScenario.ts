@@ -242,7 +242,15 @@ export async function runDashboardScenario(ctx: DashboardScenarioContext, result
 
   // A window reload with the dashboard open: it comes back (the webview serializer), drawn again.
   await step('dashboard-after-reload', async () => {
-    await wb.page.reload();
+    // Through the workbench's own Reload Window, as a user reloads: its shutdown flushes the
+    // editor state first. A bare page.reload() could leave before that state was saved (the
+    // dashboard then did not come back once in six runs, nothing of ours involved).
+    const navigated = wb.page.waitForEvent('framenavigated', { predicate: (f) => f === wb.page.mainFrame(), timeout: 30_000 });
+    await wb.runCommand('Developer: Reload Window').catch((e: unknown) => console.log(`  Developer: Reload Window not run (${e instanceof Error ? e.message : String(e)})`));
+    await navigated.catch(async () => {
+      console.log('  Reload Window did not reload the page within 30 s: reloading it directly');
+      await wb.page.reload();
+    });
     await see(wb.page.locator('iframe.webview.ready').first(), 'the dashboard webview after the window reload', 60_000);
     frame = wb.page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame');
     await see(frame.locator('h1').first(), 'the restored dashboard page', 30_000);
