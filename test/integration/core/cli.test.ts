@@ -295,16 +295,24 @@ describe('CLI (dist/cli.js)', function () {
     assert.equal(await third.exit, 0);
   });
 
-  it('usage --json: the requests, tokens and ¥ of a known session, by model and key, while serve runs', async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'daidai-cli-usage-'));
+  /**
+   * `serve` logged into the packages fake (which charges each request from its price list, as the
+   * platform does) with a fresh state folder: what the usage tests read back.
+   */
+  async function servePackagesAccount(prefix: string) {
+    const stateDir = mkdtempSync(join(tmpdir(), prefix));
     const env = { DAIDAI_EMAIL: DEMO_ACCOUNT.email, DAIDAI_PASSWORD: DEMO_ACCOUNT.password };
-    // Packages: the fake charges each request from its price list, as the platform does.
     await fake.stop();
     fake = createFakeDaiDai({ packages: true });
     await fake.start(0);
     const r = run(['serve', '--port', '0', '--platform-url', fake.url, '--upstream-url', fake.gatewayUrl, '--state-dir', stateDir], env);
     children.push(r.child);
     const [, url] = await waitForOutput(r, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    return { stateDir, env, r, url };
+  }
+
+  it('usage --json: the requests, tokens and ¥ of a known session, by model and key, while serve runs', async () => {
+    const { stateDir, env, r, url } = await servePackagesAccount('daidai-cli-usage-');
     const usedBefore = fake.keys().reduce((sum, k) => sum + k.used, 0);
     let input = 0;
     let output = 0;
@@ -354,14 +362,7 @@ describe('CLI (dist/cli.js)', function () {
   });
 
   it('usage after a Claude Code conversation asking for claude-opus-4-8: the requested and the served model, cache reads and writes, the cache-hit share', async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'daidai-cli-usage-cache-'));
-    const env = { DAIDAI_EMAIL: DEMO_ACCOUNT.email, DAIDAI_PASSWORD: DEMO_ACCOUNT.password };
-    await fake.stop();
-    fake = createFakeDaiDai({ packages: true });
-    await fake.start(0);
-    const r = run(['serve', '--port', '0', '--platform-url', fake.url, '--upstream-url', fake.gatewayUrl, '--state-dir', stateDir], env);
-    children.push(r.child);
-    const [, url] = await waitForOutput(r, /DaiDai proxy on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    const { stateDir, env, r, url } = await servePackagesAccount('daidai-cli-usage-cache-');
     // A long cached system prompt and a growing conversation, as Claude Code sends them.
     const system = [{ type: 'text', text: 'You are Claude Code. '.repeat(300), cache_control: { type: 'ephemeral' } }];
     const messages: { role: string; content: string }[] = [{ role: 'user', content: 'first' }];
